@@ -1,0 +1,67 @@
+/* Configuration: one declarative table (name, type, default, bounds, help) in config.c.
+ * Sources, later wins: built-in default < INI file (libinih; [mediafleet] section or no
+ * section) < MF_<NAME> environment variables < command-line flags (--name=value or
+ * --name value, '_' may be written '-').
+ *
+ * Ownership: mf_config_load() fills a caller-owned mf_config; strings inside are heap
+ * copies released by mf_config_close(). Not thread-safe while loading; read-only after. */
+#ifndef MF_CONFIG_H
+#define MF_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include "mf/err.h"
+
+typedef struct mf_config {
+    /* where */
+    char *redis_url; /* redis://[:password@]host:port[/db] or unix:///path; "" = embedded */
+    char *prefix;    /* key prefix, "mf:" */
+    char *inbox;
+    char *outbox;
+    char *state_dir; /* mfctl's embedded redis lives here */
+    /* delivery */
+    int64_t visibility_timeout; /* seconds */
+    int64_t max_attempts;
+    int64_t retry_backoff_ms;
+    int64_t events_maxlen;
+    /* per-lane wall clock, seconds */
+    int64_t timeout_image;
+    int64_t timeout_video;
+    int64_t timeout_doc;
+    int64_t job_memory_mb;
+    /* limits */
+    int64_t max_input_bytes;
+    int64_t image_max_megapixels;
+    int64_t image_max_frames;
+    /* classification: space-separated MIME globs per lane */
+    char *mime_image;
+    char *mime_video;
+    char *mime_doc;
+    /* profiles: space-separated names a top-level inbox folder may select */
+    char *profiles;
+    /* image lane */
+    char *image_thumb_sizes; /* "thumb:256 preview:1280" */
+    char *image_format;      /* webp jpeg png avif */
+    int64_t image_quality;
+    /* fleet */
+    char *workers; /* "image=2,video=1,doc=1" */
+    char *log_level;
+} mf_config;
+
+/* Loads defaults, then ini_path (NULL: $MF_CONFIG, else none), environment, then argv flags.
+ * Recognised flags are removed from argv (argc updated); others are left for the caller,
+ * as is everything after "--". Returns 0 or MF_ECONFIG with err naming the bad entry. */
+int mf_config_load(mf_config *cfg, const char *ini_path, int *argc, char **argv, mf_err *err);
+void mf_config_close(mf_config *cfg);
+
+/* Sets one entry by name from a string, with the table's type and bounds. */
+int mf_config_set(mf_config *cfg, const char *name, const char *value, mf_err *err);
+
+/* Writes the effective configuration as INI (used by --check-config and to generate
+ * deploy/mediafleet.ini.example with help comments when with_help is set). */
+void mf_config_dump(const mf_config *cfg, FILE *out, int with_help);
+
+/* The timeout (seconds) configured for a lane name; 0 for an unknown lane. */
+int64_t mf_config_lane_timeout(const mf_config *cfg, const char *lane);
+
+#endif

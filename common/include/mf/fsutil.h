@@ -1,0 +1,26 @@
+/* Filesystem helpers that never follow a symlink out of a root and never show a reader a
+ * half-written file. Thread-safe. */
+#ifndef MF_FSUTIL_H
+#define MF_FSUTIL_H
+
+#include <stddef.h>
+#include "mf/err.h"
+
+/* Opens rel (relative, no "..", no leading '/') beneath the directory fd root_fd without
+ * following any symlink on the way (each component opened with O_NOFOLLOW). flags are
+ * open(2) flags for the last component (O_NOFOLLOW|O_CLOEXEC are added). Returns the fd or
+ * MF_ESYMLINK / -errno with err set. */
+int mf_fs_open_beneath(int root_fd, const char *rel, int flags, mf_err *err);
+
+/* Writes len bytes to dir/name atomically: dir/.name.tmp.<pid> then rename(2). Creates dir
+ * (one level, mode 0755) if missing. Returns 0 or -errno with err set. */
+int mf_fs_write_atomic(const char *dir, const char *name, const void *buf, size_t len,
+                       mf_err *err);
+
+/* mkdir -p with mode 0755. Returns 0 or -errno with err set. */
+int mf_fs_mkdirs(const char *path, mf_err *err);
+
+/* Joins a and b with one '/' into buf. Returns 0 or -ENAMETOOLONG. */
+int mf_fs_join(char *buf, size_t size, const char *a, const char *b);
+
+#endif

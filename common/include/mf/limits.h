@@ -1,0 +1,45 @@
+/* Every built-in limit, with the reason for its value. Each is the default of a config
+ * entry (see config.c) unless marked fixed; change them there, not here. */
+#ifndef MF_LIMITS_H
+#define MF_LIMITS_H
+
+/* Largest accepted upload. 4 GiB covers long phone videos; anything bigger is almost
+ * certainly an archive or a disk image that no lane processes. */
+#define MF_DEFAULT_MAX_INPUT_BYTES (4LL * 1024 * 1024 * 1024)
+
+/* 100 MP: the largest common camera sensors (Fujifilm GFX 100, Phase One) fit; a bigger
+ * "image" is a panorama stitch or a decompression bomb. */
+#define MF_DEFAULT_IMAGE_MAX_MEGAPIXELS 100
+/* Animated GIF/WebP frames decoded at most. */
+#define MF_DEFAULT_IMAGE_MAX_FRAMES 300
+
+/* Seconds a lane may spend on one job before the child is killed and the job retried. */
+#define MF_DEFAULT_TIMEOUT_IMAGE 120
+#define MF_DEFAULT_TIMEOUT_VIDEO 3600
+#define MF_DEFAULT_TIMEOUT_DOC 900
+
+/* Peak RSS (MiB) of one job's executor before it is killed: the worker must survive a
+ * memory blow-up on one input. 150 MB is the image target; video needs more. */
+#define MF_DEFAULT_JOB_MEMORY_MB 1024
+
+/* A job not acknowledged within this many seconds is handed to another worker. It must be
+ * longer than the slowest lane's timeout would make it pointless, so the owner renews it
+ * while it works (the idle time is reset on every heartbeat). */
+#define MF_DEFAULT_VISIBILITY_TIMEOUT 60
+
+/* Deliveries before a job is dead-lettered: enough for a Redis blip and one crash. */
+#define MF_DEFAULT_MAX_ATTEMPTS 3
+/* First retry delay; doubles per attempt, capped at the visibility timeout. */
+#define MF_DEFAULT_RETRY_BACKOFF_MS 1000
+
+/* Bytes of a file given to libmagic: every media signature we map sits in the first
+ * few KiB; 64 KiB also lets it tell ZIP-based office formats apart. Fixed. */
+#define MF_MAGIC_HEAD_BYTES (64 * 1024)
+
+/* Entries kept in the mf:events stream (approximate trim). */
+#define MF_DEFAULT_EVENTS_MAXLEN 100000
+
+/* Longest path (relative to the inbox) we record. Fixed: PATH_MAX. */
+#define MF_PATH_MAX 4096
+
+#endif

@@ -1,0 +1,128 @@
+/* The Redis job protocol: the one place that knows key names, record fields and stream
+ * semantics of the user contract (../shared/PRODUCT.md). Every state change is one Lua
+ * script, so a record, its stream entry and its event are written together or not at all,
+ * and every state change appends to <prefix>events (capped) and is PUBLISHed there.
+ *
+ * Keys (prefix "mf:" by default):
+ *   paths            HASH rel path -> id of its latest upload
+ *   file:<id>        HASH the record
+ *   sha:<sha256>     STRING id of the first upload with that content
+ *   q:<lane>         STREAM of jobs (field "id"), consumer group "workers"
+ *   dlq:<lane>       STREAM of dead jobs (fields id, error, attempts, entry)
+ *   events           STREAM + channel
+ *
+ * Thread safety: as for the mf_redis passed in (one thread). */
+#ifndef MF_QUEUE_H
+#define MF_QUEUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "mf/err.h"
+#include "mf/id.h"
+#include "mf/redis.h"
+
+#define MF_QUEUE_GROUP "workers"
+
+/* ---- dispatcher side ---------------------------------------------------------------- */
+
+typedef struct mf_upload {
+    const char *path; /* relative to the inbox; any bytes */
+    size_t path_len;
+    int64_t size;
+    int64_t mtime_ms;
+    const char *mime;
+    const char *lane;    /* "image" "video" "doc", or NULL: status unsupported */
+    const char *sha256;  /* hex */
+    const char *profile; /* "default" or a profile name */
+    int64_t received_ms; /* close-write seen */
+} mf_upload;
+
+typedef enum mf_enq_status {
+    MF_ENQ_QUEUED = 0,      /* new record, job on the lane's stream */
+    MF_ENQ_DUPLICATE = 1,   /* new record, status duplicate, duplicate_of set */
+    MF_ENQ_UNSUPPORTED = 2, /* new record, status unsupported */
+    MF_ENQ_KNOWN = 3,       /* same path, size and mtime already recorded: nothing written */
+} mf_enq_status;
+
+typedef struct mf_enq_result {
+    mf_enq_status status;
+    char id[MF_ID_LEN]; /* the new record, or the known one */
+} mf_enq_result;
+
+/* Records and enqueues n uploads in one pipeline (one round trip). out[i] describes ups[i].
+ * Returns 0, or MF_EREDIS when the connection failed (nothing can be assumed about which
+ * uploads were written; calling again is safe: known uploads come back MF_ENQ_KNOWN). */
+int mf_queue_enqueue(mf_redis *r, const char *prefix, int64_t events_maxlen,
+                     const mf_upload *ups, size_t n, mf_enq_result *out, mf_err *err);
+
+/* For a startup scan: known[i] = 1 when paths[i] is recorded with the same size and mtime.
+ * One pipeline. Returns 0 or MF_EREDIS. */
+int mf_queue_known(mf_redis *r, const char *prefix, const mf_upload *ups, size_t n, int *known,
+                   mf_err *err);
+
+/* Creates the lane streams and consumer group if missing (idempotent). */
+int mf_queue_prepare(mf_redis *r, const char *prefix, const char *lane, mf_err *err);
+
+/* ---- worker side -------------------------------------------------------------------- */
+
+typedef struct mf_job {
+    char lane[16];
+    char entry[48]; /* stream entry id */
+    char id[MF_ID_LEN];
+    char *path; /* relative to the inbox (heap, may contain any byte but NUL) */
+    char *profile;
+    char *mime;
+    char *sha256;
+    int64_t attempts; /* deliveries so far, including this one (set by mf_queue_start) */
+    int64_t started_mono_ms;
+} mf_job;
+
+void mf_job_close(mf_job *job); /* frees the strings; NULL-safe */
+
+typedef struct mf_queue_opts {
+    const char *prefix;
+    const char *lane;
+    const char *consumer;   /* "<host>:<pid>" */
+    int64_t visibility_ms;  /* XAUTOCLAIM min idle */
+    int64_t max_attempts;
+    int64_t retry_backoff_ms;
+    int64_t events_maxlen;
+} mf_queue_opts;
+
+/* Claims one job: first a job idle longer than the visibility timeout (XAUTOCLAIM: a dead
+ * worker's job, or a retry whose back-off has passed), else a new one (XREADGROUP, blocking
+ * up to block_ms). Fills job (strings from the record). Returns 1 with a job, 0 with none,
+ * or MF_EREDIS. A stream entry whose record vanished is acknowledged and skipped. */
+int mf_queue_claim(mf_redis *r, const mf_queue_opts *o, int block_ms, mf_job *job, mf_err *err);
+
+/* Marks the job processing: attempts+1, started_at, worker=consumer. Sets job->attempts.
+ * Returns 0 or MF_EREDIS. */
+int mf_queue_start(mf_redis *r, const mf_queue_opts *o, mf_job *job, mf_err *err);
+
+/* Resets the entry's idle time so other workers do not reclaim it while we work. */
+int mf_queue_heartbeat(mf_redis *r, const mf_queue_opts *o, const mf_job *job, mf_err *err);
+
+/* Success: status done, outputs (JSON array text), meta (JSON object text), finished_at,
+ * process_duration_ms; then XACK. One script. */
+int mf_queue_done(mf_redis *r, const mf_queue_opts *o, const mf_job *job, const char *outputs_json,
+                  const char *meta_json, int64_t duration_ms, mf_err *err);
+
+/* Failure. When the error is retryable and attempts remain, the record goes back to queued
+ * with the error and the entry becomes claimable again after the back-off
+ * (retry_backoff_ms * 2^(attempts-1), capped at the visibility timeout). Otherwise (a
+ * permanent error, or attempts exhausted) the record becomes failed with the error, the job
+ * is copied to dlq:<lane> and acknowledged. Always one script. *final is set to 1 when the
+ * record reached a terminal state. */
+int mf_queue_fail(mf_redis *r, const mf_queue_opts *o, const mf_job *job, int code,
+                  const char *error, int64_t duration_ms, int *final, mf_err *err);
+
+/* Drain: hands the job back (status queued, immediately claimable by another worker) without
+ * counting it as a failure. */
+int mf_queue_release(mf_redis *r, const mf_queue_opts *o, const mf_job *job, mf_err *err);
+
+/* Reads the record as a JSON object text (all fields; outputs/meta embedded as JSON values).
+ * *json is heap (free()). Returns 0, -ENOENT, or MF_EREDIS. Used by mfctl show. */
+int mf_queue_record_json(mf_redis *r, const char *prefix, const char *id, char **json,
+                         mf_err *err);
+
+#endif
