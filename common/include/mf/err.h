@@ -56,8 +56,7 @@ int mf_err_retryable(int code);
 
 /* Sets err->code and formats err->msg (may be NULL); returns code so callers can
  * `return mf_err_set(err, MF_ECORRUPT, "vips_thumbnail() failed: %s", why);` */
-int mf_err_set(mf_err *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+int mf_err_set(mf_err *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int mf_err_vset(mf_err *err, int code, const char *fmt, va_list ap);
 /* Sets code and "<what> failed: <strerror(-code)>" for a -errno code. */
 int mf_err_sys(mf_err *err, int code, const char *what);

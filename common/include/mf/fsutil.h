@@ -14,8 +14,7 @@ int mf_fs_open_beneath(int root_fd, const char *rel, int flags, mf_err *err);
 
 /* Writes len bytes to dir/name atomically: dir/.name.tmp.<pid> then rename(2). Creates dir
  * (one level, mode 0755) if missing. Returns 0 or -errno with err set. */
-int mf_fs_write_atomic(const char *dir, const char *name, const void *buf, size_t len,
-                       mf_err *err);
+int mf_fs_write_atomic(const char *dir, const char *name, const void *buf, size_t len, mf_err *err);
 
 /* mkdir -p with mode 0755. Returns 0 or -errno with err set. */
 int mf_fs_mkdirs(const char *path, mf_err *err);

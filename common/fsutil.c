@@ -1,0 +1,165 @@
+/* Safe opens beneath a root and atomic writes. */
+#include "mf/fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mf/limits.h"
+
+/* Walks rel one component at a time with O_NOFOLLOW, so neither a symlinked folder nor a
+ * symlinked file can take us out of root_fd; ".." is refused outright. */
+int mf_fs_open_beneath(int root_fd, const char *rel, int flags, mf_err *err)
+{
+    char comp[256];
+    const char *p = rel;
+    int dir = root_fd;
+    int fd = -1;
+    int rc = 0;
+
+    if (rel == NULL || rel[0] == '\0' || rel[0] == '/') {
+        rc = mf_err_set(err, MF_EINVAL, "open of %s refused: not a relative path",
+                        rel ? rel : "(null)");
+        goto out;
+    }
+    for (;;) {
+        const char *slash = strchr(p, '/');
+        size_t len = slash ? (size_t)(slash - p) : strlen(p);
+        int last = slash == NULL;
+        int next;
+
+        if (len == 0 || len >= sizeof(comp)) {
+            rc = mf_err_set(err, MF_EINVAL, "open of path refused: empty or overlong component");
+            goto out;
+        }
+        memcpy(comp, p, len);
+        comp[len] = '\0';
+        if (strcmp(comp, "..") == 0 || strcmp(comp, ".") == 0) {
+            rc = mf_err_set(err, MF_ESYMLINK, "open refused: path has a '%s' component", comp);
+            goto out;
+        }
+        next = openat(dir, comp,
+                      last ? (flags | O_NOFOLLOW | O_CLOEXEC)
+                           : (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC),
+                      0644);
+        if (next < 0) {
+            int e = errno;
+            rc = (e == ELOOP || (e == ENOTDIR && !last))
+                     ? mf_err_set(err, MF_ESYMLINK, "open refused: '%s' is a symlink", comp)
+                     : mf_err_sys(err, -e, "openat()");
+            goto out;
+        }
+        if (dir != root_fd)
+            close(dir);
+        dir = next;
+        if (last) {
+            fd = next;
+            dir = root_fd;
+            break;
+        }
+        p = slash + 1;
+    }
+out:
+    if (dir != root_fd && dir >= 0)
+        close(dir);
+    return rc < 0 ? rc : fd;
+}
+
+int mf_fs_join(char *buf, size_t size, const char *a, const char *b)
+{
+    size_t la = strlen(a);
+    int n;
+
+    while (la > 1 && a[la - 1] == '/')
+        la--;
+    n = snprintf(buf, size, "%.*s/%s", (int)la, a, b);
+    return (n < 0 || (size_t)n >= size) ? -ENAMETOOLONG : 0;
+}
+
+int mf_fs_mkdirs(const char *path, mf_err *err)
+{
+    char buf[MF_PATH_MAX];
+    size_t len = strlen(path);
+    int rc = 0;
+
+    if (len == 0 || len >= sizeof(buf))
+        return mf_err_set(err, -ENAMETOOLONG, "mkdir of '%s' failed: bad length", path);
+    memcpy(buf, path, len + 1);
+    for (char *p = buf + 1; *p != '\0'; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) < 0 && errno != EEXIST) {
+            rc = mf_err_set(err, -errno, "mkdir(%s) failed: %s", buf, strerror(errno));
+            goto out;
+        }
+        *p = '/';
+    }
+    if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+        rc = mf_err_set(err, -errno, "mkdir(%s) failed: %s", buf, strerror(errno));
+out:
+    return rc;
+}
+
+static int mf__write_all(int fd, const unsigned char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int mf_fs_write_atomic(const char *dir, const char *name, const void *buf, size_t len, mf_err *err)
+{
+    char tmp[MF_PATH_MAX];
+    char dst[MF_PATH_MAX];
+    char tmpname[512];
+    int fd = -1;
+    int rc = 0;
+
+    snprintf(tmpname, sizeof(tmpname), ".%s.tmp.%ld", name, (long)getpid());
+    if (mf_fs_join(tmp, sizeof(tmp), dir, tmpname) < 0 ||
+        mf_fs_join(dst, sizeof(dst), dir, name) < 0) {
+        rc = mf_err_set(err, -ENAMETOOLONG, "output path too long: %s/%s", dir, name);
+        goto out;
+    }
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+        rc = mf_err_set(err, -errno, "mkdir(%s) failed: %s", dir, strerror(errno));
+        goto out;
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) {
+        rc = mf_err_set(err, -errno, "open(%s) failed: %s", tmp, strerror(errno));
+        goto out;
+    }
+    rc = mf__write_all(fd, buf, len);
+    if (rc < 0) {
+        mf_err_set(err, rc, "write(%s) failed: %s", tmp, strerror(-rc));
+        goto out;
+    }
+    if (close(fd) < 0) {
+        fd = -1;
+        rc = mf_err_set(err, -errno, "close(%s) failed: %s", tmp, strerror(errno));
+        goto out;
+    }
+    fd = -1;
+    if (rename(tmp, dst) < 0)
+        rc = mf_err_set(err, -errno, "rename(%s) failed: %s", dst, strerror(errno));
+out:
+    if (fd >= 0)
+        close(fd);
+    if (rc < 0)
+        unlink(tmp);
+    return rc;
+}
