@@ -1,0 +1,77 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "mf/lanemap.h"
+#include "mf/pathrule.h"
+
+static void test_ignored_names(void **state)
+{
+    assert_true(mf_path_ignored(".hidden.jpg"));
+    assert_true(mf_path_ignored("cat.jpg.part"));
+    assert_true(mf_path_ignored("cat.jpg.tmp"));
+    assert_true(mf_path_ignored("cat.jpg.crdownload"));
+    assert_true(mf_path_ignored("cat.jpg~"));
+    assert_false(mf_path_ignored("cat.jpg"));
+    assert_false(mf_path_ignored("part"));
+    assert_false(mf_path_ignored("cat.partial"));
+    assert_false(mf_path_ignored("with space\nand newline.jpg"));
+}
+
+static void test_acceptable_paths(void **state)
+{
+    assert_true(mf_path_acceptable("photos/cat.jpg"));
+    assert_true(mf_path_acceptable("a/b/c/d.pdf"));
+    assert_false(mf_path_acceptable(""));
+    assert_false(mf_path_acceptable("/etc/passwd"));
+    assert_false(mf_path_acceptable("../outside.jpg"));
+    assert_false(mf_path_acceptable("photos/../../x.jpg"));
+    assert_false(mf_path_acceptable("./x.jpg"));
+    assert_false(mf_path_acceptable(".git/config"));
+    assert_false(mf_path_acceptable("photos/.cache/x.jpg"));
+    assert_false(mf_path_acceptable("photos//x.jpg"));
+    assert_false(mf_path_acceptable("upload.jpg.part"));
+}
+
+static void test_profile_from_first_folder(void **state)
+{
+    char buf[64];
+
+    assert_string_equal(mf_path_profile("ocr/scan.pdf", "ocr captions", buf, sizeof(buf)), "ocr");
+    assert_string_equal(mf_path_profile("captions/a/b.mp4", "ocr,captions", buf, sizeof(buf)),
+                        "captions");
+    /* a file named like a profile, or a deeper folder, selects nothing */
+    assert_string_equal(mf_path_profile("ocr", "ocr", buf, sizeof(buf)), "default");
+    assert_string_equal(mf_path_profile("photos/ocr/x.png", "ocr", buf, sizeof(buf)), "default");
+    assert_string_equal(mf_path_profile("ocrx/x.png", "ocr", buf, sizeof(buf)), "default");
+    assert_string_equal(mf_path_profile("oc/x.png", "ocr", buf, sizeof(buf)), "default");
+    assert_string_equal(mf_path_profile("ocr/x.png", "", buf, sizeof(buf)), "default");
+}
+
+static void test_lane_map(void **state)
+{
+    const char *img = "image/jpeg image/png";
+    const char *vid = "video/* audio/*";
+    const char *doc = "application/pdf";
+
+    assert_string_equal(mf_lanemap_lane("image/jpeg", img, vid, doc), "image");
+    assert_string_equal(mf_lanemap_lane("video/mp4", img, vid, doc), "video");
+    assert_string_equal(mf_lanemap_lane("audio/mpeg", img, vid, doc), "video");
+    assert_string_equal(mf_lanemap_lane("application/pdf", img, vid, doc), "doc");
+    assert_null(mf_lanemap_lane("text/plain", img, vid, doc));
+    assert_null(mf_lanemap_lane("image/svg+xml", img, vid, doc));
+    assert_null(mf_lanemap_lane(NULL, img, vid, doc));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ignored_names),
+        cmocka_unit_test(test_acceptable_paths),
+        cmocka_unit_test(test_profile_from_first_folder),
+        cmocka_unit_test(test_lane_map),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
