@@ -99,5 +99,6 @@ mf_expect_status() {
 mf_assert_eq() { [ "$1" = "$2" ] || mf_fail "${3:-value}: expected '$2', got '$1'"; }
 
 # Fixtures made with the real tools.
-mk_jpeg() { vips gaussnoise "$1" "${2:-640}" "${3:-480}" >/dev/null; }
-mk_png() { vips gaussnoise "$1" "${2:-320}" "${3:-240}" >/dev/null; }
+# gaussnoise has a fixed default seed: vary it or every fixture has the same content.
+mk_jpeg() { vips gaussnoise "$1" "${2:-640}" "${3:-480}" --seed "$((RANDOM * 32768 + RANDOM))" >/dev/null; }
+mk_png() { vips gaussnoise "$1" "${2:-320}" "${3:-240}" --seed "$((RANDOM * 32768 + RANDOM))" >/dev/null; }

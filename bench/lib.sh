@@ -1,0 +1,51 @@
+# Shared bench helpers: a private redis-server, timing, medians, and a RESULTS.md writer.
+set -euo pipefail
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$BENCH_DIR/.." && pwd)
+BIN=${MF_BIN_DIR:-$ROOT/build/bin}
+W=$(mktemp -d "${TMPDIR:-/tmp}/mf-bench.XXXXXX")
+BENCH_PIDS=()
+
+bench_cleanup() {
+    local p
+    for p in "${BENCH_PIDS[@]:-}"; do [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true; done
+    sleep 0.3
+    for p in "${BENCH_PIDS[@]:-}"; do [ -n "$p" ] && kill -KILL "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    [ -n "${MF_KEEP_BENCH:-}" ] || rm -rf "$W"
+}
+trap bench_cleanup EXIT
+
+bench_redis() {
+    mkdir -p "$W/redis"
+    redis-server --port 0 --unixsocket "$W/redis.sock" --dir "$W/redis" --save "" \
+        --appendonly no --daemonize no >"$W/redis.log" 2>&1 &
+    BENCH_PIDS+=($!)
+    for _ in $(seq 100); do redis-cli -s "$W/redis.sock" ping >/dev/null 2>&1 && break; sleep 0.05; done
+    export MF_REDIS_URL="unix://$W/redis.sock"
+}
+rc() { redis-cli -s "$W/redis.sock" --raw "$@"; }
+
+now() { date +%s.%N; }
+# median of the numbers given as arguments
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}'; }
+# peak RSS in MB of a command (GNU time)
+peak_rss_mb() { /usr/bin/time -f '%M' -o "$W/rss" "$@" >/dev/null 2>&1 || true; awk '{printf "%.1f", $1/1024}' "$W/rss"; }
+
+machine() {
+    printf '%s, %s cores, %s, %s' "$(uname -m)" "$(nproc)" \
+        "$(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo)" \
+        "$(. /etc/os-release && echo "$PRETTY_NAME")"
+}
+
+# results_section TITLE FILE: replaces the section "## TITLE" of bench/RESULTS.md with FILE.
+results_section() {
+    local title=$1 body=$2 out=$BENCH_DIR/RESULTS.md
+    [ -f "$out" ] || printf '# Benchmark results\n\nLatest figures, newest run per section. Ratios compare against the stock tools run in the same run on the same inputs.\n' >"$out"
+    awk -v t="## $title" '
+        $0 == t {skip = 1; next}
+        skip && /^## / {skip = 0}
+        !skip {print}' "$out" >"$W/results"
+    { cat "$W/results"; printf '\n## %s\n\n' "$title"; cat "$body"; } | cat -s >"$out"
+}
