@@ -52,8 +52,8 @@ typedef struct mf_enq_result {
 /* Records and enqueues n uploads in one pipeline (one round trip). out[i] describes ups[i].
  * Returns 0, or MF_EREDIS when the connection failed (nothing can be assumed about which
  * uploads were written; calling again is safe: known uploads come back MF_ENQ_KNOWN). */
-int mf_queue_enqueue(mf_redis *r, const char *prefix, int64_t events_maxlen,
-                     const mf_upload *ups, size_t n, mf_enq_result *out, mf_err *err);
+int mf_queue_enqueue(mf_redis *r, const char *prefix, int64_t events_maxlen, const mf_upload *ups,
+                     size_t n, mf_enq_result *out, mf_err *err);
 
 /* For a startup scan: known[i] = 1 when paths[i] is recorded with the same size and mtime.
  * One pipeline. Returns 0 or MF_EREDIS. */
@@ -82,8 +82,8 @@ void mf_job_close(mf_job *job); /* frees the strings; NULL-safe */
 typedef struct mf_queue_opts {
     const char *prefix;
     const char *lane;
-    const char *consumer;   /* "<host>:<pid>" */
-    int64_t visibility_ms;  /* XAUTOCLAIM min idle */
+    const char *consumer;  /* "<host>:<pid>" */
+    int64_t visibility_ms; /* XAUTOCLAIM min idle */
     int64_t max_attempts;
     int64_t retry_backoff_ms;
     int64_t events_maxlen;
@@ -96,7 +96,8 @@ typedef struct mf_queue_opts {
 int mf_queue_claim(mf_redis *r, const mf_queue_opts *o, int block_ms, mf_job *job, mf_err *err);
 
 /* Marks the job processing: attempts+1, started_at, worker=consumer. Sets job->attempts.
- * Returns 0 or MF_EREDIS. */
+ * Returns 0 or MF_EREDIS; -ENOENT (nothing written, do not process) when the record is gone
+ * or the job was meanwhile settled by a worker that reclaimed it. */
 int mf_queue_start(mf_redis *r, const mf_queue_opts *o, mf_job *job, mf_err *err);
 
 /* Resets the entry's idle time so other workers do not reclaim it while we work. */
@@ -112,17 +113,27 @@ int mf_queue_done(mf_redis *r, const mf_queue_opts *o, const mf_job *job, const 
  * (retry_backoff_ms * 2^(attempts-1), capped at the visibility timeout). Otherwise (a
  * permanent error, or attempts exhausted) the record becomes failed with the error, the job
  * is copied to dlq:<lane> and acknowledged. Always one script. *final is set to 1 when the
- * record reached a terminal state. */
+ * record reached a terminal state. A job already settled by a worker that reclaimed it is
+ * left alone (its record is not touched) and counts as final. */
 int mf_queue_fail(mf_redis *r, const mf_queue_opts *o, const mf_job *job, int code,
                   const char *error, int64_t duration_ms, int *final, mf_err *err);
 
 /* Drain: hands the job back (status queued, immediately claimable by another worker) without
- * counting it as a failure. */
+ * counting it as a failure (the delivery is taken off attempts). A job already settled
+ * elsewhere is left alone. */
 int mf_queue_release(mf_redis *r, const mf_queue_opts *o, const mf_job *job, mf_err *err);
+
+/* ---- admin (mfctl) ------------------------------------------------------------------ */
+
+/* mfctl retry: a failed file gets a fresh start: status queued, attempts 0, error cleared, a
+ * new job on its lane, its dead-letter entries removed (*removed, may be NULL), one event.
+ * Returns 0, -ENOENT (no record), MF_EINVAL (status is not failed; err names it) or
+ * MF_EREDIS. */
+int mf_queue_retry(mf_redis *r, const char *prefix, int64_t events_maxlen, const char *id,
+                   int *removed, mf_err *err);
 
 /* Reads the record as a JSON object text (all fields; outputs/meta embedded as JSON values).
  * *json is heap (free()). Returns 0, -ENOENT, or MF_EREDIS. Used by mfctl show. */
-int mf_queue_record_json(mf_redis *r, const char *prefix, const char *id, char **json,
-                         mf_err *err);
+int mf_queue_record_json(mf_redis *r, const char *prefix, const char *id, char **json, mf_err *err);
 
 #endif

@@ -2,7 +2,8 @@
  * reconnected with backoff when Redis restarts, with our Lua scripts loaded on every
  * (re)connect.
  *
- * URL forms: redis://[:password@]host[:port][/db]   unix:///abs/path.sock[?db=N]
+ * URL forms: redis://[[user]:password@]host[:port][/db]   unix:///abs/path.sock[?db=N][&password=P]
+ * (host may be [IPv6]; the password is percent-decoded).
  *
  * Ownership: mf_redis_new() returns a heap object freed by mf_redis_free() (NULL-safe).
  * Thread safety: one thread per mf_redis. */
