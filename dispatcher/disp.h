@@ -1,0 +1,155 @@
+/* Internals shared by the dispatcher's files (mf__ names). Everything here belongs to the
+ * loop thread except an item's inspection results, which the pool thread writes before the
+ * after-work callback hands the item back (libuv orders the two). */
+#ifndef MF_DISPATCH_DISP_H
+#define MF_DISPATCH_DISP_H
+
+#include <dirent.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "mf/config.h"
+#include "mf/dispatch.h"
+#include "mf/err.h"
+#include "mf/queue.h"
+#include "mf/redis.h"
+#include "htab.h"
+
+/* Uploads per mf_queue_enqueue() pipeline. Large enough that a burst costs a few round
+ * trips, small enough that one pipeline (measured ~35 us of Redis time per upload) blocks
+ * the loop for ~10 ms at most, the p99 latency target. */
+#define MF__BATCH_MAX 256
+/* Files stat'ed and checked with one mf_queue_known() pipeline per scan step. */
+#define MF__SCAN_CHUNK 256
+/* A scan stops feeding the pool above this many files in flight and resumes below half;
+ * events are never throttled (the kernel queue would overflow instead). */
+#define MF__SCAN_INFLIGHT_MAX 2048
+/* Hashed uploads kept while Redis is down. Beyond this they are dropped from memory: the
+ * rescan that follows every reconnect finds them in the inbox again. */
+#define MF__PENDING_MAX 65536
+/* Redis reconnect back-off. */
+#define MF__RETRY_MIN_MS 100
+#define MF__RETRY_MAX_MS 5000
+/* inotify read()s per readiness callback, so a flood cannot starve the batch flush. */
+#define MF__EVENT_READS 8
+/* A file found still open for writing is looked at again after 2, 10, 50 and 250 ms. The
+ * writer's IN_CLOSE_WRITE is queued a moment before the kernel drops its write access, so a
+ * quick look can still see the very writer that just closed; after the last look a writer
+ * that still holds the file is a real one, and its own close brings the file back. */
+#define MF__BUSY_TRIES 4
+#define MF__BUSY_FIRST_MS 2
+/* Period of the stats log line. */
+#define MF__STATS_MS 60000
+
+typedef struct mf__disp mf__disp;
+
+/* One upload on its way: created on the loop, inspected on the pool, recorded on the loop. */
+typedef struct mf__item {
+    uv_work_t req;
+    mf__disp *d;
+    char *path;          /* relative to the inbox (heap) */
+    int64_t received_ms; /* wall clock when the event (or the scan) saw it */
+    uint64_t seen_ns;    /* uv_hrtime() of the event, for the latency stats; 0 from a scan */
+    int again;           /* another close arrived while in flight: inspect again after */
+    int64_t again_ms;    /* received_ms and seen_ns of the first such close */
+    uint64_t again_ns;
+    int busy_tries;  /* looks that found a writer */
+    uint64_t due_ns; /* when to look again */
+    int rc;          /* inspection result */
+    mf_err err;
+    mf_inspect info;
+} mf__item;
+
+struct mf__disp {
+    uv_loop_t *loop;
+    const mf_config *cfg;
+    mf_classifier *magic;
+    int inbox_fd;
+    int loop_inited;
+    int stopping;
+    int finished; /* the last batch is flushed and the handles are closing */
+    int exit_code;
+    mf_err fatal; /* why exit_code is not 0 */
+
+    /* watch.c */
+    int ino_fd;
+    uv_poll_t ino_poll;
+    int ino_active;
+    mf__htab wds; /* int wd -> char *rel of the folder ("" for the inbox) */
+    int root_wd;
+    int watch_full_warned;
+
+    /* scan.c: breadth-first, one folder open at a time */
+    uv_idle_t scan_idle;
+    int scan_running;
+    DIR *scan_dir;
+    char *scan_rel;
+    char **scan_queue; /* folders still to list (heap strings) */
+    size_t scan_head, scan_len, scan_cap;
+    uint64_t scan_seen, scan_new;
+
+    /* pipeline.c */
+    mf__htab inflight; /* path -> mf__item in the pool */
+    size_t n_inflight;
+    mf__item **pending; /* inspected, not yet recorded, in completion order */
+    size_t n_pending, cap_pending;
+    int pending_dropped;
+    mf__item **busy; /* waiting for their writer, still in `inflight` */
+    size_t n_busy, cap_busy;
+    uv_timer_t busy_timer;
+    mf_upload *ups;
+    mf_enq_result *res;
+    uv_check_t flush_check;
+    mf_redis *redis;
+    int redis_up;
+    uv_timer_t retry_timer;
+    int64_t retry_ms;
+
+    /* dispatcher.c */
+    uv_signal_t sig_term, sig_int;
+    uv_timer_t stats_timer;
+    uint64_t n_recorded[4]; /* by mf_enq_status */
+    uint64_t n_skipped;
+    uint64_t lat_hist[1001]; /* 0.1 ms buckets up to 100 ms, then overflow */
+    uint64_t lat_n;
+};
+
+/* watch.c */
+int mf__watch_start(mf__disp *d, mf_err *err);
+/* Watches the folder open as dirfd (found at rel). Failure is logged, not fatal: the folder's
+ * files are then only found by scans. */
+void mf__watch_add(mf__disp *d, int dirfd, const char *rel);
+void mf__watch_stop(mf__disp *d);
+void mf__watch_close(mf__disp *d);
+
+/* scan.c */
+void mf__scan_init(mf__disp *d);
+/* Lists rel ("" = the whole inbox, which also cancels a scan in progress) and every folder
+ * below it, watching each before listing it, and submits files not yet recorded. */
+void mf__scan_request(mf__disp *d, const char *rel);
+/* Resumes a paused scan (after Redis came back or the pool drained). */
+void mf__scan_kick(mf__disp *d);
+void mf__scan_stop(mf__disp *d);
+
+/* pipeline.c */
+int mf__pipeline_start(mf__disp *d, mf_err *err);
+/* Takes ownership of path. */
+void mf__pipeline_submit(mf__disp *d, char *path, int64_t received_ms, uint64_t seen_ns);
+/* Records what is pending now (one pipeline per MF__BATCH_MAX). */
+void mf__pipeline_flush(mf__disp *d);
+/* Shutdown: one last connection attempt if Redis is down, then records what is pending.
+ * Returns how many uploads could not be recorded (left to the next start's scan). */
+size_t mf__pipeline_final_flush(mf__disp *d);
+/* Forgets files waiting for a writer (shutdown: the next start's scan finds them). */
+void mf__pipeline_drop_busy(mf__disp *d);
+/* Marks Redis down and schedules reconnects. */
+void mf__pipeline_redis_down(mf__disp *d, const mf_err *err);
+void mf__pipeline_close(mf__disp *d);
+
+/* dispatcher.c */
+void mf__disp_fatal(mf__disp *d, int code, const char *msg);
+/* Called once per loop iteration while stopping: closes the loop when the pool is idle. */
+void mf__disp_maybe_finish(mf__disp *d);
+void mf__disp_record_latency(mf__disp *d, uint64_t seen_ns);
+
+#endif

@@ -1,0 +1,127 @@
+/* The per-file work of the dispatcher, run on the libuv thread pool: open without following
+ * links, make sure the file is complete, hash it once while keeping its head, classify the
+ * head. Nothing here touches the event loop or Redis. */
+#include "mf/dispatch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mf/fsutil.h"
+#include "mf/lanemap.h"
+#include "mf/limits.h"
+#include "mf/log.h"
+#include "mf/pathrule.h"
+
+/* Hash passes over a file whose size or mtime changes under us before we give up and record
+ * what we read: the writer's own close event will record the final content anyway. */
+#define MF__INSPECT_PASSES 3
+
+static int64_t mf__mtime_ms(const struct stat *st)
+{
+    return (int64_t)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec / 1000000;
+}
+
+/* 1 when some process has the file open for writing. A read lease can only be taken on a
+ * file nobody writes (fcntl(2): EAGAIN); it is dropped at once. Any other failure (EACCES:
+ * not our file and no CAP_LEASE; EINVAL: no leases on this filesystem) means we cannot tell,
+ * and the file counts as complete. */
+static int mf__being_written(int fd)
+{
+    static atomic_flag warned = ATOMIC_FLAG_INIT;
+    int e;
+
+    if (fcntl(fd, F_SETLEASE, F_RDLCK) == 0) {
+        (void)fcntl(fd, F_SETLEASE, F_UNLCK);
+        return 0;
+    }
+    e = errno;
+    if (e != EAGAIN && !atomic_flag_test_and_set(&warned))
+        mf_log(MF_LOG_WARN,
+               "msg=\"cannot tell whether a file is still being written: fcntl(F_SETLEASE) "
+               "failed; a file found by a scan while its upload is in progress may be recorded "
+               "early\" error=\"%s\" hint=\"%s\"",
+               strerror(e),
+               e == EACCES ? "run as the files' owner or grant CAP_LEASE"
+                           : "filesystem has no leases");
+    return e == EAGAIN;
+}
+
+/* Hashes fd from the start until two fstat() around a pass agree; fills out's size/mtime. */
+static int mf__hash_stable(int fd, struct stat *st, unsigned char *head, size_t *head_len,
+                           mf_inspect *out, mf_err *err)
+{
+    struct stat after;
+    int64_t total = 0;
+    int rc = 0;
+
+    for (int pass = 0; pass < MF__INSPECT_PASSES; pass++) {
+        if (lseek(fd, 0, SEEK_SET) < 0) {
+            rc = mf_err_sys(err, -errno, "lseek()");
+            goto out;
+        }
+        rc = mf_hash_fd(fd, out->sha256, head, MF_MAGIC_HEAD_BYTES, head_len, &total, err);
+        if (rc < 0)
+            goto out;
+        if (fstat(fd, &after) < 0) {
+            rc = mf_err_sys(err, -errno, "fstat()");
+            goto out;
+        }
+        if (after.st_size == st->st_size && mf__mtime_ms(&after) == mf__mtime_ms(st) &&
+            after.st_size == total)
+            break;
+        *st = after;
+    }
+    out->size = total;
+    out->mtime_ms = mf__mtime_ms(&after);
+out:
+    return rc;
+}
+
+int mf_dispatch_inspect(int inbox_fd, const char *rel, const mf_config *cfg, mf_classifier *magic,
+                        int check_writers, mf_inspect *out, mf_err *err)
+{
+    unsigned char *head = malloc(MF_MAGIC_HEAD_BYTES);
+    size_t head_len = 0;
+    struct stat st;
+    int fd = -1;
+    int rc = 0;
+
+    if (head == NULL)
+        abort();
+    /* O_NONBLOCK: opening a FIFO someone dropped in the inbox must not hang a pool thread */
+    fd = mf_fs_open_beneath(inbox_fd, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY, err);
+    if (fd < 0) {
+        rc = fd;
+        goto out;
+    }
+    if (fstat(fd, &st) < 0) {
+        rc = mf_err_sys(err, -errno, "fstat()");
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        rc = mf_err_set(err, MF_EUNSUPPORTED, "not a regular file");
+        goto out;
+    }
+    if (check_writers && mf__being_written(fd)) {
+        rc = mf_err_set(err, MF_EBUSY, "still open for writing");
+        goto out;
+    }
+    rc = mf__hash_stable(fd, &st, head, &head_len, out, err);
+    if (rc < 0)
+        goto out;
+    rc = mf_classify_buffer(magic, head, head_len, out->mime, sizeof(out->mime), err);
+    if (rc < 0)
+        goto out;
+    out->lane = mf_lanemap_lane(out->mime, cfg->mime_image, cfg->mime_video, cfg->mime_doc);
+    mf_path_profile(rel, cfg->profiles, out->profile, sizeof(out->profile));
+out:
+    if (fd >= 0)
+        close(fd);
+    free(head);
+    return rc;
+}

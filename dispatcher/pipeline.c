@@ -1,0 +1,433 @@
+/* From a path to a record: inspection on the libuv pool, then batched recording.
+ *
+ * Threads: the loop thread owns everything here. mf__work() runs on a pool thread and only
+ * writes the item it was given. Items finish in any order; their after-work callbacks append
+ * them to `pending`, and the check handle (which runs once per loop iteration, right after
+ * the poll phase that delivered those callbacks) records everything pending with one
+ * mf_queue_enqueue() pipeline per MF__BATCH_MAX: no per-file round trip, no fsync.
+ *
+ * Ordering: one path is never inspected twice at once. A close that arrives while its path
+ * is in flight sets `again`, and the path is inspected anew once the first result has been
+ * queued behind it, so mf:paths always ends on the newest content.
+ *
+ * Redis down: pending items stay queued in order and a timer reconnects with back-off
+ * (never blocking the loop longer than one connect attempt); after a reconnect the batch is
+ * flushed and the inbox rescanned, which finds anything that changed meanwhile. */
+#include "disp.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mf/clock.h"
+#include "mf/log.h"
+
+static const char *const mf__lanes[] = {"image", "video", "doc"};
+static const char *const mf__status_names[] = {"queued", "duplicate", "unsupported", "known"};
+
+static void mf__on_flush_check(uv_check_t *handle);
+static void mf__on_busy_timer(uv_timer_t *handle);
+static void mf__on_retry_timer(uv_timer_t *handle);
+
+static void mf__item_free(mf__item *it)
+{
+    if (it == NULL)
+        return;
+    free(it->path);
+    free(it);
+}
+
+static void mf__work(uv_work_t *req);
+static void mf__after_work(uv_work_t *req, int status);
+
+static void mf__item_queue(mf__disp *d, mf__item *it)
+{
+    int rc;
+
+    d->n_inflight++;
+    rc = uv_queue_work(d->loop, &it->req, mf__work, mf__after_work);
+    if (rc < 0) {
+        /* only fails for a NULL callback: a programming error */
+        mf_log(MF_LOG_ERROR, "msg=\"uv_queue_work() failed\" error=\"%s\"", uv_strerror(rc));
+        abort();
+    }
+}
+
+static void mf__work(uv_work_t *req)
+{
+    mf__item *it = req->data;
+    mf__disp *d = it->d;
+
+    /* check_writers always: a close by one writer while another still writes is not the
+     * end of the upload either; the last writer's close brings it back */
+    it->rc = mf_dispatch_inspect(d->inbox_fd, it->path, d->cfg, d->magic, 1, &it->info, &it->err);
+}
+
+/* Logs why an inspected file is not recorded. */
+static void mf__log_skip(const mf__item *it)
+{
+    char q[512];
+    const char *path = mf_log_quote(q, sizeof(q), it->path);
+
+    if (it->rc == MF_ESYMLINK)
+        mf_log(MF_LOG_INFO, "msg=\"symlink skipped\" path=%s", path);
+    else if (it->rc == MF_EBUSY)
+        mf_log(MF_LOG_DEBUG, "msg=\"still being written, waiting for its close\" path=%s", path);
+    else if (it->rc == -ENOENT)
+        mf_log(MF_LOG_DEBUG, "msg=\"gone before it was read\" path=%s", path);
+    else if (it->rc == MF_EUNSUPPORTED)
+        mf_log(MF_LOG_INFO, "msg=\"skipped\" path=%s error=\"%s\"", path, it->err.msg);
+    else
+        mf_log(MF_LOG_WARN, "msg=\"cannot read upload\" path=%s error=\"%s\"", path, it->err.msg);
+}
+
+static void mf__pending_push(mf__disp *d, mf__item *it)
+{
+    if (!d->redis_up && d->n_pending >= MF__PENDING_MAX) {
+        if (!d->pending_dropped++)
+            mf_log(MF_LOG_WARN,
+                   "msg=\"redis down and %d uploads waiting; later ones are left "
+                   "to the rescan after reconnect\"",
+                   MF__PENDING_MAX);
+        mf__item_free(it);
+        return;
+    }
+    if (d->n_pending == d->cap_pending) {
+        d->cap_pending = d->cap_pending ? d->cap_pending * 2 : 1024;
+        d->pending = realloc(d->pending, d->cap_pending * sizeof(*d->pending));
+        if (d->pending == NULL)
+            abort();
+    }
+    d->pending[d->n_pending++] = it;
+}
+
+/* Arms the busy timer for the earliest item waiting for its writer. */
+static void mf__busy_arm(mf__disp *d)
+{
+    uint64_t first = UINT64_MAX, now = uv_hrtime();
+
+    for (size_t i = 0; i < d->n_busy; i++)
+        first = d->busy[i]->due_ns < first ? d->busy[i]->due_ns : first;
+    if (d->n_busy > 0)
+        uv_timer_start(&d->busy_timer, mf__on_busy_timer,
+                       first > now ? (first - now + 999999) / 1000000 : 0, 0);
+}
+
+static void mf__busy_defer(mf__disp *d, mf__item *it)
+{
+    uint64_t delay_ms = MF__BUSY_FIRST_MS;
+
+    for (int i = 0; i < it->busy_tries; i++)
+        delay_ms *= 5;
+    it->busy_tries++;
+    it->due_ns = uv_hrtime() + delay_ms * 1000000;
+    if (d->n_busy == d->cap_busy) {
+        d->cap_busy = d->cap_busy ? d->cap_busy * 2 : 64;
+        d->busy = realloc(d->busy, d->cap_busy * sizeof(*d->busy));
+        if (d->busy == NULL)
+            abort();
+    }
+    d->busy[d->n_busy++] = it;
+    mf__busy_arm(d);
+}
+
+static void mf__on_busy_timer(uv_timer_t *handle)
+{
+    mf__disp *d = handle->data;
+    uint64_t now = uv_hrtime();
+
+    for (size_t i = 0; i < d->n_busy;) {
+        mf__item *it = d->busy[i];
+
+        if (it->due_ns > now) {
+            i++;
+            continue;
+        }
+        d->busy[i] = d->busy[--d->n_busy];
+        mf__item_queue(d, it);
+    }
+    mf__busy_arm(d);
+}
+
+void mf__pipeline_drop_busy(mf__disp *d)
+{
+    for (size_t i = 0; i < d->n_busy; i++) {
+        mf__item *it = d->busy[i];
+        mf__hnode *node = mf__htab_get(&d->inflight, it->path, strlen(it->path));
+
+        if (node != NULL)
+            mf__htab_del(&d->inflight, node);
+        mf__item_free(it);
+    }
+    d->n_busy = 0;
+    if (d->loop_inited)
+        uv_timer_stop(&d->busy_timer);
+}
+
+static void mf__after_work(uv_work_t *req, int status)
+{
+    mf__item *it = req->data;
+    mf__disp *d = it->d;
+    mf__hnode *node;
+    int again;
+    int64_t again_ms;
+    uint64_t again_ns;
+    char *path = NULL;
+
+    d->n_inflight--;
+    if (status == 0 && it->rc == MF_EBUSY && it->busy_tries < MF__BUSY_TRIES && !d->stopping) {
+        mf__busy_defer(d, it); /* stays in `inflight`: new closes only set `again` */
+        return;
+    }
+    node = mf__htab_get(&d->inflight, it->path, strlen(it->path));
+    if (node != NULL)
+        mf__htab_del(&d->inflight, node);
+    again = it->again;
+    again_ms = it->again_ms;
+    again_ns = it->again_ns;
+    if (again && !d->stopping) {
+        path = strdup(it->path);
+        if (path == NULL)
+            abort();
+    }
+    if (status == 0 && it->rc == 0) {
+        mf__pending_push(d, it);
+    } else {
+        d->n_skipped++;
+        mf__log_skip(it);
+        mf__item_free(it);
+    }
+    if (path != NULL)
+        mf__pipeline_submit(d, path, again_ms, again_ns);
+    mf__scan_kick(d);
+}
+
+void mf__pipeline_submit(mf__disp *d, char *path, int64_t received_ms, uint64_t seen_ns)
+{
+    mf__item *it;
+    mf__hnode *node;
+    int created;
+
+    if (d->stopping) {
+        free(path);
+        return;
+    }
+    node = mf__htab_put(&d->inflight, path, strlen(path), &created);
+    if (!created) {
+        it = node->value;
+        if (!it->again) {
+            it->again = 1;
+            it->again_ms = received_ms;
+            it->again_ns = seen_ns;
+        }
+        free(path);
+        return;
+    }
+    it = calloc(1, sizeof(*it));
+    if (it == NULL)
+        abort();
+    it->d = d;
+    it->path = path;
+    it->received_ms = received_ms;
+    it->seen_ns = seen_ns;
+    it->req.data = it;
+    node->value = it;
+    mf__item_queue(d, it);
+}
+
+int mf__pipeline_start(mf__disp *d, mf_err *err)
+{
+    mf__htab_init(&d->inflight);
+    d->ups = calloc(MF__BATCH_MAX, sizeof(*d->ups));
+    d->res = calloc(MF__BATCH_MAX, sizeof(*d->res));
+    if (d->ups == NULL || d->res == NULL)
+        abort();
+    uv_check_init(d->loop, &d->flush_check);
+    d->flush_check.data = d;
+    uv_check_start(&d->flush_check, mf__on_flush_check);
+    uv_timer_init(d->loop, &d->busy_timer);
+    d->busy_timer.data = d;
+    uv_timer_init(d->loop, &d->retry_timer);
+    d->retry_timer.data = d;
+    d->retry_ms = MF__RETRY_MIN_MS;
+    /* the first connection goes through the reconnect path: Redis may start after us */
+    uv_timer_start(&d->retry_timer, mf__on_retry_timer, 0, 0);
+    return 0;
+}
+
+/* Logs and counts the outcome of one recorded upload. */
+static void mf__log_recorded(mf__disp *d, const mf__item *it, const mf_enq_result *res)
+{
+    char q[512];
+
+    d->n_recorded[res->status & 3]++;
+    if (it->seen_ns != 0)
+        mf__disp_record_latency(d, it->seen_ns);
+    if (res->status == MF_ENQ_KNOWN) {
+        mf_log(MF_LOG_DEBUG, "msg=\"already recorded\" id=%s path=%s", res->id,
+               mf_log_quote(q, sizeof(q), it->path));
+        return;
+    }
+    mf_log(MF_LOG_INFO, "msg=recorded id=%s status=%s type=%s mime=%s size=%" PRId64 " path=%s",
+           res->id, mf__status_names[res->status & 3], it->info.lane ? it->info.lane : "other",
+           it->info.mime, it->info.size, mf_log_quote(q, sizeof(q), it->path));
+    if (it->info.size > d->cfg->max_input_bytes)
+        mf_log(MF_LOG_WARN,
+               "msg=\"upload over max_input_bytes; its worker will fail it\" id=%s size=%" PRId64,
+               res->id, it->info.size);
+}
+
+/* Records pending[0..n) with one pipeline. Returns 0 or MF_EREDIS (nothing consumed). */
+static int mf__flush_some(mf__disp *d, size_t n)
+{
+    mf_err err = {0};
+    int rc;
+
+    for (size_t i = 0; i < n; i++) {
+        const mf__item *it = d->pending[i];
+        mf_upload *u = &d->ups[i];
+
+        u->path = it->path;
+        u->path_len = strlen(it->path);
+        u->size = it->info.size;
+        u->mtime_ms = it->info.mtime_ms;
+        u->mime = it->info.mime;
+        u->lane = it->info.lane;
+        u->sha256 = it->info.sha256;
+        u->profile = it->info.profile;
+        u->received_ms = it->received_ms;
+    }
+    rc = mf_queue_enqueue(d->redis, d->cfg->prefix, d->cfg->events_maxlen, d->ups, n, d->res, &err);
+    if (rc < 0) {
+        mf__pipeline_redis_down(d, &err);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        mf__log_recorded(d, d->pending[i], &d->res[i]);
+        mf__item_free(d->pending[i]);
+    }
+    d->n_pending -= n;
+    memmove(d->pending, d->pending + n, d->n_pending * sizeof(*d->pending));
+out:
+    return rc;
+}
+
+void mf__pipeline_flush(mf__disp *d)
+{
+    while (d->n_pending > 0 && d->redis_up) {
+        size_t n = d->n_pending < MF__BATCH_MAX ? d->n_pending : MF__BATCH_MAX;
+
+        if (mf__flush_some(d, n) < 0)
+            break;
+    }
+}
+
+static void mf__on_flush_check(uv_check_t *handle)
+{
+    mf__disp *d = handle->data;
+
+    mf__pipeline_flush(d);
+    if (d->stopping)
+        mf__disp_maybe_finish(d);
+}
+
+static void mf__retry_schedule(mf__disp *d)
+{
+    if (d->stopping || uv_is_active((uv_handle_t *)&d->retry_timer))
+        return;
+    uv_timer_start(&d->retry_timer, mf__on_retry_timer, (uint64_t)d->retry_ms, 0);
+    d->retry_ms = d->retry_ms * 2 < MF__RETRY_MAX_MS ? d->retry_ms * 2 : MF__RETRY_MAX_MS;
+}
+
+/* Any failure to record a batch lands here, an error reply (MF_EPROTO: out of memory, a
+ * read-only replica) as well as a lost connection: the batch is kept, never dropped, and
+ * retried with back-off after a reconnect. */
+void mf__pipeline_redis_down(mf__disp *d, const mf_err *err)
+{
+    if (d->redis_up)
+        mf_log(MF_LOG_WARN,
+               "msg=\"cannot record in redis; keeping uploads until it works again\" "
+               "pending=%zu error=\"%s\"",
+               d->n_pending, err ? err->msg : "");
+    d->redis_up = 0;
+    if (d->redis != NULL)
+        mf_redis_mark_broken(d->redis);
+    mf__retry_schedule(d);
+}
+
+/* One connection attempt plus the consumer groups. */
+static int mf__connect(mf__disp *d, mf_err *err)
+{
+    int rc = 0;
+
+    if (d->redis == NULL)
+        rc = mf_redis_new(&d->redis, d->cfg->redis_url, err);
+    else
+        rc = mf_redis_ensure(d->redis, NULL, err);
+    for (size_t i = 0; rc == 0 && i < sizeof(mf__lanes) / sizeof(mf__lanes[0]); i++)
+        rc = mf_queue_prepare(d->redis, d->cfg->prefix, mf__lanes[i], err);
+    return rc;
+}
+
+static void mf__on_retry_timer(uv_timer_t *handle)
+{
+    mf__disp *d = handle->data;
+    mf_err err = {0};
+    int rc;
+
+    if (d->stopping)
+        return;
+    rc = mf__connect(d, &err);
+    if (rc == MF_ECONFIG) {
+        mf__disp_fatal(d, rc, err.msg);
+        return;
+    }
+    if (rc < 0) {
+        mf_log(MF_LOG_WARN, "msg=\"redis unavailable, retrying\" retry_ms=%" PRId64 " error=\"%s\"",
+               d->retry_ms, err.msg);
+        mf__retry_schedule(d);
+        return;
+    }
+    mf_log(MF_LOG_INFO, "msg=\"redis connected\" pending=%zu", d->n_pending);
+    d->redis_up = 1;
+    d->pending_dropped = 0;
+    mf__pipeline_flush(d);
+    if (!d->redis_up)
+        return; /* the flush failed again: back-off continues to grow */
+    d->retry_ms = MF__RETRY_MIN_MS;
+    /* whatever happened while we could not record, the inbox has it */
+    mf__scan_request(d, "");
+}
+
+size_t mf__pipeline_final_flush(mf__disp *d)
+{
+    mf_err err = {0};
+
+    if (d->n_pending > 0 && !d->redis_up && mf__connect(d, &err) == 0)
+        d->redis_up = 1;
+    mf__pipeline_flush(d);
+    if (d->n_pending > 0)
+        mf_log(MF_LOG_WARN,
+               "msg=\"redis unavailable at shutdown; the next start's scan records these\" "
+               "pending=%zu",
+               d->n_pending);
+    return d->n_pending;
+}
+
+void mf__pipeline_close(mf__disp *d)
+{
+    for (size_t i = 0; i < d->n_pending; i++)
+        mf__item_free(d->pending[i]);
+    free(d->pending);
+    d->pending = NULL;
+    d->n_pending = 0;
+    mf__pipeline_drop_busy(d);
+    free(d->busy);
+    d->busy = NULL;
+    free(d->ups);
+    free(d->res);
+    mf__htab_close(&d->inflight, NULL);
+    mf_redis_free(d->redis);
+    d->redis = NULL;
+}
