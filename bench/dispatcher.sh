@@ -16,18 +16,22 @@ sleep 0.5
 
 # the writer: distinct content per file (so none is a duplicate), close time per file
 python3 - "$W/inbox" "$N" "$W/closed.tsv" <<'PY'
-import os, sys, time
+import os, struct, sys, time, zlib
 root, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 dirs = [os.path.join(root, "d%02d" % i) for i in range(20)]
 for d in dirs:
     os.mkdir(d)
 time.sleep(0.3)  # let the dispatcher add its watches for the new folders
+# a real PNG head (signature + IHDR): libmagic needs the IHDR chunk to say image/png
+ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
+png = (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + ihdr +
+       struct.pack(">I", zlib.crc32(b"IHDR" + ihdr)))
 with open(out, "w") as log:
     for i in range(n):
         rel = "d%02d/f%06d.png" % (i % 20, i)
         with open(os.path.join(root, rel), "wb") as f:
-            # a PNG signature: classified image/png, so every file is queued on mf:q:image
-            f.write(b"\x89PNG\r\n\x1a\n" + b"file %d of the dispatcher benchmark\n" % i)
+            # classified image/png, so every file is queued on mf:q:image
+            f.write(png + b"file %d of the dispatcher benchmark\n" % i)
         log.write("%s\t%.6f\n" % (rel, time.time()))
 PY
 end=$((SECONDS + 120))
@@ -51,6 +55,8 @@ for i in range(0, len(lines) - 2, 3):
     if path in closed and q:
         lat.append(ts(q) - float(closed[path]))
         queued.append(ts(q))
+if not lat:
+    sys.exit("no file reached queued: see the dispatcher log")
 lat.sort()
 first = min(float(v) for v in closed.values())
 span = max(queued) - first
