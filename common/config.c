@@ -185,17 +185,27 @@ static int mf__load_ini(mf_config *cfg, const char *path, mf_err *err)
     return 0;
 }
 
+/* "visibility_timeout" -> "MF_VISIBILITY_TIMEOUT" */
+static const char *mf__env_name(const mf__centry *e, char *env, size_t size)
+{
+    size_t i;
+
+    env[0] = 'M';
+    env[1] = 'F';
+    env[2] = '_';
+    for (i = 0; e->name[i] != '\0' && i + 4 < size; i++)
+        env[3 + i] = (char)toupper((unsigned char)e->name[i]);
+    env[3 + i] = '\0';
+    return env;
+}
+
 static int mf__load_env(mf_config *cfg, mf_err *err)
 {
     for (size_t k = 0; k < MF__NTABLE; k++) {
-        char env[80] = "MF_";
+        char env[80];
         const char *value;
-        size_t i;
 
-        for (i = 0; mf__table[k].name[i] != '\0' && i + 4 < sizeof(env); i++)
-            env[3 + i] = (char)toupper((unsigned char)mf__table[k].name[i]);
-        env[3 + i] = '\0';
-        value = getenv(env);
+        value = getenv(mf__env_name(&mf__table[k], env, sizeof(env)));
         if (value != NULL && mf__set(cfg, &mf__table[k], value, env, err) < 0)
             return err ? err->code : MF_ECONFIG;
     }
@@ -305,9 +315,11 @@ void mf_config_dump(const mf_config *cfg, FILE *out, int with_help)
     for (size_t k = 0; k < MF__NTABLE; k++) {
         const mf__centry *e = &mf__table[k];
         const char *base = (const char *)cfg + e->offset;
+        char env[80];
 
         if (with_help)
-            fprintf(out, "%s; %s (env MF_%s)\n", k ? "\n" : "", e->help, e->name);
+            fprintf(out, "%s; %s (env %s)\n", k ? "\n" : "", e->help,
+                    mf__env_name(e, env, sizeof(env)));
         if (e->type == MF__CT_STR)
             fprintf(out, "%s = %s\n", e->name, *(char *const *)(const void *)base);
         else
