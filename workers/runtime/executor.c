@@ -1,0 +1,611 @@
+/* The job executor and its supervisor (see mf/executor.h and the isolation model in
+ * mf/worker.h).
+ *
+ * Why a long-lived child rather than a fork per job: lane->init() loads libraries and
+ * models (libvips, tesseract's traineddata) once, and a warm process decodes faster; a fork
+ * per job would pay that on every file. Why a child at all: a decoder that crashes, spins or
+ * balloons on one hostile file must cost one job, never the worker and its Redis state.
+ *
+ * Supervision is poll(2) on the reply pipe with a short period, so the parent also samples
+ * the child's RSS from /proc/<pid>/statm (no cgroups needed) and enforces the wall clock. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <malloc.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "mf/clock.h"
+#include "mf/executor.h"
+#include "mf/fsutil.h"
+#include "mf/limits.h"
+#include "mf/log.h"
+#include "runtime.h"
+
+/* Fixed descriptors of the child: jobs come in on 3, replies go out on 4. */
+#define MF__EXEC_IN_FD 3
+#define MF__EXEC_OUT_FD 4
+
+/* A buffer of bytes read from a pipe, cut into '\n'-terminated lines. */
+typedef struct mf__lines {
+    char *buf;
+    size_t len;  /* bytes buffered */
+    size_t cap;  /* bytes allocated */
+    size_t used; /* length (with '\n') of the line last returned, dropped on the next call */
+} mf__lines;
+
+struct mf_executor {
+    const mf_lane *lane;
+    const mf_config *cfg;
+    pid_t pid;
+    int to_child;   /* write end of the job pipe */
+    int from_child; /* read end of the reply pipe, non-blocking */
+    int statm_fd;   /* /proc/<pid>/statm */
+    mf__lines in;
+    int busy;               /* a job was sent and its reply not read */
+    int64_t job_started_ms; /* monotonic */
+    int64_t next_rss_ms;    /* monotonic */
+    char *outdir;           /* the current job's, to sweep temporary files after a kill */
+};
+
+/* ---- line buffer ---------------------------------------------------------------------- */
+
+/* Returns 1 with *line / *n (without the '\n') when a whole line is buffered, else 0. */
+static int mf__lines_next(mf__lines *l, const char **line, size_t *n)
+{
+    char *nl;
+
+    if (l->used > 0) {
+        memmove(l->buf, l->buf + l->used, l->len - l->used);
+        l->len -= l->used;
+        l->used = 0;
+    }
+    nl = l->len > 0 ? memchr(l->buf, '\n', l->len) : NULL;
+    if (nl == NULL)
+        return 0;
+    *line = l->buf;
+    *n = (size_t)(nl - l->buf);
+    l->used = *n + 1;
+    return 1;
+}
+
+/* One read(2) into the buffer. Returns the byte count, 0 at EOF, -EAGAIN / -errno, or
+ * -EMSGSIZE when a line grows past MF_EXEC_LINE_MAX. */
+static ssize_t mf__lines_fill(mf__lines *l, int fd)
+{
+    ssize_t r;
+    char *grown;
+
+    if (l->len == l->cap) {
+        if (l->cap >= MF_EXEC_LINE_MAX)
+            return -EMSGSIZE;
+        grown = realloc(l->buf, l->cap == 0 ? 4096 : 2 * l->cap);
+        if (grown == NULL)
+            abort();
+        l->buf = grown;
+        l->cap = l->cap == 0 ? 4096 : 2 * l->cap;
+    }
+    do {
+        r = read(fd, l->buf + l->len, l->cap - l->len);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0)
+        return -errno;
+    l->len += (size_t)r;
+    return r;
+}
+
+static void mf__lines_reset(mf__lines *l)
+{
+    free(l->buf);
+    memset(l, 0, sizeof(*l));
+}
+
+static int mf__write_all(int fd, const char *buf, size_t n)
+{
+    ssize_t w;
+
+    while (n > 0) {
+        w = write(fd, buf, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -errno;
+        buf += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* ---- child side ----------------------------------------------------------------------- */
+
+/* Opens the input beneath the inbox (never through a symlink) and runs lane->process(). */
+static int mf__exec_run(const mf_lane *lane, const mf_config *cfg, const mf_exec_job *job,
+                        mf_result *res, mf_err *err)
+{
+    char path[PATH_MAX + MF_PATH_MAX], inbox_abs[PATH_MAX];
+    int inbox_fd = -1, fd = -1, rc;
+    mf_lane_job lj;
+
+    mf_result_init(res);
+    inbox_fd = open(cfg->inbox, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (inbox_fd < 0) {
+        rc = mf_err_set(err, -errno, "open() failed on the inbox %s: %s", cfg->inbox,
+                        strerror(errno));
+        goto out;
+    }
+    fd = mf_fs_open_beneath(inbox_fd, job->rel_path, O_RDONLY, err);
+    if (fd < 0) {
+        rc = fd;
+        goto out;
+    }
+    rc = mf_fs_mkdirs(job->outdir, err);
+    if (rc < 0)
+        goto out;
+    /* lane.h promises an absolute path (for messages and tools that need a name); the lane
+     * reads through fd, so this is never what decides which file is decoded. */
+    if (realpath(cfg->inbox, inbox_abs) == NULL ||
+        mf_fs_join(path, sizeof(path), inbox_abs, job->rel_path) < 0)
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    lj = (mf_lane_job){.id = job->id,
+                       .path = path,
+                       .fd = fd,
+                       .rel_path = job->rel_path,
+                       .profile = job->profile != NULL ? job->profile : "default",
+                       .mime = job->mime,
+                       .outdir = job->outdir};
+    rc = lane->process(&lj, res, err);
+    if (rc < 0 && err->msg[0] == '\0')
+        mf_err_set(err, rc, "%s", mf_strerror(rc));
+    if (rc < 0)
+        rmdir(job->outdir); /* a failed file leaves no empty folder (nothing if not empty) */
+out:
+    if (fd >= 0)
+        close(fd);
+    if (inbox_fd >= 0)
+        close(inbox_fd);
+    return rc < 0 ? rc : 0;
+}
+
+/* Jobs until the parent closes the pipe. */
+static void mf__exec_loop(const mf_lane *lane, const mf_config *cfg)
+{
+    mf__lines in = {0};
+    const char *line;
+    size_t n;
+    ssize_t r;
+    mf_exec_job job;
+    mf_result res;
+    mf_err err;
+    char *reply;
+    int rc;
+
+    for (;;) {
+        if (!mf__lines_next(&in, &line, &n)) {
+            r = mf__lines_fill(&in, MF__EXEC_IN_FD);
+            if (r <= 0)
+                break; /* EOF: the worker is stopping, or is gone */
+            continue;
+        }
+        mf_err_clear(&err);
+        res = (mf_result){0};
+        rc = mf_exec_job_decode(line, n, &job, &err);
+        if (rc == 0)
+            rc = mf__exec_run(lane, cfg, &job, &res, &err);
+        reply = mf_exec_reply_encode(rc, &res, &err);
+        mf_exec_job_close(&job);
+        mf_result_close(&res);
+        rc = mf__write_all(MF__EXEC_OUT_FD, reply, strlen(reply));
+        free(reply);
+        if (rc < 0)
+            break;
+        /* Hand the job's peak back to the kernel, so one big image does not make the next
+         * small job look like it is over the memory limit. */
+        malloc_trim(0);
+    }
+    mf__lines_reset(&in);
+}
+
+/* The executor process. Never returns. */
+static void mf__exec_child(const mf_lane *lane, const mf_config *cfg, int in, int out, pid_t parent)
+{
+    mf_err err;
+    char *ready;
+    json_t *obj;
+    int rc;
+
+    /* Die with the worker: a kill -9 of the worker must not leave a decoder running. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+        _exit(1);
+    /* The worker decides when a job stops (SIGKILL); a Ctrl-C to the process group or a
+     * SIGTERM from systemd to the whole cgroup must not cut the job the worker drains. */
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+    /* A crash must end the process so the supervisor sees the signal, whatever handlers the
+     * parent had (a test framework's, a sanitizer's). */
+    signal(SIGSEGV, SIG_DFL);
+    signal(SIGBUS, SIG_DFL);
+    signal(SIGFPE, SIG_DFL);
+    signal(SIGILL, SIG_DFL);
+    signal(SIGABRT, SIG_DFL);
+    /* Keep only stdio and our two pipes: no Redis socket, no other child's pipe. Libraries
+     * that print go to stderr, never to the stdout a one-shot caller parses. */
+    in = fcntl(in, F_DUPFD, 100);
+    out = fcntl(out, F_DUPFD, 100);
+    if (in < 0 || out < 0 || dup2(in, MF__EXEC_IN_FD) < 0 || dup2(out, MF__EXEC_OUT_FD) < 0)
+        _exit(1);
+    close_range(MF__EXEC_OUT_FD + 1, ~0U, 0);
+    dup2(STDERR_FILENO, STDOUT_FILENO);
+
+    mf_err_clear(&err);
+    rc = lane->init(cfg, &err);
+    obj = rc == 0
+              ? json_pack("{s:b}", "ready", 1)
+              : json_pack("{s:b,s:i,s:o}", "ready", 0, "code", rc, "error", mf__json_text(err.msg));
+    ready = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+    if (ready == NULL || mf__write_all(MF__EXEC_OUT_FD, ready, strlen(ready)) < 0 ||
+        mf__write_all(MF__EXEC_OUT_FD, "\n", 1) < 0 || rc < 0)
+        _exit(3);
+    free(ready);
+    mf__exec_loop(lane, cfg);
+    if (lane->shutdown != NULL)
+        lane->shutdown();
+    _exit(0);
+}
+
+/* ---- parent side ---------------------------------------------------------------------- */
+
+mf_executor *mf_executor_new(const mf_lane *lane, const mf_config *cfg)
+{
+    mf_executor *ex = mf__xmalloc(sizeof(*ex));
+
+    memset(ex, 0, sizeof(*ex));
+    ex->lane = lane;
+    ex->cfg = cfg;
+    ex->to_child = -1;
+    ex->from_child = -1;
+    ex->statm_fd = -1;
+    return ex;
+}
+
+pid_t mf_executor_pid(const mf_executor *ex)
+{
+    return ex->pid;
+}
+
+/* Removes the temporary files (".<name>.tmp.<pid>", see mf_fs_write_atomic) a killed executor
+ * left in the job's output folder: nobody else will ever rename them. */
+static void mf__exec_sweep(const char *outdir, pid_t pid)
+{
+    char suffix[32];
+    size_t slen, nlen;
+    struct dirent *de;
+    DIR *d;
+
+    if (outdir == NULL)
+        return;
+    d = opendir(outdir);
+    if (d == NULL)
+        return;
+    slen = (size_t)snprintf(suffix, sizeof(suffix), ".tmp.%ld", (long)pid);
+    while ((de = readdir(d)) != NULL) {
+        nlen = strlen(de->d_name);
+        if (de->d_name[0] == '.' && nlen > slen &&
+            memcmp(de->d_name + nlen - slen, suffix, slen) == 0)
+            unlinkat(dirfd(d), de->d_name, 0);
+    }
+    closedir(d);
+}
+
+/* Kills (if still alive) and reaps the executor; *status gets its wait status. */
+static void mf__exec_reap(mf_executor *ex, int *status)
+{
+    pid_t pid = ex->pid;
+    int st = 0;
+
+    if (pid > 0) {
+        kill(pid, SIGKILL);
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+        }
+        mf__exec_sweep(ex->outdir, pid);
+    }
+    if (ex->to_child >= 0)
+        close(ex->to_child);
+    if (ex->from_child >= 0)
+        close(ex->from_child);
+    if (ex->statm_fd >= 0)
+        close(ex->statm_fd);
+    ex->to_child = ex->from_child = ex->statm_fd = -1;
+    ex->pid = 0;
+    ex->busy = 0;
+    mf__lines_reset(&ex->in);
+    if (status != NULL)
+        *status = st;
+}
+
+void mf_executor_kill(mf_executor *ex)
+{
+    if (ex->pid > 0)
+        mf_log(MF_LOG_WARN, "lane=%s executor=%ld msg=\"killing the executor\"", ex->lane->name,
+               (long)ex->pid);
+    mf__exec_reap(ex, NULL);
+}
+
+void mf_executor_free(mf_executor *ex)
+{
+    int64_t until;
+    pid_t r;
+
+    if (ex == NULL)
+        return;
+    if (ex->pid > 0 && !ex->busy) {
+        /* EOF on the job pipe: the child runs lane->shutdown() and exits by itself. */
+        close(ex->to_child);
+        ex->to_child = -1;
+        until = mf_clock_mono_ms() + 2000;
+        while (mf_clock_mono_ms() < until) {
+            r = waitpid(ex->pid, NULL, WNOHANG);
+            if (r == ex->pid || (r < 0 && errno == ECHILD)) {
+                ex->pid = 0; /* reaped: never signal a pid that may be reused */
+                break;
+            }
+            usleep(10 * 1000);
+        }
+    }
+    mf__exec_reap(ex, NULL);
+    free(ex->outdir);
+    free(ex);
+}
+
+/* Says in words why the executor is gone, from its wait status. */
+static int mf__exec_died(int status, const char *when, mf_err *err)
+{
+    const char *abbrev;
+
+    if (WIFSIGNALED(status)) {
+        abbrev = sigabbrev_np(WTERMSIG(status));
+        return mf_err_set(err, MF_ECRASH, "%s crashed: SIG%s (signal %d)", when,
+                          abbrev != NULL ? abbrev : "?", WTERMSIG(status));
+    }
+    return mf_err_set(err, MF_ECRASH, "%s crashed: the executor exited with status %d", when,
+                      WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+/* Reads one line from the executor within timeout_ms. Returns 1 with the line, 0 on timeout,
+ * -EINTR when a signal arrived, -EPIPE when the executor closed its end (it died), or another
+ * -errno. */
+static int mf__exec_read_line(mf_executor *ex, int64_t timeout_ms, const char **line, size_t *n)
+{
+    int64_t until = mf_clock_mono_ms() + timeout_ms, left;
+    struct pollfd pfd = {.fd = ex->from_child, .events = POLLIN};
+    ssize_t r;
+    int pr;
+
+    for (;;) {
+        if (mf__lines_next(&ex->in, line, n))
+            return 1;
+        left = until - mf_clock_mono_ms();
+        pr = poll(&pfd, 1, left > 0 ? (int)left : 0);
+        if (pr < 0)
+            return -errno;
+        if (pr == 0)
+            return 0;
+        r = mf__lines_fill(&ex->in, ex->from_child);
+        if (r == 0)
+            return -EPIPE;
+        if (r < 0 && r != -EAGAIN)
+            return (int)r;
+    }
+}
+
+/* Waits for the child's {"ready": ...} line after lane->init(). */
+static int mf__exec_ready(mf_executor *ex, mf_err *err)
+{
+    int64_t until = mf_clock_mono_ms() + MF_EXEC_INIT_TIMEOUT_MS;
+    const char *line, *msg;
+    json_t *obj = NULL;
+    size_t n;
+    int r = 0, rc = 0, st;
+
+    while (r == 0 || r == -EINTR) {
+        if (mf_clock_mono_ms() >= until) {
+            rc = mf_err_set(err, MF_ETIMEOUT, "%s lane init timed out after %d s", ex->lane->name,
+                            MF_EXEC_INIT_TIMEOUT_MS / 1000);
+            goto out;
+        }
+        r = mf__exec_read_line(ex, until - mf_clock_mono_ms(), &line, &n);
+    }
+    if (r < 0) {
+        mf__exec_reap(ex, &st);
+        rc = mf__exec_died(st, "lane init", err);
+        goto out;
+    }
+    obj = json_loadb(line, n, 0, NULL);
+    if (json_is_true(json_object_get(obj, "ready")))
+        goto out;
+    rc = (int)json_integer_value(json_object_get(obj, "code"));
+    msg = json_string_value(json_object_get(obj, "error"));
+    rc = mf_err_set(err, rc < 0 ? rc : MF_EPROTO, "%s",
+                    msg != NULL ? msg : "executor sent no ready line");
+out:
+    json_decref(obj);
+    return rc;
+}
+
+int mf_executor_start(mf_executor *ex, mf_err *err)
+{
+    int down[2] = {-1, -1}, up[2] = {-1, -1}, rc = 0, i;
+    pid_t parent = getpid(), pid;
+    char statm[64];
+
+    if (ex->pid > 0)
+        goto out;
+    if (pipe2(down, O_CLOEXEC) < 0 || pipe2(up, O_CLOEXEC) < 0) {
+        rc = mf_err_sys(err, -errno, "pipe2()");
+        goto out;
+    }
+    pid = fork();
+    if (pid < 0) {
+        rc = mf_err_sys(err, -errno, "fork()");
+        goto out;
+    }
+    if (pid == 0) {
+        close(down[1]);
+        close(up[0]);
+        mf__exec_child(ex->lane, ex->cfg, down[0], up[1], parent);
+    }
+    ex->pid = pid;
+    ex->to_child = down[1];
+    ex->from_child = up[0];
+    down[1] = up[0] = -1;
+    fcntl(ex->from_child, F_SETFL, O_NONBLOCK);
+    snprintf(statm, sizeof(statm), "/proc/%ld/statm", (long)pid);
+    ex->statm_fd = open(statm, O_RDONLY | O_CLOEXEC);
+    rc = mf__exec_ready(ex, err);
+    if (rc == 0)
+        mf_log(MF_LOG_INFO, "lane=%s executor=%ld msg=\"executor ready\"", ex->lane->name,
+               (long)pid);
+out:
+    for (i = 0; i < 2; i++) {
+        if (down[i] >= 0)
+            close(down[i]);
+        if (up[i] >= 0)
+            close(up[i]);
+    }
+    if (rc < 0)
+        mf__exec_reap(ex, NULL);
+    return rc;
+}
+
+int mf_executor_submit(mf_executor *ex, const mf_exec_job *job, mf_err *err)
+{
+    char *line = mf_exec_job_encode(job);
+    int rc = 0, tries, st;
+
+    for (tries = 0; tries < 2; tries++) {
+        if (ex->pid > 0 && waitpid(ex->pid, &st, WNOHANG) == ex->pid) {
+            /* Died while idle (killed by hand, OOM killer): not this job's fault. */
+            mf_log(MF_LOG_WARN, "lane=%s executor=%ld status=%d msg=\"idle executor died\"",
+                   ex->lane->name, (long)ex->pid, st);
+            ex->pid = 0;
+            mf__exec_reap(ex, NULL);
+        }
+        rc = mf_executor_start(ex, err);
+        if (rc < 0)
+            goto out;
+        rc = mf__write_all(ex->to_child, line, strlen(line));
+        if (rc != -EPIPE)
+            break;
+        mf__exec_reap(ex, NULL); /* it died between the check and the write */
+    }
+    if (rc < 0) {
+        rc = mf_err_set(err, MF_ECRASH, "write() to the executor failed: %s", strerror(-rc));
+        goto out;
+    }
+    ex->busy = 1;
+    ex->job_started_ms = mf_clock_mono_ms();
+    ex->next_rss_ms = ex->job_started_ms + MF_EXEC_RSS_INTERVAL_MS;
+    free(ex->outdir);
+    ex->outdir = mf__xstrdup(job->outdir);
+out:
+    free(line);
+    return rc;
+}
+
+/* Resident set of the executor in MiB, or -1 when unknown. */
+static int64_t mf__exec_rss_mb(const mf_executor *ex)
+{
+    char buf[128], *end;
+    ssize_t n;
+    long long pages;
+
+    if (ex->statm_fd < 0)
+        return -1;
+    n = pread(ex->statm_fd, buf, sizeof(buf) - 1, 0);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    strtoll(buf, &end, 10); /* size */
+    pages = strtoll(end, NULL, 10);
+    return (int64_t)pages * sysconf(_SC_PAGESIZE) / (1024 * 1024);
+}
+
+/* Enforces the wall clock and the memory cap; kills the executor when one is exceeded. */
+static int mf__exec_limits(mf_executor *ex, int64_t now, mf_err *err)
+{
+    int64_t timeout_s = mf_config_lane_timeout(ex->cfg, ex->lane->name);
+    int64_t limit_mb = ex->cfg->job_memory_mb, rss_mb;
+
+    if (timeout_s > 0 && now - ex->job_started_ms >= timeout_s * 1000) {
+        mf_executor_kill(ex);
+        return mf_err_set(err, MF_ETIMEOUT, "killed: exceeded the %s lane timeout of %lld s",
+                          ex->lane->name, (long long)timeout_s);
+    }
+    if (now < ex->next_rss_ms)
+        return 0;
+    ex->next_rss_ms = now + MF_EXEC_RSS_INTERVAL_MS;
+    rss_mb = mf__exec_rss_mb(ex);
+    if (limit_mb > 0 && rss_mb > limit_mb) {
+        mf_log(MF_LOG_WARN,
+               "lane=%s executor=%ld rss_mb=%lld msg=\"executor over the memory limit\"",
+               ex->lane->name, (long)ex->pid, (long long)rss_mb);
+        mf_executor_kill(ex);
+        return mf_err_set(err, MF_EMEMLIMIT, "killed: exceeded the job memory limit of %lld MB",
+                          (long long)limit_mb);
+    }
+    return 0;
+}
+
+int mf_executor_wait(mf_executor *ex, int slice_ms, mf_result *res, mf_err *err)
+{
+    int64_t now = mf_clock_mono_ms(), until = now + slice_ms, timeout_s, step;
+    const char *line;
+    size_t n;
+    int rc = 0, st;
+
+    if (!ex->busy)
+        return mf_err_set(err, MF_EINVAL, "no job is running");
+    timeout_s = mf_config_lane_timeout(ex->cfg, ex->lane->name);
+    for (;;) {
+        rc = mf__exec_limits(ex, now, err);
+        if (rc < 0)
+            goto out;
+        step = until < ex->next_rss_ms ? until : ex->next_rss_ms;
+        if (timeout_s > 0 && ex->job_started_ms + timeout_s * 1000 < step)
+            step = ex->job_started_ms + timeout_s * 1000;
+        rc = mf__exec_read_line(ex, step - now, &line, &n);
+        if (rc == 1) {
+            ex->busy = 0;
+            rc = mf_exec_reply_decode(line, n, res, err);
+            rc = rc == 0 ? 1 : rc;
+            goto out;
+        }
+        if (rc == -EINTR) {
+            rc = 0; /* let the caller look at its signal flags */
+            goto out;
+        }
+        if (rc == -EPIPE) {
+            mf__exec_reap(ex, &st);
+            rc = mf__exec_died(st, "processing", err);
+            goto out;
+        }
+        if (rc < 0) {
+            mf__exec_reap(ex, NULL);
+            rc = mf_err_set(err, MF_EPROTO, "read() of the executor reply failed: %s",
+                            strerror(-rc));
+            goto out;
+        }
+        now = mf_clock_mono_ms();
+        if (now >= until)
+            goto out;
+    }
+out:
+    return rc;
+}

@@ -1,0 +1,364 @@
+/* The worker loop, written once for every lane: claim -> start -> execute -> write -> ack.
+ *
+ * The worker process only talks to Redis and supervises its executor (executor.c); it
+ * never decodes a file. Redis going away is never fatal: every call that must land (done,
+ * fail) is retried after mf_redis_ensure() until it does, because the outputs are already
+ * written and the job must not be lost; the claim loop just waits for Redis to come back.
+ *
+ * Signals: the first SIGTERM/SIGINT stops claiming and lets the current job finish (drain);
+ * a second one kills the executor and hands the job back (mf_queue_release). Either way
+ * the exit status is 0. */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "mf/clock.h"
+#include "mf/executor.h"
+#include "mf/fsutil.h"
+#include "mf/limits.h"
+#include "mf/log.h"
+#include "mf/queue.h"
+#include "mf/redis.h"
+#include "runtime.h"
+
+/* The claim blocks this long, so a drain signal is noticed within about a second. */
+#define MF__CLAIM_BLOCK_MS 1000
+/* How long one executor wait lasts before the loop looks at signals and heartbeats. */
+#define MF__WAIT_SLICE_MS 250
+/* mf__worker_execute(): the job was abandoned on a second signal. */
+#define MF__ABANDONED 2
+
+static volatile int mf__stop;      /* first signal: drain */
+static volatile int mf__hard_stop; /* second signal: abandon the current job */
+
+typedef struct mf__worker {
+    const mf_lane *lane;
+    const mf_config *cfg;
+    mf_redis *r;
+    mf_executor *ex;
+    mf_queue_opts o;
+    char consumer[300]; /* "<host>:<pid>" */
+} mf__worker;
+
+static void mf__on_signal(int sig)
+{
+    (void)sig;
+    if (mf__stop)
+        mf__hard_stop = 1;
+    mf__stop = 1;
+}
+
+static void mf__signals_install(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = mf__on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: poll() and sleeps return early on a signal */
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a dead executor's pipe is an error code, not a death */
+}
+
+static void mf__sleep_ms(int64_t ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL); /* a signal ends it early, which is what we want */
+}
+
+/* Connects (retrying while Redis is down) and prepares the lane's stream and group. Returns
+ * 0, MF_ECONFIG for a bad URL, or MF_EREDIS when a signal stopped the wait. */
+static int mf__worker_connect(mf__worker *w, mf_err *err)
+{
+    char q[MF_ERR_MSG_MAX + 64];
+    int64_t backoff = 100;
+    int rc;
+
+    for (;;) {
+        if (w->r == NULL)
+            rc = mf_redis_new(&w->r, w->cfg->redis_url, err);
+        else
+            rc = mf_redis_ensure(w->r, &mf__stop, err);
+        if (rc == 0)
+            rc = mf_queue_prepare(w->r, w->o.prefix, w->lane->name, err);
+        if (rc == 0 || rc == MF_ECONFIG || mf__stop)
+            return rc;
+        mf_log(MF_LOG_WARN, "msg=\"redis not ready, retrying\" error=%s",
+               mf_log_quote(q, sizeof(q), err->msg));
+        mf__sleep_ms(backoff);
+        backoff = backoff < 5000 ? 2 * backoff : 5000;
+    }
+}
+
+/* For a Redis write that must land because the outputs already exist:
+ *   do { rc = mf_queue_done(...); } while (mf__worker_retry(w, rc, &err));
+ * Returns 1 (after Redis is back) to try again, 0 when rc is final or on a hard stop. */
+static int mf__worker_retry(mf__worker *w, int rc, mf_err *err)
+{
+    char q[MF_ERR_MSG_MAX + 64];
+
+    if (rc != MF_EREDIS || mf__hard_stop)
+        return 0;
+    mf_log(MF_LOG_WARN, "msg=\"redis unavailable, holding the result\" error=%s",
+           mf_log_quote(q, sizeof(q), err->msg));
+    mf_redis_ensure(w->r, &mf__hard_stop, err);
+    return !mf__hard_stop;
+}
+
+/* Runs the job in the executor, renewing the claim every visibility/3 while it works.
+ * Returns 1 on success (res filled), < 0 with err set, or MF__ABANDONED on a hard stop. */
+static int mf__worker_execute(mf__worker *w, const mf_job *job, const char *outdir, mf_result *res,
+                              mf_err *err)
+{
+    int64_t beat_every = w->o.visibility_ms / 3 > 100 ? w->o.visibility_ms / 3 : 100;
+    int64_t next_beat = mf_clock_mono_ms() + beat_every;
+    char q[MF_ERR_MSG_MAX + 64];
+    mf_exec_job ej = {.id = (char *)job->id,
+                      .rel_path = job->path,
+                      .profile = job->profile,
+                      .mime = job->mime,
+                      .outdir = (char *)outdir};
+    mf_err hb;
+    int rc;
+
+    rc = mf_executor_submit(w->ex, &ej, err);
+    while (rc == 0) {
+        if (mf__hard_stop) {
+            mf_executor_kill(w->ex);
+            rc = MF__ABANDONED;
+            break;
+        }
+        rc = mf_executor_wait(w->ex, MF__WAIT_SLICE_MS, res, err);
+        if (rc == 0 && mf_clock_mono_ms() >= next_beat) {
+            next_beat = mf_clock_mono_ms() + beat_every;
+            /* A missed beat is only logged: the job goes on, and at worst another worker
+             * reclaims it and does the same (idempotent) work. */
+            if (mf_queue_heartbeat(w->r, &w->o, job, &hb) < 0)
+                mf_log(MF_LOG_WARN, "id=%s msg=\"heartbeat failed\" error=%s", job->id,
+                       mf_log_quote(q, sizeof(q), hb.msg));
+        }
+    }
+    return rc;
+}
+
+static void mf__worker_fail(mf__worker *w, const mf_job *job, const mf_err *why,
+                            int64_t duration_ms)
+{
+    char q[MF_ERR_MSG_MAX + 64];
+    int rc, final = 0;
+    mf_err err;
+
+    do {
+        rc = mf_queue_fail(w->r, &w->o, job, why->code, why->msg, duration_ms, &final, &err);
+    } while (mf__worker_retry(w, rc, &err));
+    if (rc < 0)
+        mf_log(MF_LOG_ERROR, "id=%s msg=\"could not record the failure\" error=%s", job->id,
+               mf_log_quote(q, sizeof(q), err.msg));
+    else
+        mf_log(final ? MF_LOG_WARN : MF_LOG_INFO, "id=%s attempts=%lld code=%s msg=\"%s\" error=%s",
+               job->id, (long long)job->attempts, mf_err_name(why->code),
+               final ? "failed" : "failed, will retry", mf_log_quote(q, sizeof(q), why->msg));
+}
+
+/* <outbox>/<id>/meta.json: the record as it will read once done, written before the ack so a
+ * reader who sees status done finds it. */
+static int mf__worker_meta_json(mf__worker *w, const mf_job *job, const char *outdir,
+                                json_t *outputs, json_t *meta, int64_t duration_ms, mf_err *err)
+{
+    char finished[MF_ISO_TIME_LEN], *text = NULL;
+    json_t *rec = NULL;
+    int rc;
+
+    do {
+        rc = mf_queue_record_json(w->r, w->o.prefix, job->id, &text, err);
+    } while (mf__worker_retry(w, rc, err));
+    if (rc < 0 && rc != -ENOENT)
+        goto out;
+    rec = text != NULL ? json_loads(text, 0, NULL) : NULL;
+    if (!json_is_object(rec)) {
+        json_decref(rec);
+        rec = json_pack("{s:s,s:o}", "id", job->id, "path", mf__json_text(job->path));
+    }
+    json_object_set_new(rec, "status", json_string("done"));
+    json_object_set_new(rec, "finished_at",
+                        json_string(mf_clock_iso(mf_clock_now_ms(), finished, sizeof(finished))));
+    json_object_set_new(rec, "process_duration_ms", json_integer(duration_ms));
+    json_object_set(rec, "outputs", outputs);
+    json_object_set(rec, "meta", meta);
+    json_object_set_new(rec, "error", json_string("")); /* as mf_queue_done() leaves it */
+    free(text);
+    text = json_dumps(rec, JSON_INDENT(2));
+    if (text == NULL)
+        abort();
+    rc = mf_fs_write_atomic(outdir, "meta.json", text, strlen(text), err);
+out:
+    free(text);
+    json_decref(rec);
+    return rc;
+}
+
+static void mf__worker_done(mf__worker *w, const mf_job *job, const char *outdir, mf_result *res,
+                            int64_t duration_ms)
+{
+    char path[PATH_MAX], *outputs_text = NULL, *meta_text = NULL, q[MF_ERR_MSG_MAX + 64];
+    json_t *outputs = json_array(), *name;
+    size_t i;
+    mf_err err;
+    int rc;
+
+    /* The lane names files relative to its folder; the record names them from the outbox. */
+    json_array_foreach(res->outputs, i, name)
+    {
+        if (json_is_string(name) &&
+            mf_fs_join(path, sizeof(path), job->id, json_string_value(name)) == 0)
+            json_array_append_new(outputs, json_string(path));
+    }
+    rc = mf__worker_meta_json(w, job, outdir, outputs, res->meta, duration_ms, &err);
+    if (rc < 0) {
+        if (!mf__hard_stop)
+            mf__worker_fail(w, job, &err, duration_ms);
+        goto out;
+    }
+    outputs_text = json_dumps(outputs, JSON_COMPACT);
+    meta_text = json_dumps(res->meta, JSON_COMPACT);
+    if (outputs_text == NULL || meta_text == NULL)
+        abort();
+    do {
+        rc = mf_queue_done(w->r, &w->o, job, outputs_text, meta_text, duration_ms, &err);
+    } while (mf__worker_retry(w, rc, &err));
+    if (rc < 0)
+        mf_log(MF_LOG_ERROR, "id=%s msg=\"could not record the result\" error=%s", job->id,
+               mf_log_quote(q, sizeof(q), err.msg));
+    else
+        mf_log(MF_LOG_INFO, "id=%s attempts=%lld duration_ms=%lld outputs=%zu msg=\"done\"",
+               job->id, (long long)job->attempts, (long long)duration_ms, json_array_size(outputs));
+out:
+    free(outputs_text);
+    free(meta_text);
+    json_decref(outputs);
+}
+
+/* One claimed job, from start to its terminal (or handed-back) state. */
+static void mf__worker_job(mf__worker *w, mf_job *job)
+{
+    char outdir[PATH_MAX], q[MF_PATH_MAX + 64];
+    mf_result res = {0};
+    int64_t t0;
+    mf_err err;
+    int rc;
+
+    mf_err_clear(&err);
+    rc = mf_queue_start(w->r, &w->o, job, &err);
+    if (rc == -ENOENT) {
+        /* Settled by a worker that reclaimed it, or its record was deleted: nothing to do. */
+        mf_log(MF_LOG_INFO, "id=%s msg=\"job already settled, skipped\"", job->id);
+        return;
+    }
+    if (rc < 0) {
+        /* Still pending under our name: it is reclaimed after the visibility timeout. */
+        mf_log(MF_LOG_WARN, "id=%s msg=\"could not mark the job processing\" error=%s", job->id,
+               mf_log_quote(q, sizeof(q), err.msg));
+        return;
+    }
+    t0 = mf_clock_mono_ms();
+    mf_log(MF_LOG_INFO, "id=%s attempts=%lld path=%s msg=\"processing\"", job->id,
+           (long long)job->attempts, mf_log_quote(q, sizeof(q), job->path));
+    if (job->attempts > w->o.max_attempts) {
+        /* Every earlier delivery ended without a verdict: the worker holding it died. */
+        mf_err_set(&err, MF_EATTEMPTS,
+                   "gave up after %lld attempt%s: worker died while processing (crash, kill or "
+                   "timeout)",
+                   (long long)(job->attempts - 1), job->attempts - 1 == 1 ? "" : "s");
+        mf__worker_fail(w, job, &err, 0);
+        return;
+    }
+    if (mf_fs_join(outdir, sizeof(outdir), w->cfg->outbox, job->id) < 0) {
+        mf_err_set(&err, MF_EINVAL, "outbox path too long: %s", w->cfg->outbox);
+        mf__worker_fail(w, job, &err, 0);
+        return;
+    }
+    rc = mf__worker_execute(w, job, outdir, &res, &err);
+    if (rc == MF__ABANDONED) {
+        rc = mf_queue_release(w->r, &w->o, job, &err);
+        mf_log(MF_LOG_WARN, "id=%s released=%s msg=\"job handed back on a second signal\"", job->id,
+               rc == 0 ? "yes" : "no");
+    } else if (rc < 0) {
+        mf__worker_fail(w, job, &err, mf_clock_mono_ms() - t0);
+    } else {
+        mf__worker_done(w, job, outdir, &res, mf_clock_mono_ms() - t0);
+    }
+    mf_result_close(&res);
+}
+
+static void mf__worker_consumer(char *buf, size_t size)
+{
+    char host[256];
+
+    if (gethostname(host, sizeof(host)) < 0)
+        snprintf(host, sizeof(host), "localhost");
+    host[sizeof(host) - 1] = '\0';
+    snprintf(buf, size, "%s:%ld", host, (long)getpid());
+}
+
+int mf__worker_run(const mf_lane *lane, const mf_config *cfg)
+{
+    char q[MF_ERR_MSG_MAX + 64];
+    int rc, status = MF_EXIT_OK;
+    mf__worker w;
+    mf_job job;
+    mf_err err;
+
+    memset(&w, 0, sizeof(w));
+    w.lane = lane;
+    w.cfg = cfg;
+    mf__worker_consumer(w.consumer, sizeof(w.consumer));
+    w.o = (mf_queue_opts){.prefix = cfg->prefix,
+                          .lane = lane->name,
+                          .consumer = w.consumer,
+                          .visibility_ms = cfg->visibility_timeout * 1000,
+                          .max_attempts = cfg->max_attempts,
+                          .retry_backoff_ms = cfg->retry_backoff_ms,
+                          .events_maxlen = cfg->events_maxlen};
+    mf__signals_install();
+    /* The executor is forked first, while this process is small and has no thread and no
+     * socket; a lane whose init fails (bad config, missing model) stops the worker here. */
+    w.ex = mf_executor_new(lane, cfg);
+    rc = mf_executor_start(w.ex, &err);
+    if (rc < 0) {
+        mf_log(MF_LOG_ERROR, "msg=\"lane init failed\" error=%s",
+               mf_log_quote(q, sizeof(q), err.msg));
+        status = MF_EXIT_FAILED;
+        goto out;
+    }
+    rc = mf__worker_connect(&w, &err);
+    if (rc < 0) {
+        if (rc == MF_ECONFIG)
+            mf_log(MF_LOG_ERROR, "msg=%s", mf_log_quote(q, sizeof(q), err.msg));
+        status = rc == MF_ECONFIG ? MF_EXIT_USAGE : MF_EXIT_OK;
+        goto out;
+    }
+    mf_log(MF_LOG_INFO, "consumer=%s msg=\"worker ready\"", w.consumer);
+    while (!mf__stop) {
+        memset(&job, 0, sizeof(job));
+        rc = mf_queue_claim(w.r, &w.o, MF__CLAIM_BLOCK_MS, &job, &err);
+        if (rc == 1)
+            mf__worker_job(&w, &job);
+        mf_job_close(&job);
+        if (rc < 0 && !mf__stop) {
+            mf_log(MF_LOG_WARN, "msg=\"claim failed\" error=%s",
+                   mf_log_quote(q, sizeof(q), err.msg));
+            mf__sleep_ms(rc == MF_EREDIS ? 100 : 1000);
+            mf__worker_connect(&w, &err); /* Redis restarted empty: the group is gone */
+        }
+    }
+    mf_log(MF_LOG_INFO, "msg=\"drained, exiting\"");
+out:
+    mf_executor_free(w.ex);
+    mf_redis_free(w.r);
+    return status;
+}

@@ -1,0 +1,47 @@
+/* Internals shared by the files of the worker runtime (mf__ names, not installed). */
+#ifndef MF_RUNTIME_INTERNAL_H
+#define MF_RUNTIME_INTERNAL_H
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include "mf/config.h"
+#include "mf/lane.h"
+
+/* Exit statuses of mf_worker_main(). */
+#define MF_EXIT_OK 0
+#define MF_EXIT_FAILED 1 /* one-shot: the file failed; run: the lane could not start */
+#define MF_EXIT_USAGE 2  /* bad command line or configuration */
+
+/* Allocation failure aborts (STYLE.md): the supervisor restarts the worker. */
+static inline void *mf__xmalloc(size_t n)
+{
+    void *p = malloc(n != 0 ? n : 1);
+
+    if (p == NULL)
+        abort();
+    return p;
+}
+
+static inline char *mf__xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+
+    return memcpy(mf__xmalloc(n), s, n);
+}
+
+/* s as a JSON string when it is valid UTF-8, else as {"hex":"..."} so any byte survives;
+ * NULL becomes null. Never returns NULL. */
+json_t *mf__json_bytes(const char *s);
+/* The inverse of mf__json_bytes(): *out is a heap copy, or NULL for null. Returns 0, or -1 when
+ * v is neither. */
+int mf__json_get_bytes(const json_t *v, char **out);
+/* s as a JSON string for a person to read: bytes that are not UTF-8 become '?'. NULL: null. */
+json_t *mf__json_text(const char *s);
+
+/* `mf-worker-<lane> process FILE [--profile P] [--out DIR]` (argv[0] is "process"). */
+int mf__oneshot_main(const mf_lane *lane, const mf_config *cfg, int argc, char **argv);
+/* The Redis loop; returns when drained. */
+int mf__worker_run(const mf_lane *lane, const mf_config *cfg);
+
+#endif
