@@ -1,0 +1,46 @@
+# Doc lane through the fleet: mf-dispatcher notices PDFs dropped into the inbox, classifies
+# them (application/pdf -> doc) and queues them; a running mf-worker-doc processes them. The
+# records users read with redis-cli say done with outputs that exist; a PDF dropped in the ocr
+# folder gets the ocr profile (searchable.pdf); a password-protected one fails at once.
+source "$(dirname "$0")/lib.sh"
+for b in mf-dispatcher mf-worker-doc mf-doc-mkfixture; do
+    [ -x "$MF_BIN_DIR/$b" ] || mf_fail "no $MF_BIN_DIR/$b"
+done
+FIX="$(cd "$(dirname "$0")/../fixtures/doc" && pwd)"
+mf_setup
+"$MF_BIN_DIR/mf-doc-mkfixture" text "$T/report.pdf" 2 && "$MF_BIN_DIR/mf-doc-mkfixture" scan "$T/scan.pdf" ||
+    mf_fail "fixtures"
+
+mf_start dispatcher "$MF_BIN_DIR/mf-dispatcher"
+mf_start worker "$MF_BIN_DIR/mf-worker-doc"
+sleep 0.5
+# drop NAME SRC: an upload that arrives under a temporary name and is renamed when complete
+drop() {
+    mkdir -p "$(dirname "$MF_INBOX/$1")"
+    cp "$2" "$MF_INBOX/$1.part" && mv "$MF_INBOX/$1.part" "$MF_INBOX/$1"
+}
+drop docs/report.pdf "$T/report.pdf"
+drop ocr/scan.pdf "$T/scan.pdf"
+drop locked.pdf "$FIX/user-password.pdf"
+
+mf_expect_status docs/report.pdf done 60
+id=$(id_of docs/report.pdf)
+mf_assert_eq "$(field "$id" type)" doc "type"
+mf_assert_eq "$(field "$id" outputs)" "[\"$id/page-0001.png\",\"$id/page-0002.png\",\"$id/text.txt\"]" "outputs"
+mf_assert_eq "$(field "$id" meta | jq -c '[.pages, .page_chars]')" '[2,[171,171]]' "meta"
+grep -q "Sphinx of black quartz" "$MF_OUTBOX/$id/text.txt" || mf_fail "text.txt lacks the text"
+mf_assert_eq "$(jq -r .status "$MF_OUTBOX/$id/meta.json")" done "meta.json status"
+
+mf_expect_status ocr/scan.pdf done 120
+scan=$(id_of ocr/scan.pdf)
+mf_assert_eq "$(field "$scan" profile)" ocr "profile"
+mf_assert_eq "$(field "$scan" meta | jq -c '.ocr.page_numbers')" '[1]' "OCRed pages"
+[ -s "$MF_OUTBOX/$scan/searchable.pdf" ] || mf_fail "searchable.pdf missing"
+pdftotext "$MF_OUTBOX/$scan/searchable.pdf" - | grep -q "quick brown fox" ||
+    mf_fail "searchable.pdf has no text layer"
+
+mf_expect_status locked.pdf failed 60
+locked=$(id_of locked.pdf)
+mf_assert_eq "$(field "$locked" error)" "PDF is password-protected (user password required)" "error"
+mf_assert_eq "$(field "$locked" attempts)" 1 "attempts of a permanent failure"
+mf_pass

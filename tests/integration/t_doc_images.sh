@@ -1,0 +1,50 @@
+# Doc lane, images of documents: a PNG scan and a 2-page TIFF scan are OCRed like scanned PDF
+# pages (format told by content, not name); with the ocr profile a searchable PDF comes too.
+# The megapixel limit (image_max_megapixels) is decided from the header.
+source "$(dirname "$0")/lib.sh"
+trap mf_cleanup EXIT
+
+similar() {
+    python3 - "$@" <<'PY'
+import difflib, sys
+a, b = (" ".join(open(p, encoding="utf-8", errors="replace").read().split()) for p in sys.argv[1:3])
+r = difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+print("similarity %.3f" % r, file=sys.stderr)
+sys.exit(0 if r >= float(sys.argv[3]) else 1)
+PY
+}
+
+mk="$MF_BIN_DIR/mf-doc-mkfixture"
+"$mk" lines >"$T/lines.txt"
+"$mk" png "$T/scan.png" || mf_fail "fixture"
+cp "$T/scan.png" "$T/scan-named-wrongly.pdf"
+vips arrayjoin "$T/scan.png $T/scan.png" "$T/tall.v" --across 1 &&
+    vips tiffsave "$T/tall.v" "$T/two.tif" --page-height "$(vipsheader -f height "$T/scan.png")" ||
+    mf_fail "tiff fixture"
+"$mk" lines >"$T/lines2.txt" && "$mk" lines >>"$T/lines2.txt"
+
+"$MF_BIN_DIR/mf-worker-doc" process "$T/scan-named-wrongly.pdf" --profile ocr --out "$T/png" \
+    >"$T/png.json" || mf_fail "png: $(cat "$T/png.json")"
+mf_assert_eq "$(jq -cr '.meta.format' "$T/png.json")" png "png: format"
+mf_assert_eq "$(jq -cr '.outputs' "$T/png.json")" '["text.txt","searchable.pdf"]' "png: outputs"
+similar "$T/png/text.txt" "$T/lines.txt" 0.9 || mf_fail "png: OCR text"
+pdftotext "$T/png/searchable.pdf" "$T/png-searchable.txt"
+similar "$T/png-searchable.txt" "$T/lines.txt" 0.9 || mf_fail "png: searchable.pdf text layer"
+
+"$MF_BIN_DIR/mf-worker-doc" process "$T/two.tif" --out "$T/tif" >"$T/tif.json" ||
+    mf_fail "tif: $(cat "$T/tif.json")"
+mf_assert_eq "$(jq -cr '.meta.pages' "$T/tif.json")" 2 "tif: pages"
+mf_assert_eq "$(jq -cr '.meta.ocr.pages' "$T/tif.json")" 2 "tif: OCRed pages"
+mf_assert_eq "$(tr -cd '\f' <"$T/tif/text.txt" | wc -c)" 2 "tif: form feeds"
+similar "$T/tif/text.txt" "$T/lines2.txt" 0.9 || mf_fail "tif: OCR text"
+
+vips resize "$T/scan.png" "$T/big.png" 1.5 || mf_fail "big fixture" # 1749x1250: 2.2 MP
+rc=0
+MF_IMAGE_MAX_MEGAPIXELS=1 "$MF_BIN_DIR/mf-worker-doc" process "$T/big.png" --out "$T/big" \
+    >"$T/big.json" || rc=$?
+mf_assert_eq "$rc" 1 "over the megapixel limit: exit status"
+case "$(jq -cr '.error' "$T/big.json")" in
+*"over the limit of 1 megapixels"*) ;;
+*) mf_fail "over the megapixel limit: error '$(jq -cr '.error' "$T/big.json")'" ;;
+esac
+mf_pass

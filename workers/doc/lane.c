@@ -1,0 +1,207 @@
+/* The doc lane's mf_lane table: one PDF (or image of a document, see docimage.c) from open
+ * to outputs.
+ *
+ * Order of work, cheapest decisions first: open (password, corruption), the page limit from
+ * the page count, document metadata, then page by page: text layer, OCR when the layer is
+ * (nearly) empty or the profile asks for it, a thumbnail for the first pages. text.txt and
+ * searchable.pdf are written after the last page, so a job killed half-way leaves neither
+ * looking complete. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "mf/fsutil.h"
+#include "mf/log.h"
+#include "doc.h"
+
+/* The OCR engine: one per executor, made by init, used by every job. */
+static mf_ocr *mf__doc_ocr;
+/* Pixel limit of an image of a document: the image lane's (image_max_megapixels). */
+static long mf__doc_image_max_pixels = 100L * 1000 * 1000;
+
+typedef struct mf__doc_job {
+    const mf_lane_job *job;
+    PopplerDocument *doc;
+    int force_ocr; /* the "ocr" profile: every page, and a searchable PDF */
+    mf_textbuf text;
+    json_t *page_chars; /* visible characters per page, after OCR */
+    json_t *ocr_pages;  /* numbers (1-based) of the pages that were OCRed */
+    long conf_sum;
+    int recognised; /* OCRed pages that were not blank: the ones conf_sum is over */
+    int blank;      /* pages without a text layer that were blank: not recognised */
+    int rotated;
+} mf__doc_job;
+
+static int mf__doc_init(const mf_config *cfg, mf_err *err)
+{
+    if (cfg != NULL && cfg->image_max_megapixels > 0)
+        mf__doc_image_max_pixels = (long)cfg->image_max_megapixels * 1000 * 1000;
+    return mf_ocr_new(MF_DOC_OCR_LANG, &mf__doc_ocr, err);
+}
+
+static void mf__doc_shutdown(void)
+{
+    mf_ocr_free(mf__doc_ocr);
+    mf__doc_ocr = NULL;
+}
+
+/* OCRs page; on success *text is the page's new text (free()) when it should replace the text
+ * layer (forced, or it found more than the layer had), else NULL. */
+static int mf__doc_ocr_page(mf__doc_job *dj, PopplerPage *page, int index, size_t layer_chars,
+                            char **text, mf_err *err)
+{
+    mf_grey img = {0};
+    mf_ocr_text res = {0};
+    int rc;
+
+    *text = NULL;
+    rc = mf_render_grey(page, MF_DOC_OCR_DPI, MF_DOC_OCR_MAX_PIXELS, &img, err);
+    if (rc < 0)
+        goto out;
+    json_array_append_new(dj->ocr_pages, json_integer(index + 1));
+    if (!dj->force_ocr && mf_grey_is_blank(&img)) { /* the searchable PDF needs every page */
+        dj->blank++;
+        goto out;
+    }
+    rc = mf_ocr_recognize(mf__doc_ocr, &img, &res, err);
+    if (rc < 0)
+        goto out;
+    dj->recognised++;
+    dj->conf_sum += res.confidence;
+    dj->rotated += res.rotation != 0;
+    if (dj->force_ocr || mf_pdftext_visible(res.text) > layer_chars) {
+        *text = res.text;
+        res.text = NULL;
+    }
+out:
+    mf_ocr_text_close(&res);
+    mf_grey_close(&img);
+    return rc;
+}
+
+static int mf__doc_page(mf__doc_job *dj, int index, mf_result *res, mf_err *err)
+{
+    PopplerPage *page = poppler_document_get_page(dj->doc, index);
+    char *layer = NULL, *ocr_text = NULL, name[32];
+    const char *text;
+    size_t chars;
+    int rc = 0;
+
+    if (page == NULL) {
+        rc = mf_err_set(err, MF_ECORRUPT, "poppler_document_get_page() failed for page %d",
+                        index + 1);
+        goto out;
+    }
+    layer = poppler_page_get_text(page);
+    chars = mf_pdftext_visible(layer);
+    if (dj->force_ocr || chars < MF_DOC_OCR_MIN_CHARS) {
+        rc = mf__doc_ocr_page(dj, page, index, chars, &ocr_text, err);
+        if (rc < 0)
+            goto out;
+    }
+    text = ocr_text != NULL ? ocr_text : layer;
+    mf_pdftext_append_page(&dj->text, text);
+    json_array_append_new(dj->page_chars, json_integer((json_int_t)mf_pdftext_visible(text)));
+    if (index < MF_DOC_THUMB_PAGES) {
+        snprintf(name, sizeof(name), "page-%04d.png", index + 1);
+        rc = mf_render_thumb(page, MF_DOC_THUMB_SIZE, dj->job->outdir, name, err);
+        if (rc < 0)
+            goto out;
+        mf_result_add_output(res, name);
+    }
+out:
+    free(ocr_text);
+    g_free(layer);
+    if (page != NULL)
+        g_object_unref(page);
+    return rc;
+}
+
+/* meta.ocr: how many pages were read by OCR and how well. */
+static void mf__doc_ocr_meta(mf__doc_job *dj, json_t *meta)
+{
+    size_t n = json_array_size(dj->ocr_pages);
+
+    if (n == 0)
+        return;
+    json_object_set_new(meta, "ocr",
+                        json_pack("{s:i,s:O,s:f,s:i,s:i,s:s}", "pages", (json_int_t)n,
+                                  "page_numbers", dj->ocr_pages, "mean_confidence",
+                                  dj->recognised > 0 ? (double)dj->conf_sum / dj->recognised : 0.0,
+                                  "blank_pages", dj->blank, "rotated_pages", dj->rotated,
+                                  "language", MF_DOC_OCR_LANG));
+}
+
+static int mf__doc_pages(mf__doc_job *dj, int n_pages, mf_result *res, mf_err *err)
+{
+    int i, rc = 0;
+
+    if (dj->force_ocr) {
+        rc = mf_ocr_pdf_begin(mf__doc_ocr, dj->job->outdir, err);
+        if (rc < 0)
+            goto out;
+    }
+    for (i = 0; i < n_pages && rc == 0; i++)
+        rc = mf__doc_page(dj, i, res, err);
+    if (rc < 0)
+        goto out;
+    rc = mf_fs_write_atomic(dj->job->outdir, "text.txt", dj->text.data, dj->text.len, err);
+    if (rc < 0)
+        goto out;
+    mf_result_add_output(res, "text.txt");
+    if (dj->force_ocr) {
+        rc = mf_ocr_pdf_end(mf__doc_ocr, 1, "searchable.pdf", err);
+        if (rc == 0)
+            mf_result_add_output(res, "searchable.pdf");
+    }
+out:
+    mf_ocr_pdf_end(mf__doc_ocr, 0, NULL, NULL); /* no-op unless a failure left it open */
+    return rc;
+}
+
+static int mf__doc_process(const mf_lane_job *job, mf_result *res, mf_err *err)
+{
+    mf__doc_job dj = {0};
+    json_t *meta = NULL;
+    int n_pages, rc, format;
+
+    dj.job = job;
+    dj.force_ocr = job->profile != NULL && strcmp(job->profile, "ocr") == 0;
+    mf_textbuf_init(&dj.text);
+    dj.page_chars = json_array();
+    dj.ocr_pages = json_array();
+    format = mf_docimage_format(job->fd);
+    if (format != 0) {
+        rc = mf_docimage_process(job, mf__doc_ocr, format, dj.force_ocr, mf__doc_image_max_pixels,
+                                 res, err);
+        goto out;
+    }
+    rc = mf_pdfdoc_open(job->path, job->fd, &dj.doc, err);
+    if (rc < 0)
+        goto out;
+    n_pages = poppler_document_get_n_pages(dj.doc);
+    rc = mf_pdfdoc_check_pages(n_pages, MF_DOC_MAX_PAGES, err);
+    if (rc < 0)
+        goto out;
+    meta = mf_pdfdoc_meta(dj.doc, job->fd);
+    rc = mf__doc_pages(&dj, n_pages, res, err);
+    if (rc < 0)
+        goto out;
+    json_object_set(meta, "page_chars", dj.page_chars);
+    mf__doc_ocr_meta(&dj, meta);
+    json_object_update(res->meta, meta);
+out:
+    json_decref(meta);
+    json_decref(dj.page_chars);
+    json_decref(dj.ocr_pages);
+    mf_textbuf_close(&dj.text);
+    if (dj.doc != NULL)
+        g_object_unref(dj.doc);
+    return rc;
+}
+
+const mf_lane mf_lane_doc = {
+    .name = "doc",
+    .init = mf__doc_init,
+    .process = mf__doc_process,
+    .shutdown = mf__doc_shutdown,
+};
