@@ -1,0 +1,124 @@
+/* Unit tests of the video lane's pure parts: the demuxer allow-list and the geometry of
+ * displayed pictures (rotation, SAR, fitted output sizes), and ISO 6709 locations. They are
+ * compiled in from workers/video so this test needs neither FFmpeg nor the lane library. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "../../workers/video/geom.c"
+#include "../../workers/video/safety/allow.c"
+
+static void test_allow_list(void **state)
+{
+    (void)state;
+    assert_true(mf_video_demuxer_allowed("mov,mp4,m4a,3gp,3g2,mj2"));
+    assert_true(mf_video_demuxer_allowed("matroska,webm"));
+    assert_true(mf_video_demuxer_allowed("mp3"));
+    assert_true(mf_video_demuxer_allowed("mpegts"));
+    /* indirections: a playlist or list of files must never be opened */
+    assert_false(mf_video_demuxer_allowed("hls"));
+    assert_false(mf_video_demuxer_allowed("concat"));
+    assert_false(mf_video_demuxer_allowed("dash"));
+    assert_false(mf_video_demuxer_allowed("image2"));
+    assert_false(mf_video_demuxer_allowed("tee"));
+    /* an alias list is allowed only as a whole; no prefix or empty matches */
+    assert_false(mf_video_demuxer_allowed("mov,hls"));
+    assert_false(mf_video_demuxer_allowed("mp"));
+    assert_false(mf_video_demuxer_allowed("mp4x"));
+    assert_false(mf_video_demuxer_allowed(""));
+    assert_false(mf_video_demuxer_allowed("mov,"));
+    assert_false(mf_video_demuxer_allowed(NULL));
+}
+
+static void test_rotation(void **state)
+{
+    (void)state;
+    assert_int_equal(mf_video_rotation_cw(NAN), 0);
+    assert_int_equal(mf_video_rotation_cw(0.0), 0);
+    assert_int_equal(mf_video_rotation_cw(-90.0), 90); /* a phone held upright */
+    assert_int_equal(mf_video_rotation_cw(90.0), 270);
+    assert_int_equal(mf_video_rotation_cw(180.0), 180);
+    assert_int_equal(mf_video_rotation_cw(-180.0), 180);
+    assert_int_equal(mf_video_rotation_cw(-89.99), 90); /* rounding noise in the matrix */
+    assert_int_equal(mf_video_rotation_cw(450.0), 270);
+}
+
+static void test_display_size(void **state)
+{
+    int w, h;
+
+    (void)state;
+    mf_video_display_size(320, 240, 0, 0, 0, &w, &h);
+    assert_int_equal(w, 320);
+    assert_int_equal(h, 240);
+    mf_video_display_size(320, 240, 2, 1, 0, &w, &h); /* wide pixels: stretch the width */
+    assert_int_equal(w, 640);
+    assert_int_equal(h, 240);
+    mf_video_display_size(720, 576, 16, 15, 0, &w, &h); /* PAL 4:3 */
+    assert_int_equal(w, 768);
+    assert_int_equal(h, 576);
+    mf_video_display_size(320, 240, 1, 2, 0, &w, &h); /* tall pixels: stretch the height */
+    assert_int_equal(w, 320);
+    assert_int_equal(h, 480);
+    mf_video_display_size(1920, 1080, 1, 1, 90, &w, &h);
+    assert_int_equal(w, 1080);
+    assert_int_equal(h, 1920);
+    mf_video_display_size(320, 240, 2, 1, 270, &w, &h); /* SAR first, then the turn */
+    assert_int_equal(w, 240);
+    assert_int_equal(h, 640);
+}
+
+static void test_fit_even(void **state)
+{
+    int w, h;
+
+    (void)state;
+    mf_video_fit_even(1920, 1080, 1280, 720, &w, &h);
+    assert_int_equal(w, 1280);
+    assert_int_equal(h, 720);
+    mf_video_fit_even(320, 240, 1280, 720, &w, &h); /* never upscaled */
+    assert_int_equal(w, 320);
+    assert_int_equal(h, 240);
+    mf_video_fit_even(1080, 1920, 720, 1280, &w, &h);
+    assert_int_equal(w, 720);
+    assert_int_equal(h, 1280);
+    mf_video_fit_even(1440, 1080, 320, 1280, &w, &h); /* keyframe tile: 320 wide */
+    assert_int_equal(w, 320);
+    assert_int_equal(h, 240);
+    mf_video_fit_even(321, 241, 1280, 720, &w, &h); /* odd sizes become even */
+    assert_int_equal(w % 2, 0);
+    assert_int_equal(h % 2, 0);
+    mf_video_fit_even(7680, 2, 1280, 720, &w, &h); /* degenerate: at least 2 */
+    assert_int_equal(w, 1280);
+    assert_int_equal(h, 2);
+    mf_video_fit_even(1281, 721, 1281, 721, &w, &h); /* odd box: rounded down, not past it */
+    assert_true(w <= 1281 && h <= 721);
+}
+
+static void test_iso6709(void **state)
+{
+    double lat = 0, lon = 0;
+
+    (void)state;
+    assert_int_equal(mf_video_iso6709("+48.8577+002.2950+035.000/", &lat, &lon), 0);
+    assert_true(fabs(lat - 48.8577) < 1e-9);
+    assert_true(fabs(lon - 2.295) < 1e-9);
+    assert_int_equal(mf_video_iso6709("-33.8688+151.2093/", &lat, &lon), 0);
+    assert_true(lat < 0 && lon > 151);
+    assert_int_equal(mf_video_iso6709("Paris", &lat, &lon), -1);
+    assert_int_equal(mf_video_iso6709("+95.0+010.0/", &lat, &lon), -1);
+    assert_int_equal(mf_video_iso6709(NULL, &lat, &lon), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_allow_list),   cmocka_unit_test(test_rotation),
+        cmocka_unit_test(test_display_size), cmocka_unit_test(test_fit_even),
+        cmocka_unit_test(test_iso6709),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

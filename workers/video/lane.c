@@ -1,0 +1,126 @@
+/* The video lane: probe every file; for a file with a picture stream also keyframes, poster,
+ * contact sheet, the 720p transcode and its text subtitles. Audio-only files (and video files
+ * whose only picture is cover art) are probed and done. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <libavutil/log.h>
+
+#include "mf/clock.h"
+#include "mf/log.h"
+#include "video.h"
+
+/* What each profile makes; a profile not listed gets the first row. "preview" is probe,
+ * keyframes, poster and contact sheet only: the quick look (and bench/video.sh's keyframe
+ * timing). */
+typedef struct mf__profile {
+    const char *name;
+    int transcode; /* video-720p.mp4 and subtitles */
+    mf_video_tc_opts tc;
+} mf__profile;
+
+static const mf__profile mf__profiles[] = {
+    {"default", 1, {"veryfast", 23, 128000}},
+    {"preview", 0, {"veryfast", 23, 128000}},
+};
+
+static int64_t mf__timeout_s;
+
+/* FFmpeg's own messages go through our logfmt logger, one line each, at our level. */
+static void mf__av_log(void *avcl, int level, const char *fmt, va_list vl)
+{
+    static int print_prefix = 1;
+    char line[1024], q[1100];
+    size_t n;
+
+    if (level > av_log_get_level())
+        return;
+    av_log_format_line2(avcl, level, fmt, vl, line, sizeof(line), &print_prefix);
+    n = strlen(line);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    if (n > 0 && level <= AV_LOG_ERROR)
+        mf_video_note_av_error(line);
+    if (n > 0)
+        mf_log(level <= AV_LOG_ERROR ? MF_LOG_WARN : MF_LOG_DEBUG, "lib=ffmpeg msg=%s",
+               mf_log_quote(q, sizeof(q), line));
+}
+
+static int mf__video_init(const mf_config *cfg, mf_err *err)
+{
+    mf__timeout_s = cfg->timeout_video;
+    /* Errors reach the user through err; FFmpeg's chatter about damaged input is for debugging. */
+    av_log_set_level(mf__log_level <= MF_LOG_DEBUG ? AV_LOG_WARNING : AV_LOG_ERROR);
+    av_log_set_callback(mf__av_log);
+    return 0;
+}
+
+static const mf__profile *mf__profile_get(const char *name)
+{
+    for (size_t i = 0; i < sizeof(mf__profiles) / sizeof(mf__profiles[0]); i++)
+        if (name != NULL && strcmp(mf__profiles[i].name, name) == 0)
+            return &mf__profiles[i];
+    return &mf__profiles[0];
+}
+
+/* Everything that needs a picture stream. Subtitles ride along the transcode's demux pass. */
+static int mf__video_outputs(mf_video_input *in, int vidx, const mf_lane_job *job, mf_result *out,
+                             mf_err *err)
+{
+    const mf__profile *prof = mf__profile_get(job->profile);
+    mf_video_subs *subs = NULL;
+    int rc = mf_video_keyframes(in, vidx, job, out, err);
+
+    if (rc < 0 || !prof->transcode)
+        goto out;
+    rc = mf_video_subs_new(in, &subs, out->meta, err);
+    if (rc < 0)
+        goto out;
+    rc = mf_video_transcode(in, vidx, &prof->tc, subs, job, out, err);
+    if (rc == 0 && subs != NULL)
+        rc = mf_video_subs_finish(subs, job->outdir, out, err);
+out:
+    mf_video_subs_free(subs);
+    return rc;
+}
+
+static int mf__video_process(const mf_lane_job *job, mf_result *out, mf_err *err)
+{
+    mf_video_limits lim = {.max_width = MF_VIDEO_MAX_WIDTH,
+                           .max_height = MF_VIDEO_MAX_HEIGHT,
+                           .max_seconds = MF_VIDEO_MAX_SECONDS,
+                           .max_streams = MF_VIDEO_MAX_STREAMS,
+                           .deadline_ms = 0};
+    mf_video_input in = {0};
+    int vidx, rc;
+
+    mf_video_note_av_error(NULL);
+    /* A little before the runtime's own kill at the same timeout, so the user reads a clean
+     * "time limit passed" and no output is left half-written. */
+    if (mf__timeout_s > 0)
+        lim.deadline_ms = mf_clock_mono_ms() + mf__timeout_s * 1000 -
+                          (mf__timeout_s * 100 < 2000 ? mf__timeout_s * 100 : 2000);
+    rc = mf_video_input_open(&in, job, &lim, err);
+    if (rc < 0)
+        goto out;
+    mf_video_probe(&in, out->meta);
+    vidx = mf_video_best_video(&in);
+    json_object_set_new(out->meta, "media", json_string(vidx >= 0 ? "video" : "audio"));
+    if (vidx >= 0)
+        rc = mf__video_outputs(&in, vidx, job, out, err);
+out:
+    mf_video_input_close(&in);
+    return rc;
+}
+
+static void mf__video_shutdown(void)
+{
+}
+
+const mf_lane mf_lane_video = {
+    .name = "video",
+    .init = mf__video_init,
+    .process = mf__video_process,
+    .shutdown = mf__video_shutdown,
+};

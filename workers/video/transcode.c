@@ -1,0 +1,280 @@
+/* video-720p.mp4: H.264 (libx264) + AAC in MP4 with the index first (+faststart), at the
+ * display size fitted into 1280x720 (or 720x1280 upright), never upscaled, with the SAR and a
+ * right-angle rotation baked into the pixels so every player shows it the same way. Written
+ * to a dot-name in the outdir and renamed when complete: a reader never sees half a file.
+ * One demux pass feeds video, audio and the subtitle writers. */
+#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libswscale/swscale.h>
+
+#include "mf/fsutil.h"
+#include "video.h"
+
+typedef struct mf__tc {
+    mf_video_input *in;
+    int vidx, aidx, rot, ow, oh;
+    int64_t last_pts, start; /* video pts and file start, in the stream's time base */
+    AVCodecContext *dec, *enc;
+    struct SwsContext *sws;
+    mf_video_audio *audio;
+    AVFormatContext *ofmt;
+    AVStream *vst;
+    AVPacket *opkt;
+    AVFrame *frame;
+} mf__tc;
+
+static int mf__tc_encoder(mf__tc *t, const mf_video_tc_opts *opts, mf_err *err)
+{
+    const AVStream *ist = t->in->fmt->streams[t->vidx];
+    const AVCodec *codec = avcodec_find_encoder_by_name("libx264");
+    AVDictionary *o = NULL;
+    int rc;
+
+    if (codec == NULL) {
+        rc = mf_err_set(err, MF_EUNSUPPORTED, "avcodec_find_encoder_by_name() failed: no libx264");
+        goto out;
+    }
+    t->enc = avcodec_alloc_context3(codec);
+    t->enc->width = t->ow;
+    t->enc->height = t->oh;
+    t->enc->pix_fmt = AV_PIX_FMT_YUV420P;
+    t->enc->sample_aspect_ratio = (AVRational){1, 1};
+    t->enc->time_base = ist->time_base;
+    t->enc->framerate = ist->avg_frame_rate.num > 0 ? ist->avg_frame_rate : ist->r_frame_rate;
+    t->enc->thread_count = 0;
+    if (t->ofmt->oformat->flags & AVFMT_GLOBALHEADER)
+        t->enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    av_dict_set(&o, "preset", opts->preset, 0);
+    av_dict_set_int(&o, "crf", opts->crf, 0);
+    rc = avcodec_open2(t->enc, codec, &o);
+    if (rc < 0) {
+        rc = mf_video_averr(err, rc, MF_EUNSUPPORTED, "avcodec_open2(libx264)");
+        goto out;
+    }
+    t->vst = avformat_new_stream(t->ofmt, NULL);
+    rc = avcodec_parameters_from_context(t->vst->codecpar, t->enc);
+    if (rc < 0)
+        rc = mf_video_averr(err, rc, MF_EUNSUPPORTED, "avcodec_parameters_from_context()");
+    t->vst->time_base = t->enc->time_base;
+out:
+    av_dict_free(&o);
+    return rc;
+}
+
+static int mf__tc_drain(mf__tc *t, mf_err *err)
+{
+    int rc = 0;
+
+    while (rc == 0) {
+        rc = avcodec_receive_packet(t->enc, t->opkt);
+        if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF) {
+            rc = 0;
+            break;
+        }
+        if (rc < 0) {
+            rc = mf_video_averr(err, rc, MF_ECORRUPT, "avcodec_receive_packet(libx264)");
+            break;
+        }
+        t->opkt->stream_index = t->vst->index;
+        if (t->opkt->duration <= 0 && t->enc->framerate.num > 0) /* else the last frame has none */
+            t->opkt->duration = av_rescale_q(1, av_inv_q(t->enc->framerate), t->enc->time_base);
+        av_packet_rescale_ts(t->opkt, t->enc->time_base, t->vst->time_base);
+        rc = av_interleaved_write_frame(t->ofmt, t->opkt);
+        if (rc < 0)
+            rc = mf_video_averr(err, rc, rc, "av_interleaved_write_frame()");
+    }
+    return rc;
+}
+
+/* One decoded picture: to display size and upright, then to the encoder with a timestamp
+ * from 0 that only grows (x264 refuses equal ones, which broken files do carry). */
+static int mf__tc_picture(mf__tc *t, const AVFrame *frame, mf_err *err)
+{
+    AVFrame *pic = NULL;
+    int rc =
+        mf_video_frame_fit(frame, t->ow, t->oh, t->rot, AV_PIX_FMT_YUV420P, 0, &t->sws, &pic, err);
+
+    if (rc < 0)
+        goto out;
+    pic->pts = pic->pts == AV_NOPTS_VALUE ? t->last_pts + 1 : pic->pts - t->start;
+    if (pic->pts <= t->last_pts)
+        pic->pts = t->last_pts + 1;
+    t->last_pts = pic->pts;
+    pic->pict_type = AV_PICTURE_TYPE_NONE;
+    rc = avcodec_send_frame(t->enc, pic);
+    if (rc < 0) {
+        rc = mf_video_averr(err, rc, MF_ECORRUPT, "avcodec_send_frame(libx264)");
+        goto out;
+    }
+    rc = mf__tc_drain(t, err);
+out:
+    av_frame_free(&pic);
+    return rc;
+}
+
+/* A video packet, or NULL to flush decoder and encoder. Damaged packets are skipped. */
+static int mf__tc_video(mf__tc *t, const AVPacket *pkt, mf_err *err)
+{
+    int rc = avcodec_send_packet(t->dec, pkt);
+
+    if (rc < 0 && rc != AVERROR_INVALIDDATA && rc != AVERROR_EOF) {
+        rc = mf_video_averr(err, rc, MF_ECORRUPT, "avcodec_send_packet(video)");
+        goto out;
+    }
+    for (rc = 0; rc == 0;) {
+        rc = avcodec_receive_frame(t->dec, t->frame);
+        if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF || rc == AVERROR_INVALIDDATA) {
+            rc = rc == AVERROR_INVALIDDATA ? 0 : 1;
+            continue;
+        }
+        if (rc < 0) {
+            rc = mf_video_averr(err, rc, MF_ECORRUPT, "avcodec_receive_frame(video)");
+            goto out;
+        }
+        rc = mf__tc_picture(t, t->frame, err);
+        av_frame_unref(t->frame);
+    }
+    rc = rc < 0 ? rc : 0;
+    if (rc == 0 && pkt == NULL) {
+        avcodec_send_frame(t->enc, NULL);
+        rc = mf__tc_drain(t, err);
+    }
+out:
+    return rc;
+}
+
+static int mf__tc_loop(mf__tc *t, mf_video_subs *subs, mf_err *err)
+{
+    AVPacket *pkt = av_packet_alloc();
+    int rc = 0;
+
+    while (rc == 0) {
+        if (mf_video_expired(t->in->lim)) {
+            rc = mf_err_set(err, MF_ETIMEOUT, "transcode interrupted: the job's time limit passed");
+            break;
+        }
+        rc = av_read_frame(t->in->fmt, pkt);
+        if (rc == AVERROR_EOF) {
+            rc = 0;
+            break;
+        }
+        if (rc < 0) {
+            rc = mf_video_averr(err, rc, MF_ECORRUPT, "av_read_frame()");
+            break;
+        }
+        if (pkt->stream_index == t->vidx)
+            rc = mf__tc_video(t, pkt, err);
+        else if (pkt->stream_index == t->aidx && t->audio != NULL)
+            rc = mf_video_audio_packet(t->audio, pkt, t->ofmt, err);
+        else if (subs != NULL)
+            rc = mf_video_subs_packet(subs, pkt, err);
+        av_packet_unref(pkt);
+    }
+    if (rc == 0)
+        rc = mf__tc_video(t, NULL, err);
+    if (rc == 0 && t->audio != NULL)
+        rc = mf_video_audio_packet(t->audio, NULL, t->ofmt, err);
+    av_packet_free(&pkt);
+    return rc;
+}
+
+static void mf__tc_size(mf__tc *t)
+{
+    const AVCodecParameters *par = t->in->fmt->streams[t->vidx]->codecpar;
+    int dw, dh;
+
+    mf_video_display_size(par->width, par->height, par->sample_aspect_ratio.num,
+                          par->sample_aspect_ratio.den, t->rot, &dw, &dh);
+    if (dw >= dh)
+        mf_video_fit_even(dw, dh, MF_VIDEO_TC_LONG, MF_VIDEO_TC_SHORT, &t->ow, &t->oh);
+    else
+        mf_video_fit_even(dw, dh, MF_VIDEO_TC_SHORT, MF_VIDEO_TC_LONG, &t->ow, &t->oh);
+}
+
+/* Output context, streams and header; the file is the temporary name. */
+static int mf__tc_open(mf__tc *t, const mf_video_tc_opts *opts, const char *tmp, mf_err *err)
+{
+    AVDictionary *mo = NULL;
+    int rc = avformat_alloc_output_context2(&t->ofmt, NULL, "mp4", tmp);
+
+    if (rc < 0) {
+        rc = mf_video_averr(err, rc, MF_EUNSUPPORTED, "avformat_alloc_output_context2()");
+        goto out;
+    }
+    rc = mf__tc_encoder(t, opts, err);
+    if (rc == 0 && t->aidx >= 0)
+        rc = mf_video_audio_new(t->in, t->aidx, opts->audio_bitrate, t->ofmt, &t->audio, err);
+    if (rc == 0)
+        rc = mf_video_decoder_open(t->in, t->vidx, 0, &t->dec, err);
+    if (rc < 0)
+        goto out;
+    rc = avio_open(&t->ofmt->pb, tmp, AVIO_FLAG_WRITE);
+    if (rc < 0) {
+        rc = mf_video_averr(err, rc, rc, "avio_open() of the output");
+        goto out;
+    }
+    av_dict_set(&mo, "movflags", "+faststart", 0);
+    rc = avformat_write_header(t->ofmt, &mo);
+    if (rc < 0)
+        rc = mf_video_averr(err, rc, MF_EUNSUPPORTED, "avformat_write_header()");
+out:
+    av_dict_free(&mo);
+    return rc;
+}
+
+int mf_video_transcode(mf_video_input *in, int vidx, const mf_video_tc_opts *opts,
+                       mf_video_subs *subs, const mf_lane_job *job, mf_result *out, mf_err *err)
+{
+    const AVStream *ist = in->fmt->streams[vidx];
+    mf__tc t = {.in = in, .vidx = vidx, .last_pts = -1};
+    char tmp[4096], dst[4096], name[64];
+    int rc;
+
+    t.aidx = av_find_best_stream(in->fmt, AVMEDIA_TYPE_AUDIO, -1, vidx, NULL, 0);
+    t.rot = mf_video_stream_rotation(in, vidx);
+    /* Every stream keeps its offset from the file start, as the ffmpeg CLI does. */
+    t.start = in->fmt->start_time != AV_NOPTS_VALUE
+                  ? av_rescale_q(in->fmt->start_time, AV_TIME_BASE_Q, ist->time_base)
+                  : 0;
+    t.opkt = av_packet_alloc();
+    t.frame = av_frame_alloc();
+    mf__tc_size(&t);
+    snprintf(name, sizeof(name), ".%s.tmp.%ld", MF_VIDEO_TC_NAME, (long)getpid());
+    if (mf_fs_join(tmp, sizeof(tmp), job->outdir, name) < 0 ||
+        mf_fs_join(dst, sizeof(dst), job->outdir, MF_VIDEO_TC_NAME) < 0) {
+        rc = mf_err_set(err, MF_EINVAL, "output path is too long");
+        goto out;
+    }
+    rc = mf__tc_open(&t, opts, tmp, err);
+    if (rc == 0)
+        rc = mf__tc_loop(&t, subs, err);
+    if (rc == 0) {
+        rc = av_write_trailer(t.ofmt);
+        rc = rc < 0 ? mf_video_averr(err, rc, rc, "av_write_trailer()") : 0;
+    }
+    if (t.ofmt != NULL && avio_closep(&t.ofmt->pb) < 0 && rc == 0)
+        rc = mf_err_set(err, -EIO, "avio_closep() of the output failed");
+    if (rc == 0 && rename(tmp, dst) < 0)
+        rc = mf_err_sys(err, -errno, "rename() of the transcode");
+    if (rc == 0) {
+        mf_result_add_output(out, MF_VIDEO_TC_NAME);
+        json_object_set_new(out->meta, "transcode",
+                            json_pack("{s:s, s:i, s:i, s:s, s:i}", "codec", "h264", "width", t.ow,
+                                      "height", t.oh, "preset", opts->preset, "crf", opts->crf));
+    }
+out:
+    if (rc < 0)
+        unlink(tmp);
+    avformat_free_context(t.ofmt);
+    mf_video_audio_free(t.audio);
+    avcodec_free_context(&t.dec);
+    avcodec_free_context(&t.enc);
+    sws_freeContext(t.sws);
+    av_frame_free(&t.frame);
+    av_packet_free(&t.opkt);
+    return rc;
+}
