@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what mediafleet needs to build, test and run on Debian 12 (bookworm).
+# Idempotent: asks dpkg first and only runs apt-get when something is missing.
+set -euo pipefail
+
+PACKAGES=(
+    build-essential cmake pkg-config clang-format
+    libuv1-dev libhiredis-dev libjansson-dev libinih-dev libssl-dev libmagic-dev file
+    libcurl4-openssl-dev libcmocka-dev
+    libvips-dev libvips-tools
+    libavformat-dev libavcodec-dev libswscale-dev libswresample-dev libavutil-dev ffmpeg
+    libpoppler-glib-dev poppler-utils libtesseract-dev tesseract-ocr-eng
+    redis-server redis-tools
+    jq
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+    # "install ok installed" is the only state in which the package is usable
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q '^install ok installed$'; then
+        missing+=("$pkg")
+    fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "install-deps: all ${#PACKAGES[@]} packages present"
+    exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "install-deps: not root and no sudo" >&2; exit 1; }
+    sudo=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,148 @@
+/* mfctl internals: one file per subcommand (up.c, status.c, show.c, dlq.c, retry.c,
+ * config_cmd.c), the fleet supervisor (fleet.c), the workers plan (plan.c) and what they
+ * share (util.c). Single-threaded program; nothing here is thread-safe. */
+#ifndef MF_CTL_H
+#define MF_CTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "mf/config.h"
+#include "mf/err.h"
+#include "mf/id.h"
+#include "mf/redis.h"
+
+/* Exit statuses: 0 success, 1 the operation failed, 2 bad usage or configuration. */
+#define MF_CTL_EXIT_FAIL 1
+#define MF_CTL_EXIT_USAGE 2
+
+/* The lanes of the user contract; status and dlq always list them. */
+#define MF_CTL_LANES                                                                               \
+    {                                                                                              \
+        "image", "video", "doc"                                                                    \
+    }
+#define MF_CTL_NLANES 3
+
+/* Longest unix socket path (sizeof sockaddr_un.sun_path - 1). */
+#define MF_CTL_SOCK_MAX 107
+
+typedef struct mf_ctl {
+    mf_config cfg;
+    /* config flags mfctl received (--name=value / --name value), forwarded to children so
+     * that `mfctl up --log-level debug` reaches every process; NULL-terminated */
+    char **fwd;
+    int nfwd;
+} mf_ctl;
+
+/* ---- the workers plan: "image=2,video=1,doc=1" (plan.c) ---------------------------- */
+
+#define MF_CTL_PLAN_MAX_LANES 16
+#define MF_CTL_PLAN_MAX_WORKERS 256 /* per lane */
+#define MF_CTL_LANE_NAME_MAX 16     /* mf_job.lane */
+
+typedef struct mf_ctl_plan {
+    size_t n;
+    struct {
+        char lane[MF_CTL_LANE_NAME_MAX];
+        int count;
+    } lanes[MF_CTL_PLAN_MAX_LANES];
+} mf_ctl_plan;
+
+/* Parses a comma-separated list of lane=count (spaces allowed around items; a lane named
+ * twice is an error). Lane names are [a-z][a-z0-9_]* and shorter than 16 bytes; counts
+ * 0..MF_CTL_PLAN_MAX_WORKERS. Returns 0 or MF_ECONFIG with err naming the bad item. */
+int mf_ctl_plan_parse(const char *spec, mf_ctl_plan *plan, mf_err *err);
+
+/* ---- restart back-off (fleet.c) --------------------------------------------------------- */
+
+#define MF_CTL_BACKOFF_MIN_MS 1000
+#define MF_CTL_BACKOFF_MAX_MS 30000
+/* A child that ran this long before dying is restarted after the minimum delay again. */
+#define MF_CTL_BACKOFF_RESET_MS 60000
+
+/* Delay before restarting a child that died after running ran_ms; *backoff_ms holds the
+ * previous delay (0 for none) and is updated. 1 s doubling to 30 s, back to 1 s after a
+ * run of 60 s. Pure. */
+int64_t mf_ctl_backoff(int64_t *backoff_ms, int64_t ran_ms);
+
+/* ---- the supervised processes (fleet.c) ------------------------------------------------ */
+
+typedef struct mf_ctl_child {
+    char name[40]; /* "redis", "dispatcher", "worker-image/2" */
+    char **argv;   /* argv[0] is the executable's path; owned by the fleet */
+    int store;     /* the embedded redis: started first, stopped last */
+    pid_t pid;     /* 0 while not running */
+    int64_t started_ms;
+    int64_t restart_at_ms; /* monotonic; 0 = no restart scheduled */
+    int64_t backoff_ms;
+} mf_ctl_child;
+
+typedef struct mf_ctl_fleet {
+    mf_ctl_child *kids;
+    size_t n, cap;
+    int64_t grace_ms; /* how long SIGTERMed children may drain before SIGKILL */
+    int stopping;     /* set once shutdown began: dead children are not restarted */
+} mf_ctl_fleet;
+
+/* Adds a child; argv is copied. Returns the new child (valid until the next add). */
+mf_ctl_child *mf_ctl_fleet_add(mf_ctl_fleet *f, const char *name, const char *const *argv,
+                               int store);
+/* Forks and execs c (new process group, stdin /dev/null, SIGTERM on our death). */
+int mf_ctl_fleet_spawn(mf_ctl_child *c, mf_err *err);
+/* Blocks SIGINT/SIGTERM/SIGHUP/SIGCHLD for sigtimedwait(); call before the first spawn. */
+void mf_ctl_fleet_signals(void);
+/* Reaps children that exited (non-blocking) and schedules their restart. Returns how many. */
+int mf_ctl_fleet_reap(mf_ctl_fleet *f);
+/* Supervises until SIGINT/SIGTERM/SIGHUP, then mf_ctl_fleet_stop(). */
+int mf_ctl_fleet_run(mf_ctl_fleet *f);
+/* Stops everything in order: SIGTERM to workers and dispatcher, wait up to grace_ms (a second
+ * stop signal cuts it short), SIGKILL what is left; then the same for the store. Returns 0. */
+int mf_ctl_fleet_stop(mf_ctl_fleet *f);
+/* SIGKILLs and reaps whatever still runs; frees the fleet. */
+void mf_ctl_fleet_close(mf_ctl_fleet *f);
+
+/* ---- shared helpers (util.c) ---------------------------------------------------------- */
+
+/* Prints "mfctl: <message>" and a newline to stderr: what a person at the terminal reads. */
+void mf_ctl_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Finds an executable: next to mfctl's own binary (/proc/self/exe), else on PATH.
+ * Returns 0 with its path in buf, or -ENOENT. */
+int mf_ctl_find_exe(const char *name, char *buf, size_t size);
+
+/* The Redis URL to talk to: redis_url, or unix://<abs state_dir>/redis.sock when empty
+ * (the embedded one `mfctl up` starts). Returns 0 or -errno / MF_ECONFIG with err set. */
+int mf_ctl_redis_url(const mf_config *cfg, char *buf, size_t size, mf_err *err);
+/* The embedded redis socket path (absolute; state_dir need not exist yet). */
+int mf_ctl_socket_path(const mf_config *cfg, char *buf, size_t size, mf_err *err);
+
+/* Connects to the fleet's Redis; on failure prints a hint (is the fleet up?) and returns
+ * MF_EREDIS. */
+int mf_ctl_connect(const mf_ctl *ctx, mf_redis **out, mf_err *err);
+
+/* Finds the record a person means: an id, a path relative to the inbox as recorded in
+ * <prefix>paths, or a file inside the inbox given as a path from here. Returns 1 with id
+ * filled, 0 when there is no such record, or MF_EREDIS. */
+int mf_ctl_resolve(const mf_ctl *ctx, mf_redis *r, const char *target, char id[MF_ID_LEN],
+                   mf_err *err);
+
+/* fputs with control bytes (< 0x20 but \n when keep_nl, and 0x7f) written as \xNN, so a
+ * file name cannot drive the terminal. */
+void mf_ctl_print_safe(FILE *out, const char *s, int keep_nl);
+
+/* <prefix><a><b> into buf; returns buf ("" when it does not fit). */
+const char *mf_ctl_key(char *buf, size_t size, const char *prefix, const char *a, const char *b);
+
+/* ---- subcommands: argv[0] is the subcommand's name; return the exit status ------------- */
+
+int mf_ctl_up(mf_ctl *ctx, int argc, char **argv);
+int mf_ctl_status(mf_ctl *ctx, int argc, char **argv);
+int mf_ctl_show(mf_ctl *ctx, int argc, char **argv);
+int mf_ctl_dlq(mf_ctl *ctx, int argc, char **argv);
+int mf_ctl_retry(mf_ctl *ctx, int argc, char **argv);
+int mf_ctl_check_config(mf_ctl *ctx, int argc, char **argv);
+int mf_ctl_config_example(mf_ctl *ctx, int argc, char **argv);
+
+#endif

@@ -1,0 +1,306 @@
+/* mfctl up: a whole fleet on one machine. Starts an embedded redis-server when redis_url is
+ * empty (unix socket and append-only file under state_dir, so a restarted fleet keeps its
+ * records), then the dispatcher and the workers of the plan, and supervises them (fleet.c).
+ *
+ * Children get the configuration the way mfctl got it: the same environment (MF_CONFIG
+ * included), the config flags mfctl was given, and --redis-url naming the Redis in use. */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mf/clock.h"
+#include "mf/fsutil.h"
+#include "mf/log.h"
+#include "mf/queue.h"
+#include "mfctl.h"
+
+#define MF__UP_GRACE_S 30          /* default drain time for workers on shutdown */
+#define MF__UP_STORE_WAIT_MS 10000 /* redis-server answering PING after start */
+
+typedef struct mf__up {
+    mf_ctl *ctx;
+    mf_ctl_plan plan;
+    mf_ctl_fleet fleet;
+    char url[PATH_MAX + 16];
+    char sock[PATH_MAX];
+    char state[PATH_MAX]; /* absolute state_dir */
+} mf__up;
+
+/* One log line whose msg is "<what>: <why>", quoted for logfmt. */
+static void mf__up_log(mf_log_level level, const char *what, const char *why)
+{
+    char msg[MF_ERR_MSG_MAX + 128];
+    char q[sizeof(msg) + 64];
+
+    snprintf(msg, sizeof(msg), "%s%s%s", what, why ? ": " : "", why ? why : "");
+    mf_log(level, "msg=%s", mf_log_quote(q, sizeof(q), msg));
+}
+
+static int mf__up_args(mf__up *u, int argc, char **argv)
+{
+    long grace = MF__UP_GRACE_S;
+    char *end = NULL;
+
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+
+        if (strncmp(argv[i], "--grace=", 8) == 0)
+            v = argv[i] + 8;
+        else if (strcmp(argv[i], "--grace") == 0 && i + 1 < argc)
+            v = argv[++i];
+        if (v == NULL) {
+            mf_ctl_errorf("up: unexpected argument '%s' (see mfctl help)", argv[i]);
+            return MF_CTL_EXIT_USAGE;
+        }
+        errno = 0;
+        grace = strtol(v, &end, 10);
+        if (errno != 0 || *end != '\0' || grace < 0 || grace > 86400) {
+            mf_ctl_errorf("up: --grace wants seconds (0..86400), got '%s'", v);
+            return MF_CTL_EXIT_USAGE;
+        }
+    }
+    u->fleet.grace_ms = (int64_t)grace * 1000;
+    return 0;
+}
+
+static int mf__up_dirs(mf__up *u, mf_err *err)
+{
+    const mf_config *cfg = &u->ctx->cfg;
+    const char *dirs[] = {cfg->inbox, cfg->outbox, cfg->state_dir};
+    int rc = 0;
+
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+        rc = mf_fs_mkdirs(dirs[i], err);
+        if (rc < 0)
+            goto out;
+    }
+    if (realpath(cfg->state_dir, u->state) == NULL)
+        rc = mf_err_sys(err, -errno, "realpath(state_dir)");
+out:
+    return rc;
+}
+
+/* The lines a person needs first: where files go and how to read what became of them. */
+static void mf__up_banner(const mf__up *u)
+{
+    const mf_config *cfg = &u->ctx->cfg;
+    char cli[PATH_MAX + 32];
+    const char *sd = cfg->state_dir;
+
+    while (sd[0] == '.' && sd[1] == '/')
+        sd += 2;
+    if (cfg->redis_url[0] == '\0')
+        snprintf(cli, sizeof(cli), "redis-cli -s %s%sredis.sock", sd,
+                 sd[0] && sd[strlen(sd) - 1] != '/' ? "/" : "");
+    else
+        snprintf(cli, sizeof(cli), "redis-cli -u <redis_url>"); /* no password on screen */
+    printf("mediafleet: drop files into %s, outputs appear in %s/<id>/; "
+           "read a record with `%s HGETALL %sfile:<id>` (id of a file: `%s HGET %spaths "
+           "<path-in-inbox>` or `mfctl show <file>`). Ctrl-C stops (workers finish their "
+           "current job first).\n",
+           cfg->inbox, cfg->outbox, cli, cfg->prefix, cli, cfg->prefix);
+    fflush(stdout);
+}
+
+/* Connects and PINGs once. */
+static int mf__up_ping(const char *url, mf_err *err)
+{
+    mf_redis *r = NULL;
+    redisReply *reply = NULL;
+    int rc = mf_redis_new(&r, url, err);
+
+    if (rc < 0)
+        goto out;
+    rc = mf_redis_cmd(r, &reply, err, "PING");
+out:
+    freeReplyObject(reply);
+    mf_redis_free(r);
+    return rc;
+}
+
+static int mf__up_store_wait(mf__up *u, mf_ctl_child *store, mf_err *err)
+{
+    int64_t deadline = mf_clock_mono_ms() + MF__UP_STORE_WAIT_MS;
+    struct timespec pause = {0, 50 * 1000000L};
+    pid_t pid = store->pid;
+    int rc;
+
+    for (;;) {
+        rc = mf__up_ping(u->url, err);
+        if (rc == 0)
+            break;
+        mf_ctl_fleet_reap(&u->fleet);
+        if (store->pid != pid) {
+            rc = mf_err_set(err, MF_EREDIS, "redis-server exited at start; see %s/redis.log",
+                            u->state);
+            break;
+        }
+        if (mf_clock_mono_ms() > deadline) {
+            rc = mf_err_set(err, MF_EREDIS, "redis-server did not answer within %d s: %s",
+                            MF__UP_STORE_WAIT_MS / 1000, err->msg);
+            break;
+        }
+        nanosleep(&pause, NULL);
+    }
+    return rc;
+}
+
+/* The embedded Redis: private unix socket, no TCP, AOF fsynced every second. */
+static int mf__up_store(mf__up *u, mf_err *err)
+{
+    char exe[PATH_MAX];
+    char log[PATH_MAX + 16];
+    const char *argv[] = {exe,      "--port",           "0",        "--unixsocket",
+                          u->sock,  "--unixsocketperm", "700",      "--dir",
+                          u->state, "--logfile",        log,        "--appendonly",
+                          "yes",    "--appendfsync",    "everysec", "--save",
+                          "",       "--daemonize",      "no",       NULL};
+    mf_ctl_child *store;
+    int rc = 0;
+
+    if (mf_ctl_find_exe("redis-server", exe, sizeof(exe)) < 0) {
+        rc = mf_err_set(err, -ENOENT,
+                        "redis-server not found on PATH: install it (deploy/install-deps.sh) or "
+                        "set redis_url");
+        goto out;
+    }
+    snprintf(log, sizeof(log), "%s/redis.log", u->state);
+    store = mf_ctl_fleet_add(&u->fleet, "redis", argv, 1);
+    rc = mf_ctl_fleet_spawn(store, err);
+    if (rc == 0)
+        rc = mf__up_store_wait(u, store, err);
+out:
+    return rc;
+}
+
+/* Streams and consumer groups of every lane exist before anything is enqueued, so status
+ * reads them and a lane without workers still holds its jobs for later. */
+static void mf__up_prepare(const mf__up *u)
+{
+    static const char *const lanes[] = MF_CTL_LANES;
+    const char *prefix = u->ctx->cfg.prefix;
+    mf_redis *r = NULL;
+    mf_err err;
+    int rc = mf_redis_new(&r, u->url, &err);
+
+    for (size_t i = 0; rc == 0 && i < MF_CTL_NLANES; i++)
+        rc = mf_queue_prepare(r, prefix, lanes[i], &err);
+    for (size_t i = 0; rc == 0 && i < u->plan.n; i++)
+        rc = mf_queue_prepare(r, prefix, u->plan.lanes[i].lane, &err);
+    if (rc < 0)
+        mf__up_log(MF_LOG_WARN, "cannot prepare the lane streams yet", err.msg);
+    mf_redis_free(r);
+}
+
+/* argv of a fleet process: exe, mfctl's config flags, --redis-url=<the one in use>. */
+static void mf__up_add(mf__up *u, const char *name, const char *exe)
+{
+    const mf_ctl *ctx = u->ctx;
+    char url_flag[sizeof(u->url) + 16];
+    const char **argv = calloc((size_t)ctx->nfwd + 3, sizeof(char *));
+    int n = 0;
+
+    if (argv == NULL)
+        abort();
+    snprintf(url_flag, sizeof(url_flag), "--redis-url=%s", u->url);
+    argv[n++] = exe;
+    for (int i = 0; i < ctx->nfwd; i++)
+        argv[n++] = ctx->fwd[i];
+    argv[n++] = url_flag;
+    argv[n] = NULL;
+    mf_ctl_fleet_add(&u->fleet, name, argv, 0);
+    free(argv);
+}
+
+static int mf__up_processes(mf__up *u, mf_err *err)
+{
+    char exe[PATH_MAX];
+    char bin[64];
+    char name[40];
+    int rc = 0;
+
+    if (mf_ctl_find_exe("mf-dispatcher", exe, sizeof(exe)) < 0) {
+        rc = mf_err_set(err, -ENOENT, "mf-dispatcher not found next to mfctl or on PATH");
+        goto out;
+    }
+    mf__up_add(u, "dispatcher", exe);
+    for (size_t i = 0; i < u->plan.n; i++) {
+        const char *lane = u->plan.lanes[i].lane;
+
+        snprintf(bin, sizeof(bin), "mf-worker-%s", lane);
+        if (mf_ctl_find_exe(bin, exe, sizeof(exe)) < 0) {
+            mf_log(MF_LOG_INFO,
+                   "lane=%s msg=\"%s not found next to mfctl or on PATH: no %s workers; its "
+                   "jobs wait in %sq:%s\"",
+                   lane, bin, lane, u->ctx->cfg.prefix, lane);
+            continue;
+        }
+        for (int k = 1; k <= u->plan.lanes[i].count; k++) {
+            snprintf(name, sizeof(name), "worker-%s/%d", lane, k);
+            mf__up_add(u, name, exe);
+        }
+    }
+    for (size_t i = 0; rc == 0 && i < u->fleet.n; i++) {
+        if (!u->fleet.kids[i].store)
+            rc = mf_ctl_fleet_spawn(&u->fleet.kids[i], err);
+    }
+out:
+    return rc;
+}
+
+int mf_ctl_up(mf_ctl *ctx, int argc, char **argv)
+{
+    mf__up *u = calloc(1, sizeof(*u));
+    mf_err err;
+    int rc;
+
+    if (u == NULL)
+        abort();
+    u->ctx = ctx;
+    rc = mf__up_args(u, argc, argv);
+    if (rc != 0)
+        goto out;
+    rc = mf_ctl_plan_parse(ctx->cfg.workers, &u->plan, &err);
+    if (rc == 0)
+        rc = mf__up_dirs(u, &err);
+    if (rc == 0 && ctx->cfg.redis_url[0] == '\0')
+        rc = mf_ctl_socket_path(&ctx->cfg, u->sock, sizeof(u->sock), &err);
+    if (rc == 0)
+        rc = mf_ctl_redis_url(&ctx->cfg, u->url, sizeof(u->url), &err);
+    if (rc < 0) {
+        mf_ctl_errorf("up: %s", err.msg);
+        rc = MF_CTL_EXIT_USAGE;
+        goto out;
+    }
+    if (ctx->cfg.redis_url[0] == '\0' && mf__up_ping(u->url, &err) == 0) {
+        mf_ctl_errorf("up: a fleet already runs on state_dir %s (its redis answers on %s); stop "
+                      "it or choose another state_dir",
+                      u->state, u->sock);
+        rc = MF_CTL_EXIT_FAIL;
+        goto out;
+    }
+    mf__up_banner(u);
+    mf_ctl_fleet_signals();
+    setenv("MF_REDIS_URL", u->url, 1);
+    if (ctx->cfg.redis_url[0] == '\0')
+        rc = mf__up_store(u, &err);
+    else if (mf__up_ping(u->url, &err) < 0)
+        mf__up_log(MF_LOG_WARN, "redis not reachable yet, the fleet keeps trying", err.msg);
+    if (rc == 0) {
+        mf__up_prepare(u);
+        rc = mf__up_processes(u, &err);
+    }
+    if (rc < 0) {
+        mf__up_log(MF_LOG_ERROR, "up failed", err.msg);
+        mf_ctl_fleet_stop(&u->fleet);
+        rc = MF_CTL_EXIT_FAIL;
+        goto out;
+    }
+    rc = mf_ctl_fleet_run(&u->fleet) == 0 ? 0 : MF_CTL_EXIT_FAIL;
+out:
+    mf_ctl_fleet_close(&u->fleet);
+    free(u);
+    return rc;
+}

@@ -1,0 +1,164 @@
+/* mfctl's pure parts: the workers plan, the restart back-off, finding binaries and the Redis
+ * URL of the embedded store. mfctl is a program, not a library, so its sources are compiled
+ * in here (tests/CMakeLists.txt links only the libraries). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../mfctl/fleet.c"
+#include "../../mfctl/plan.c"
+#include "../../mfctl/util.c"
+
+static void test_plan_default(void **state)
+{
+    mf_ctl_plan plan;
+    mf_err err;
+
+    assert_int_equal(mf_ctl_plan_parse("image=2,video=1,doc=1", &plan, &err), 0);
+    assert_int_equal(plan.n, 3);
+    assert_string_equal(plan.lanes[0].lane, "image");
+    assert_int_equal(plan.lanes[0].count, 2);
+    assert_string_equal(plan.lanes[1].lane, "video");
+    assert_int_equal(plan.lanes[1].count, 1);
+    assert_string_equal(plan.lanes[2].lane, "doc");
+    assert_int_equal(plan.lanes[2].count, 1);
+}
+
+static void test_plan_spaces_zero_and_empty(void **state)
+{
+    mf_ctl_plan plan;
+    mf_err err;
+
+    assert_int_equal(mf_ctl_plan_parse(" image = 4 , doc=0 ,", &plan, &err), 0);
+    assert_int_equal(plan.n, 2);
+    assert_string_equal(plan.lanes[0].lane, "image");
+    assert_int_equal(plan.lanes[0].count, 4);
+    assert_string_equal(plan.lanes[1].lane, "doc");
+    assert_int_equal(plan.lanes[1].count, 0);
+    assert_int_equal(mf_ctl_plan_parse("", &plan, &err), 0);
+    assert_int_equal(plan.n, 0);
+    assert_int_equal(mf_ctl_plan_parse("  ", &plan, &err), 0);
+    assert_int_equal(plan.n, 0);
+}
+
+static void test_plan_errors(void **state)
+{
+    static const char *const bad[] = {
+        "image",     "image=",
+        "image=x",   "image=-1",
+        "Image=1",   "image=1,image=2",
+        "image=257", "=1",
+        ",image=1",  "image=1,,doc=1",
+        "im age=1",  "lane_name_is_long=1",
+        "image=1x",  "image=99999999999",
+    };
+    mf_ctl_plan plan;
+    mf_err err;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err.msg[0] = '\0';
+        if (mf_ctl_plan_parse(bad[i], &plan, &err) != MF_ECONFIG)
+            fail_msg("'%s' was accepted", bad[i]);
+        assert_non_null(strstr(err.msg, "workers:"));
+    }
+    assert_int_equal(mf_ctl_plan_parse("image=256", &plan, &err), 0);
+}
+
+static void test_plan_too_many_lanes(void **state)
+{
+    char spec[512] = "";
+    size_t len = 0;
+    mf_ctl_plan plan;
+    mf_err err;
+
+    for (int i = 0; i <= MF_CTL_PLAN_MAX_LANES; i++)
+        len += (size_t)snprintf(spec + len, sizeof(spec) - len, "%sl%d=1", i ? "," : "", i);
+    assert_int_equal(mf_ctl_plan_parse(spec, &plan, &err), MF_ECONFIG);
+    assert_non_null(strstr(err.msg, "more than"));
+}
+
+static void test_backoff(void **state)
+{
+    static const int64_t want[] = {1000, 2000, 4000, 8000, 16000, 30000, 30000};
+    int64_t b = 0;
+
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        assert_int_equal(mf_ctl_backoff(&b, 10), want[i]);
+    /* a child that ran a minute before dying starts over */
+    assert_int_equal(mf_ctl_backoff(&b, MF_CTL_BACKOFF_RESET_MS), 1000);
+    assert_int_equal(mf_ctl_backoff(&b, MF_CTL_BACKOFF_RESET_MS - 1), 2000);
+}
+
+static void test_find_exe(void **state)
+{
+    char buf[PATH_MAX];
+
+    assert_int_equal(mf_ctl_find_exe("sh", buf, sizeof(buf)), 0);
+    assert_int_equal(access(buf, X_OK), 0);
+    assert_int_equal(mf_ctl_find_exe("mf-no-such-binary-here", buf, sizeof(buf)), -ENOENT);
+}
+
+static void test_redis_url(void **state)
+{
+    mf_config cfg;
+    char url[PATH_MAX + 16];
+    char cwd[PATH_MAX];
+    char want[PATH_MAX + 64];
+    char longdir[200];
+    mf_err err;
+
+    assert_int_equal(mf_config_load(&cfg, NULL, NULL, NULL, &err), 0);
+    assert_int_equal(mf_config_set(&cfg, "redis_url", "", &err), 0);
+    assert_int_equal(mf_config_set(&cfg, "state_dir", "./no-such-state-dir", &err), 0);
+    assert_int_equal(mf_ctl_redis_url(&cfg, url, sizeof(url), &err), 0);
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    snprintf(want, sizeof(want), "unix://%s/no-such-state-dir/redis.sock", cwd);
+    assert_string_equal(url, want);
+
+    memset(longdir, 'd', sizeof(longdir) - 1);
+    longdir[0] = '/';
+    longdir[sizeof(longdir) - 1] = '\0';
+    assert_int_equal(mf_config_set(&cfg, "state_dir", longdir, &err), 0);
+    assert_int_equal(mf_ctl_redis_url(&cfg, url, sizeof(url), &err), MF_ECONFIG);
+    assert_non_null(strstr(err.msg, "unix socket"));
+
+    assert_int_equal(mf_config_set(&cfg, "redis_url", "redis://db.example:6380/2", &err), 0);
+    assert_int_equal(mf_ctl_redis_url(&cfg, url, sizeof(url), &err), 0);
+    assert_string_equal(url, "redis://db.example:6380/2");
+    mf_config_close(&cfg);
+}
+
+static void test_print_safe(void **state)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+
+    assert_non_null(out);
+    mf_ctl_print_safe(out, "a\x1b[2Jb\nc\x7f", 0);
+    mf_ctl_print_safe(out, "|d\ne", 1);
+    fclose(out);
+    assert_string_equal(text, "a\\x1b[2Jb\\x0ac\\x7f|d\ne");
+    free(text);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_plan_default), cmocka_unit_test(test_plan_spaces_zero_and_empty),
+        cmocka_unit_test(test_plan_errors),  cmocka_unit_test(test_plan_too_many_lanes),
+        cmocka_unit_test(test_backoff),      cmocka_unit_test(test_find_exe),
+        cmocka_unit_test(test_redis_url),    cmocka_unit_test(test_print_safe),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
