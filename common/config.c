@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,6 +264,32 @@ static int mf__load_flags(mf_config *cfg, int *argc, char **argv, mf_err *err)
     return rc;
 }
 
+/* Removes --config FILE / --config=FILE from argv; *path is FILE or stays NULL. */
+static int mf__take_config_flag(int *argc, char **argv, const char **path, mf_err *err)
+{
+    int out = 1;
+    int rc = 0;
+
+    for (int i = 1; i < *argc; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            while (i < *argc)
+                argv[out++] = argv[i++];
+            break;
+        }
+        if (strncmp(argv[i], "--config=", 9) == 0)
+            *path = argv[i] + 9;
+        else if (strcmp(argv[i], "--config") != 0)
+            argv[out++] = argv[i];
+        else if (i + 1 < *argc)
+            *path = argv[++i];
+        else
+            rc = mf_err_set(err, MF_ECONFIG, "flag --config needs a value");
+    }
+    argv[out] = NULL;
+    *argc = out;
+    return rc;
+}
+
 int mf_config_load(mf_config *cfg, const char *ini_path, int *argc, char **argv, mf_err *err)
 {
     int rc = 0;
@@ -280,12 +307,22 @@ int mf_config_load(mf_config *cfg, const char *ini_path, int *argc, char **argv,
         if (*(char **)(void *)base == NULL)
             abort();
     }
+    if (ini_path == NULL && argc != NULL && argv != NULL) {
+        rc = mf__take_config_flag(argc, argv, &ini_path, err);
+        if (rc < 0)
+            goto out;
+    }
     if (ini_path == NULL)
         ini_path = getenv("MF_CONFIG");
     if (ini_path != NULL && ini_path[0] != '\0') {
+        char real[PATH_MAX];
+
         rc = mf__load_ini(cfg, ini_path, err);
         if (rc < 0)
             goto out;
+        cfg->config_file = strdup(realpath(ini_path, real) ? real : ini_path);
+        if (cfg->config_file == NULL)
+            abort();
     }
     rc = mf__load_env(cfg, err);
     if (rc < 0)
@@ -307,6 +344,8 @@ void mf_config_close(mf_config *cfg)
             *slot = NULL;
         }
     }
+    free(cfg->config_file);
+    cfg->config_file = NULL;
 }
 
 void mf_config_dump(const mf_config *cfg, FILE *out, int with_help)

@@ -17,34 +17,6 @@ static void mf__usage(FILE *out)
                  "mfctl check-config.\n");
 }
 
-/* Removes --config FILE / --config=FILE from argv and returns FILE (or NULL). */
-static const char *mf__take_config_flag(int *argc, char **argv, int *bad)
-{
-    const char *path = NULL;
-    int out = 1;
-
-    for (int i = 1; i < *argc; i++) {
-        if (strcmp(argv[i], "--") == 0) {
-            while (i < *argc)
-                argv[out++] = argv[i++];
-            break;
-        }
-        if (strncmp(argv[i], "--config=", 9) == 0) {
-            path = argv[i] + 9;
-        } else if (strcmp(argv[i], "--config") == 0) {
-            if (i + 1 >= *argc)
-                *bad = 1;
-            else
-                path = argv[++i];
-        } else {
-            argv[out++] = argv[i];
-        }
-    }
-    argv[out] = NULL;
-    *argc = out;
-    return path;
-}
-
 /* What --check-config can verify without running: the values the dispatcher needs. */
 static int mf__validate(const mf_config *cfg, mf_err *err)
 {
@@ -68,12 +40,10 @@ int main(int argc, char **argv)
 {
     mf_config cfg;
     mf_err err = {0};
-    const char *ini;
-    int check = 0, bad = 0;
+    int check = 0;
     int rc;
 
-    ini = mf__take_config_flag(&argc, argv, &bad);
-    rc = mf_config_load(&cfg, ini, &argc, argv, &err);
+    rc = mf_config_load(&cfg, NULL, &argc, argv, &err);
     for (int i = 1; rc == 0 && i < argc; i++) {
         if (strcmp(argv[i], "--check-config") == 0) {
             check = 1;
@@ -84,8 +54,6 @@ int main(int argc, char **argv)
             rc = mf_err_set(&err, MF_ECONFIG, "unknown argument '%s'", argv[i]);
         }
     }
-    if (rc == 0 && bad)
-        rc = mf_err_set(&err, MF_ECONFIG, "flag --config needs a value");
     if (rc == 0)
         rc = mf__validate(&cfg, &err);
     if (rc < 0) {

@@ -47,36 +47,6 @@ static const char mf__usage[] =
     "then --<name>=<value> flags. With redis_url empty, the fleet's redis is the one `mfctl up`\n"
     "runs on <state_dir>/redis.sock.\n";
 
-/* --config FILE becomes MF_CONFIG (absolute), so the children mfctl starts read it too. */
-static int mf__take_config_flag(int *argc, char **argv)
-{
-    int out = 1;
-    int rc = 0;
-
-    for (int i = 1; i < *argc; i++) {
-        const char *path = NULL;
-        char real[PATH_MAX];
-
-        if (strcmp(argv[i], "--") == 0) {
-            while (i < *argc)
-                argv[out++] = argv[i++];
-            break;
-        }
-        if (strncmp(argv[i], "--config=", 9) == 0)
-            path = argv[i] + 9;
-        else if (strcmp(argv[i], "--config") == 0 && i + 1 < *argc)
-            path = argv[++i];
-        if (path == NULL) {
-            argv[out++] = argv[i];
-            continue;
-        }
-        rc = setenv("MF_CONFIG", realpath(path, real) ? real : path, 1);
-    }
-    argv[out] = NULL;
-    *argc = out;
-    return rc;
-}
-
 /* The config flags mf_config_load() consumed: what was in orig and is no longer in argv. */
 static void mf__forwarded(mf_ctl *ctx, char **orig, int norig, char **argv, int argc)
 {
@@ -112,7 +82,6 @@ int main(int argc, char **argv)
 
     memset(&ctx, 0, sizeof(ctx));
     mf_log_init("mfctl", "info");
-    mf__take_config_flag(&argc, argv);
     norig = argc;
     orig = malloc(((size_t)argc + 1) * sizeof(char *));
     if (orig == NULL)
@@ -141,6 +110,9 @@ int main(int argc, char **argv)
         goto out;
     }
     mf_log_init(NULL, ctx.cfg.log_level);
+    /* the INI file as an absolute MF_CONFIG, so the children mfctl starts read it too */
+    if (ctx.cfg.config_file != NULL)
+        setenv("MF_CONFIG", ctx.cfg.config_file, 1);
     mf__forwarded(&ctx, orig, norig, argv, argc);
     rc = cmd->run(&ctx, argc - 1, argv + 1);
 out:

@@ -76,6 +76,35 @@ static void test_precedence_ini_env_flags(void **state)
     mf_config_close(&cfg);
 }
 
+static void test_config_flag_selects_the_ini_file(void **state)
+{
+    mf_config cfg;
+    mf_err err;
+    char flag[300];
+    char *argv[] = {"prog", "--config", ini_path, "run", NULL};
+    char *argv2[] = {"prog", flag, NULL};
+    char *argv3[] = {"prog", "--config", NULL};
+    int argc = 4, argc2 = 2, argc3 = 2;
+
+    assert_int_equal(write_ini("inbox = /flagged\n"), 0);
+    setenv("MF_CONFIG", "/nonexistent/ignored.ini", 1);
+    assert_int_equal(mf_config_load(&cfg, NULL, &argc, argv, &err), 0);
+    assert_string_equal(cfg.inbox, "/flagged");
+    assert_string_equal(cfg.config_file, ini_path);
+    assert_int_equal(argc, 2); /* --config FILE consumed, "run" left */
+    assert_string_equal(argv[1], "run");
+    mf_config_close(&cfg);
+
+    snprintf(flag, sizeof(flag), "--config=%s", ini_path);
+    assert_int_equal(mf_config_load(&cfg, NULL, &argc2, argv2, &err), 0);
+    assert_string_equal(cfg.inbox, "/flagged");
+    mf_config_close(&cfg);
+
+    assert_int_equal(mf_config_load(&cfg, NULL, &argc3, argv3, &err), MF_ECONFIG);
+    assert_string_equal(err.msg, "flag --config needs a value");
+    mf_config_close(&cfg);
+}
+
 static void test_errors_name_the_entry(void **state)
 {
     mf_config cfg;
@@ -129,6 +158,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_defaults, teardown),
         cmocka_unit_test_teardown(test_precedence_ini_env_flags, teardown),
+        cmocka_unit_test_teardown(test_config_flag_selects_the_ini_file, teardown),
         cmocka_unit_test_teardown(test_errors_name_the_entry, teardown),
         cmocka_unit_test_teardown(test_dump_reloads_to_same_config, teardown),
     };

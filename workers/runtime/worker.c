@@ -14,9 +14,9 @@ static void mf__usage(const mf_lane *lane, FILE *out)
             lane->name, lane->name, lane->name);
 }
 
-/* Removes the flags that are ours rather than config entries from argv: --config FILE,
- * --config=FILE, --check-config, --help. Returns 1 when help was asked for. */
-static int mf__take_flags(int *argc, char **argv, const char **ini, int *check)
+/* Removes the flags that are ours rather than config entries from argv: --check-config,
+ * --help. Returns 1 when help was asked for. */
+static int mf__take_flags(int *argc, char **argv, int *check)
 {
     int i, o = 1, help = 0;
 
@@ -26,11 +26,7 @@ static int mf__take_flags(int *argc, char **argv, const char **ini, int *check)
                 argv[o++] = argv[i++];
             break;
         }
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < *argc)
-            *ini = argv[++i];
-        else if (strncmp(argv[i], "--config=", 9) == 0)
-            *ini = argv[i] + 9;
-        else if (strcmp(argv[i], "--check-config") == 0)
+        if (strcmp(argv[i], "--check-config") == 0)
             *check = 1;
         else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
             help = 1;
@@ -63,7 +59,6 @@ static int mf__check_config(const mf_lane *lane, const mf_config *cfg)
 
 int mf_worker_main(const mf_lane *lane, int argc, char **argv)
 {
-    const char *ini = NULL;
     int check = 0, status = MF_EXIT_USAGE, loaded = 0;
     char role[32];
     mf_config cfg;
@@ -71,12 +66,12 @@ int mf_worker_main(const mf_lane *lane, int argc, char **argv)
 
     memset(&cfg, 0, sizeof(cfg));
     mf_err_clear(&err);
-    if (mf__take_flags(&argc, argv, &ini, &check)) {
+    if (mf__take_flags(&argc, argv, &check)) {
         mf__usage(lane, stdout);
         status = MF_EXIT_OK;
         goto out;
     }
-    if (mf_config_load(&cfg, ini, &argc, argv, &err) < 0) {
+    if (mf_config_load(&cfg, NULL, &argc, argv, &err) < 0) {
         fprintf(stderr, "mf-worker-%s: %s\n", lane->name, err.msg);
         goto out;
     }

@@ -46,11 +46,15 @@ typedef struct mf_config {
     /* fleet */
     char *workers; /* "image=2,video=1,doc=1" */
     char *log_level;
+    /* not a setting: the INI file that was read (absolute), or NULL */
+    char *config_file;
 } mf_config;
 
-/* Loads defaults, then ini_path (NULL: $MF_CONFIG, else none), environment, then argv flags.
- * Recognised flags are removed from argv (argc updated); others are left for the caller,
- * as is everything after "--". Returns 0 or MF_ECONFIG with err naming the bad entry. */
+/* Loads defaults, then an INI file, environment, then argv flags. The INI file is ini_path,
+ * or when that is NULL the --config FILE (--config=FILE) flag in argv, else $MF_CONFIG, else
+ * none. Recognised flags (settings and --config) are removed from argv (argc updated); others
+ * are left for the caller, as is everything after "--". Returns 0 or MF_ECONFIG with err
+ * naming the bad entry. */
 int mf_config_load(mf_config *cfg, const char *ini_path, int *argc, char **argv, mf_err *err);
 void mf_config_close(mf_config *cfg);
 
