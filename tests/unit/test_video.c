@@ -1,6 +1,6 @@
 /* Unit tests of the video lane's pure parts: the demuxer allow-list and the geometry of
  * displayed pictures (rotation, SAR, fitted output sizes), and ISO 6709 locations. They are
- * compiled in from workers/video so this test needs neither FFmpeg nor the lane library. */
+ * linked from the lane library mf_video. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,8 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../workers/video/geom.c"
-#include "../../workers/video/safety/allow.c"
+#include "video.h"
 
 static void test_allow_list(void **state)
 {

@@ -1,6 +1,5 @@
 /* mfctl's pure parts: the workers plan, the restart back-off, finding binaries and the Redis
- * URL of the embedded store. mfctl is a program, not a library, so its sources are compiled
- * in here (tests/CMakeLists.txt links only the libraries). */
+ * URL of the embedded store (linked from the mf_ctl library). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,9 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../mfctl/fleet.c"
-#include "../../mfctl/plan.c"
-#include "../../mfctl/util.c"
+#include "mfctl.h"
 
 static void test_plan_default(void **state)
 {
