@@ -44,6 +44,7 @@ struct mf_redis {
     long db;
     char *where;        /* "host:port" or the socket path, for messages (no password) */
     int64_t timeout_ms; /* command read/write timeout */
+    char *name;         /* CLIENT SETNAME on every (re)connect, or NULL */
     char sha[MF_REDIS_SCRIPTS_MAX][MF_REDIS_SHA_LEN];
 };
 
@@ -308,6 +309,13 @@ static int handshake(mf_redis *r, redisContext *c, mf_err *err)
         rc = ctx_run(c, "SELECT", 2, argv, &rep, err);
         freeReplyObject(rep);
     }
+    if (rc == 0 && r->name != NULL) {
+        argv[0] = "CLIENT";
+        argv[1] = "SETNAME";
+        argv[2] = r->name;
+        rc = ctx_run(c, "CLIENT SETNAME", 3, argv, &rep, err);
+        freeReplyObject(rep);
+    }
     for (i = 0; rc == 0 && i < mf__nscripts; i++)
         rc = load_script(r, c, i, err);
     return rc;
@@ -388,7 +396,23 @@ void mf_redis_free(mf_redis *r)
     free(r->user);
     free(r->password);
     free(r->where);
+    free(r->name);
     free(r);
+}
+
+int mf_redis_set_name(mf_redis *r, const char *name, mf_err *err)
+{
+    const char *argv[3] = {"CLIENT", "SETNAME", name};
+    redisReply *rep = NULL;
+    int rc;
+
+    free(r->name);
+    r->name = strdup(name);
+    if (r->name == NULL)
+        abort();
+    rc = mf_redis_cmdargv(r, &rep, err, 3, argv, NULL);
+    freeReplyObject(rep);
+    return rc;
 }
 
 redisContext *mf_redis_ctx(mf_redis *r)

@@ -41,6 +41,7 @@ typedef struct mf__worker {
     mf_executor *ex;
     mf_queue_opts o;
     char consumer[300]; /* "<host>:<pid>" */
+    int named;          /* CLIENT SETNAME sent (redis.c repeats it on reconnect) */
 } mf__worker;
 
 static void mf__on_signal(int sig)
@@ -84,6 +85,14 @@ static int mf__worker_connect(mf__worker *w, mf_err *err)
             rc = mf_redis_new(&w->r, w->cfg->redis_url, err);
         else
             rc = mf_redis_ensure(w->r, &mf__stop, err);
+        if (rc == 0 && !w->named) {
+            char name[320];
+
+            /* mfctl status counts live workers by this name */
+            snprintf(name, sizeof(name), "worker-%s:%s", w->lane->name, w->o.consumer);
+            rc = mf_redis_set_name(w->r, name, err);
+            w->named = rc == 0;
+        }
         if (rc == 0)
             rc = mf_queue_prepare(w->r, w->o.prefix, w->lane->name, err);
         if (rc == 0 || rc == MF_ECONFIG || mf__stop)

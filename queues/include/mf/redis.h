@@ -20,6 +20,10 @@ typedef struct mf_redis mf_redis;
 int mf_redis_new(mf_redis **out, const char *url, mf_err *err);
 void mf_redis_free(mf_redis *r);
 
+/* Names the connection (CLIENT SETNAME) now and on every reconnect, so `CLIENT LIST` and
+ * `mfctl status` can tell workers apart. name must have no spaces. Returns 0 or an error. */
+int mf_redis_set_name(mf_redis *r, const char *name, mf_err *err);
+
 /* Makes sure the connection is up: reconnects with backoff (100 ms doubling to 5 s) until it
  * is, or until *stop becomes non-zero (stop may be NULL: try once). Returns 0 or MF_EREDIS. */
 int mf_redis_ensure(mf_redis *r, volatile int *stop, mf_err *err);
