@@ -9,9 +9,11 @@ PACKAGES=(
     libcurl4-openssl-dev libcmocka-dev
     libvips-dev libvips-tools
     libavformat-dev libavcodec-dev libswscale-dev libswresample-dev libavutil-dev ffmpeg
-    libpoppler-glib-dev poppler-utils libtesseract-dev tesseract-ocr-eng
+    libpoppler-glib-dev libcairo2-dev libpng-dev poppler-utils
+    libtesseract-dev tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd
     redis-server redis-tools
-    jq
+    # tests and benchmarks: fixtures drawn with cairo need a font; pgrep, jq, python3, time
+    fonts-dejavu-core fontconfig procps jq python3 time
 )
 
 missing=()
