@@ -147,16 +147,28 @@ static int mf__up_store_wait(mf__up *u, mf_ctl_child *store, mf_err *err)
     return rc;
 }
 
-/* The embedded Redis: private unix socket, no TCP, AOF fsynced every second. */
+/* The embedded Redis: private unix socket, no TCP, AOF fsynced every second. A record whose
+ * meta is longer than Redis' default 64-byte listpack value would switch the whole hash to a
+ * hashtable (about twice the memory per file); 4096 keeps records compact. */
 static int mf__up_store(mf__up *u, mf_err *err)
 {
     char exe[PATH_MAX];
     char log[PATH_MAX + 16];
-    const char *argv[] = {exe,      "--port",           "0",        "--unixsocket",
-                          u->sock,  "--unixsocketperm", "700",      "--dir",
-                          u->state, "--logfile",        log,        "--appendonly",
-                          "yes",    "--appendfsync",    "everysec", "--save",
-                          "",       "--daemonize",      "no",       NULL};
+    /* one option and its value per line */
+    /* clang-format off */
+    const char *argv[] = {exe,
+                          "--port", "0",
+                          "--unixsocket", u->sock,
+                          "--unixsocketperm", "700",
+                          "--dir", u->state,
+                          "--logfile", log,
+                          "--appendonly", "yes",
+                          "--appendfsync", "everysec",
+                          "--save", "",
+                          "--hash-max-listpack-value", "4096",
+                          "--daemonize", "no",
+                          NULL};
+    /* clang-format on */
     mf_ctl_child *store;
     int rc = 0;
 
