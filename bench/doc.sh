@@ -5,16 +5,10 @@
 # Both sides run with OMP_THREAD_LIMIT=1. The lane's runs include everything a job does (open,
 # metadata, 3 page thumbnails, text.txt, meta.json, and loading the OCR model, which a running
 # worker does once per executor, not once per file), so the ratios are conservative.
-# Writes bench/RESULTS-doc.md. Usage: MF_BIN_DIR=build/bin bench/doc.sh
-set -euo pipefail
-
-HERE=$(cd "$(dirname "$0")" && pwd)
-BIN=${MF_BIN_DIR:-$HERE/../build/bin}
+# Writes the "Document" section of bench/RESULTS.md. Usage: MF_BIN_DIR=build/bin bench/doc.sh
+source "$(dirname "$0")/lib.sh"
 TEXT_PAGES=${TEXT_PAGES:-2000}
 OCR_PAGES=${OCR_PAGES:-10}
-OUT=${BENCH_OUT:-$HERE/RESULTS-doc.md}
-W=$(mktemp -d "${TMPDIR:-/tmp}/bench-doc.XXXXXX")
-trap 'rm -rf "$W"' EXIT
 export OMP_THREAD_LIMIT=1
 
 for tool in pdftotext pdftoppm tesseract; do
@@ -68,8 +62,6 @@ report() {
         printf "| work | pages | mf-worker-doc pages/s | stock pages/s | ratio (lane/stock) |\n"
         printf "|---|---:|---:|---:|---:|\n"
         printf "| text layer (vs pdftotext) | %d | %.1f | %.1f | %.2fx |\n", tp, tp / tl, tp / ts, ts / tl
-        ml = (tp - 1) / (tl - one); ms = (tp - 1) / (ts - sone)
-        printf "| text layer, per page beyond the first (N-page minus 1-page job) | %d | %.1f | %.1f | %.2fx |\n", tp - 1, ml, ms, ml / ms
         printf "| OCR 300 dpi (vs pdftoppm + tesseract) | %d | %.2f | %.2f | %.2fx |\n", op, op / ol, op / os, os / ol
         printf "| OCR, CPU time instead of wall | %d | %.2f | %.2f | %.2fx |\n", op, op / ocl, op / ocs, ocs / ocl
         printf "\nOne-page text PDF, whole job: mf-worker-doc %.3f s (process start, OCR model load, a\n", one
@@ -78,9 +70,10 @@ report() {
 }
 
 {
-    echo "# bench/doc.sh results"
+    echo "- date: $(date -u +%Y-%m-%dT%H:%MZ); machine: $(machine)"
+    echo "- command: \`bench/doc.sh\` (TEXT_PAGES=$TEXT_PAGES OCR_PAGES=$OCR_PAGES)"
     echo
-    echo "$(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')),"
+    echo "$(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')),"
     echo "poppler $(pkg-config --modversion poppler-glib 2>/dev/null || echo '?'), $(tesseract --version 2>&1 | head -1), OMP_THREAD_LIMIT=1, median of 3."
     echo
     report
@@ -88,5 +81,6 @@ report() {
     echo "Lane runs are one-shot (\`mf-worker-doc process\`): each includes process start, OCR model"
     echo "load, metadata, 3 thumbnails and meta.json. Stock OCR reads pdftoppm's PGM (no PNG"
     echo "encode/decode), the cheapest input the CLI accepts."
-} >"$OUT"
-cat "$OUT"
+} >"$W/section.md"
+cat "$W/section.md"
+[ -n "${BENCH_NO_RESULTS:-}" ] || results_section "Document" "$W/section.md"

@@ -8,7 +8,7 @@
 #              `ffmpeg -vf scale=-2:720 -c:v libx264 -preset veryfast -crf 23 -c:a aac -b:a 128k
 #              -movflags +faststart` (the same settings).
 # Ratios > 1 mean the worker is faster. Wall and CPU (user+sys) times are both reported: on a
-# shared machine the CPU ratio is the steadier one. Appends to bench/RESULTS-video.md.
+# shared machine the CPU ratio is the steadier one. Writes the "Video" section of bench/RESULTS.md.
 # Usage: bench/video.sh [SECONDS] [RUNS]   (default 20 s of 1080p30, 3 runs)
 source "$(dirname "$0")/lib.sh"
 SECS=${1:-20}
@@ -73,13 +73,11 @@ size_f=$(stat -c %s "$W/ff-720p.mp4")
 summary="clip ${SECS}s 1080p30 H.264+AAC; median of $RUNS. keyframes: ours ${m_kf_o}s ($n_kf kf + poster + sheet, ${rt}x real time) vs ffmpeg ${m_kf_f}s ($n_ffkf kf), ratio $(ratio "$m_kf_f" "$m_kf_o")x. transcode 720p: ours ${m_tc_o}s (full job ${m_all_o}s) vs ffmpeg ${m_tc_f}s, ratio $(ratio "$m_tc_f" "$m_tc_o")x; output bytes ours $size_o, ffmpeg $size_f. CPU s (user+sys): keyframes ours $c_kf_o vs ffmpeg $c_kf_f (ratio $(ratio "$c_kf_f" "$c_kf_o")x), transcode ours $c_tc_o vs ffmpeg $c_tc_f (ratio $(ratio "$c_tc_f" "$c_tc_o")x); load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "$summary"
 if [ -z "${BENCH_NO_RESULTS:-}" ]; then
-    out=$BENCH_DIR/RESULTS-video.md
-    [ -f "$out" ] || printf '# Video lane benchmark results\n\nAppended by bench/video.sh, newest last; the lead merges them into RESULTS.md.\n' >"$out"
     {
-        echo
         echo "- date: $(date -u +%Y-%m-%dT%H:%MZ); machine: $(machine)"
         echo "- command: \`bench/video.sh $SECS $RUNS\`"
         echo "- result: $summary"
         echo "- targets: keyframes >= 10x real time on 1080p H.264; transcode within 5 % of ffmpeg (ratio >= 0.95)"
-    } >>"$out"
+    } >"$W/section.md"
+    results_section "Video" "$W/section.md"
 fi

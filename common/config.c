@@ -68,7 +68,7 @@ static const mf__centry mf__table[] = {
           "MIME types (fnmatch globs) sent to the image lane"),
     MF__S(mime_video, "video/* audio/*", "MIME types sent to the video lane"),
     MF__S(mime_doc, "application/pdf", "MIME types sent to the document lane"),
-    MF__S(profiles, "ocr captions",
+    MF__S(profiles, "ocr captions preview",
           "profile names a top-level inbox folder may select (inbox/ocr/x.pdf -> ocr)"),
     MF__S(image_thumb_sizes, "thumb:256 preview:1280",
           "image outputs as name:longest-side, largest first is not required"),
