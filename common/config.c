@@ -70,6 +70,8 @@ static const mf__centry mf__table[] = {
     MF__S(mime_doc, "application/pdf", "MIME types sent to the document lane"),
     MF__S(profiles, "ocr captions preview",
           "profile names a top-level inbox folder may select (inbox/ocr/x.pdf -> ocr)"),
+    MF__S(profile_routes, "ocr:image=doc",
+          "profile:from=to lane overrides: images in inbox/ocr/ are documents to OCR"),
     MF__S(image_thumb_sizes, "thumb:256 preview:1280",
           "image outputs as name:longest-side, largest first is not required"),
     MF__S(image_format, "webp", "image output format: webp jpeg png avif"),

@@ -119,6 +119,7 @@ int mf_dispatch_inspect(int inbox_fd, const char *rel, const mf_config *cfg, mf_
         goto out;
     out->lane = mf_lanemap_lane(out->mime, cfg->mime_image, cfg->mime_video, cfg->mime_doc);
     mf_path_profile(rel, cfg->profiles, out->profile, sizeof(out->profile));
+    out->lane = mf_lanemap_route(out->lane, out->profile, cfg->profile_routes);
 out:
     if (fd >= 0)
         close(fd);

@@ -22,6 +22,8 @@ drop() {
 drop docs/report.pdf "$T/report.pdf"
 drop ocr/scan.pdf "$T/scan.pdf"
 drop locked.pdf "$FIX/user-password.pdf"
+"$MF_BIN_DIR/mf-doc-mkfixture" png "$T/page.png" || mf_fail "png fixture"
+drop ocr/page.png "$T/page.png"
 
 mf_expect_status docs/report.pdf done 60
 id=$(id_of docs/report.pdf)
@@ -38,6 +40,13 @@ mf_assert_eq "$(field "$scan" meta | jq -c '.ocr.page_numbers')" '[1]' "OCRed pa
 [ -s "$MF_OUTBOX/$scan/searchable.pdf" ] || mf_fail "searchable.pdf missing"
 pdftotext "$MF_OUTBOX/$scan/searchable.pdf" - | grep -q "quick brown fox" ||
     mf_fail "searchable.pdf has no text layer"
+
+# a scanned page as an image in the ocr folder is a document to read (profile_routes)
+mf_expect_status ocr/page.png done 120
+page=$(id_of ocr/page.png)
+mf_assert_eq "$(field "$page" type)" doc "type of an image in the ocr folder"
+mf_assert_eq "$(field "$page" mime)" image/png "mime"
+[ -s "$MF_OUTBOX/$page/text.txt" ] || mf_fail "no text.txt for the scanned page image"
 
 mf_expect_status locked.pdf failed 60
 locked=$(id_of locked.pdf)

@@ -65,6 +65,21 @@ static void test_lane_map(void **state)
     assert_null(mf_lanemap_lane(NULL, img, vid, doc));
 }
 
+static void test_profile_routes(void **state)
+{
+    const char *routes = "ocr:image=doc captions:video=video";
+
+    assert_string_equal(mf_lanemap_route("image", "ocr", routes), "doc");
+    assert_string_equal(mf_lanemap_route("image", "default", routes), "image");
+    assert_string_equal(mf_lanemap_route("doc", "ocr", routes), "doc");
+    assert_string_equal(mf_lanemap_route("video", "ocr", routes), "video");
+    assert_null(mf_lanemap_route(NULL, "ocr", routes)); /* unsupported stays unsupported */
+    assert_string_equal(mf_lanemap_route("image", "ocr", ""), "image");
+    /* malformed or unknown lanes are ignored, never returned */
+    assert_string_equal(mf_lanemap_route("image", "ocr", "ocr:image=bogus ocr image=doc"), "image");
+    assert_string_equal(mf_lanemap_route("image", "oc", "ocr:image=doc"), "image");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -72,6 +87,7 @@ int main(void)
         cmocka_unit_test(test_acceptable_paths),
         cmocka_unit_test(test_profile_from_first_folder),
         cmocka_unit_test(test_lane_map),
+        cmocka_unit_test(test_profile_routes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -39,6 +39,8 @@ typedef struct mf_config {
     char *mime_doc;
     /* profiles: space-separated names a top-level inbox folder may select */
     char *profiles;
+    /* "profile:from=to" lane overrides, e.g. "ocr:image=doc" */
+    char *profile_routes;
     /* image lane */
     char *image_thumb_sizes; /* "thumb:256 preview:1280" */
     char *image_format;      /* webp jpeg png avif */
