@@ -102,3 +102,5 @@ mf_assert_eq() { [ "$1" = "$2" ] || mf_fail "${3:-value}: expected '$2', got '$1
 # gaussnoise has a fixed default seed: vary it or every fixture has the same content.
 mk_jpeg() { vips gaussnoise "$1" "${2:-640}" "${3:-480}" --seed "$((RANDOM * 32768 + RANDOM))" >/dev/null; }
 mk_png() { vips gaussnoise "$1" "${2:-320}" "${3:-240}" --seed "$((RANDOM * 32768 + RANDOM))" >/dev/null; }
+# mf_ls_dir DIR: the names in DIR (hidden ones too), sorted, on one line.
+mf_ls_dir() { (cd "$1" && ls -A | sort | tr '\n' ' ' | sed 's/ $//'); }
