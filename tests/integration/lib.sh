@@ -104,3 +104,21 @@ mk_jpeg() { vips gaussnoise "$1" "${2:-640}" "${3:-480}" --seed "$((RANDOM * 327
 mk_png() { vips gaussnoise "$1" "${2:-320}" "${3:-240}" --seed "$((RANDOM * 32768 + RANDOM))" >/dev/null; }
 # mf_ls_dir DIR: the names in DIR (hidden ones too), sorted, on one line.
 mf_ls_dir() { (cd "$1" && ls -A | sort | tr '\n' ' ' | sed 's/ $//'); }
+
+# mf_enqueue REL [MIME]: records $MF_INBOX/REL and queues its image job the way
+# queues/lua/enqueue.lua does (record + stream entry), so a worker test needs no dispatcher;
+# prints the id.
+mf_enqueue() {
+    local rel=$1 id size now
+    id=$(printf '01TEST%020d' "$((RANDOM * 32768 + RANDOM))")
+    size=$(stat -c %s "$MF_INBOX/$rel")
+    now=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
+    rraw HSET "mf:file:$id" id "$id" path "$rel" size "$size" mtime 0 mime "${2:-image/jpeg}" \
+        type image sha256 "" profile default status queued received_at "$now" queued_at "$now" \
+        started_at "" finished_at "" process_duration_ms "" attempts 0 worker "" outputs '[]' \
+        meta '{}' error "" duplicate_of "" >/dev/null
+    rraw HSET mf:paths "$rel" "$id" >/dev/null
+    rraw XGROUP CREATE mf:q:image workers 0 MKSTREAM >/dev/null 2>&1 || true
+    rraw XADD mf:q:image '*' id "$id" >/dev/null
+    echo "$id"
+}

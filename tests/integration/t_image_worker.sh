@@ -5,22 +5,6 @@
 source "$(dirname "$0")/lib.sh"
 mf_setup
 
-# enqueue REL [MIME]: records $MF_INBOX/REL and queues its image job; prints the id.
-enqueue() {
-    local rel=$1 id size now
-    id=$(printf '01TEST%020d' "$((RANDOM * 32768 + RANDOM))")
-    size=$(stat -c %s "$MF_INBOX/$rel")
-    now=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
-    rraw HSET "mf:file:$id" id "$id" path "$rel" size "$size" mtime 0 mime "${2:-image/jpeg}" \
-        type image sha256 "" profile default status queued received_at "$now" queued_at "$now" \
-        started_at "" finished_at "" process_duration_ms "" attempts 0 worker "" outputs '[]' \
-        meta '{}' error "" duplicate_of "" >/dev/null
-    rraw HSET mf:paths "$rel" "$id" >/dev/null
-    rraw XGROUP CREATE mf:q:image workers 0 MKSTREAM >/dev/null 2>&1 || true
-    rraw XADD mf:q:image '*' id "$id" >/dev/null
-    echo "$id"
-}
-
 mk_jpeg "$MF_INBOX/cat.jpg" 2000 1500
 mkdir -p "$MF_INBOX/sub"
 mk_jpeg "$MF_INBOX/sub/dog.jpg" 800 600
@@ -30,11 +14,11 @@ head -c 30000 "$T/full.jpg" >"$MF_INBOX/cut.jpg"
 ln -s /etc/hostname "$MF_INBOX/escape.jpg"
 
 mf_start worker "$MF_BIN_DIR/mf-worker-image"
-cat=$(enqueue cat.jpg)
-dog=$(enqueue sub/dog.jpg)
-bomb=$(enqueue bomb.png image/png)
-cut=$(enqueue cut.jpg)
-esc=$(enqueue escape.jpg)
+cat=$(mf_enqueue cat.jpg)
+dog=$(mf_enqueue sub/dog.jpg)
+bomb=$(mf_enqueue bomb.png image/png)
+cut=$(mf_enqueue cut.jpg)
+esc=$(mf_enqueue escape.jpg)
 
 mf_expect_status cat.jpg done
 mf_expect_status sub/dog.jpg done

@@ -5,20 +5,6 @@
 source "$(dirname "$0")/lib.sh"
 mf_setup
 
-enqueue() {
-    local rel=$1 id size now
-    id=$(printf '01TEST%020d' "$((RANDOM * 32768 + RANDOM))")
-    size=$(stat -c %s "$MF_INBOX/$rel")
-    now=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
-    rraw HSET "mf:file:$id" id "$id" path "$rel" size "$size" mtime 0 mime image/png \
-        type image sha256 "" profile default status queued received_at "$now" queued_at "$now" \
-        started_at "" finished_at "" process_duration_ms "" attempts 0 worker "" outputs '[]' \
-        meta '{}' error "" duplicate_of "" >/dev/null
-    rraw HSET mf:paths "$rel" "$id" >/dev/null
-    rraw XGROUP CREATE mf:q:image workers 0 MKSTREAM >/dev/null 2>&1 || true
-    rraw XADD mf:q:image '*' id "$id" >/dev/null
-    echo "$id"
-}
 # executor_of PID: the worker's executor child, once it exists.
 executor_of() { pgrep -P "$1" | head -1; }
 # kill_mid_job ID ATTEMPT: waits until ID is processing attempt ATTEMPT, then SIGKILLs the
@@ -40,7 +26,7 @@ cp "$MF_INBOX/slow.png" "$MF_INBOX/doomed.png"
 export MF_MAX_ATTEMPTS=3
 mf_start worker "$MF_BIN_DIR/mf-worker-image"
 
-id=$(enqueue slow.png)
+id=$(mf_enqueue slow.png image/png)
 kill_mid_job "$id" 1
 mf_expect_status slow.png done 60
 mf_assert_eq "$(field "$id" attempts)" 2 "attempts after one crash"
@@ -50,7 +36,7 @@ ls -A "$MF_OUTBOX/$id" | grep -q '\.tmp\.' && mf_fail "temporary files left: $(l
 grep -q 'processing crashed: SIGKILL (signal 9)' "$T/logs/worker.log" ||
     mf_fail "the crash was not reported as such"
 
-id=$(enqueue doomed.png)
+id=$(mf_enqueue doomed.png image/png)
 for n in 1 2 3; do kill_mid_job "$id" "$n"; done
 mf_expect_status doomed.png failed 30
 mf_assert_eq "$(field "$id" attempts)" 3 "attempts of a file that always crashes"

@@ -4,20 +4,6 @@
 source "$(dirname "$0")/lib.sh"
 mf_setup
 
-enqueue() {
-    local rel=$1 id size now
-    id=$(printf '01TEST%020d' "$((RANDOM * 32768 + RANDOM))")
-    size=$(stat -c %s "$MF_INBOX/$rel")
-    now=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
-    rraw HSET "mf:file:$id" id "$id" path "$rel" size "$size" mtime 0 mime image/png \
-        type image sha256 "" profile default status queued received_at "$now" queued_at "$now" \
-        started_at "" finished_at "" process_duration_ms "" attempts 0 worker "" outputs '[]' \
-        meta '{}' error "" duplicate_of "" >/dev/null
-    rraw HSET mf:paths "$rel" "$id" >/dev/null
-    rraw XGROUP CREATE mf:q:image workers 0 MKSTREAM >/dev/null 2>&1 || true
-    rraw XADD mf:q:image '*' id "$id" >/dev/null
-    echo "$id"
-}
 # exit_status PID: waits for a background worker; its exit status goes to $rc.
 exit_status() { rc=0; wait "$1" || rc=$?; }
 
@@ -27,8 +13,8 @@ cp "$MF_INBOX/a.png" "$MF_INBOX/c.png"
 
 # 1. One SIGTERM mid-job: a.png finishes, b.png is left for another worker.
 mf_start w1 "$MF_BIN_DIR/mf-worker-image"
-a=$(enqueue a.png)
-b=$(enqueue b.png)
+a=$(mf_enqueue a.png image/png)
+b=$(mf_enqueue b.png image/png)
 mf_expect_status a.png processing
 kill -TERM "$MF_PID_w1"
 exit_status "$MF_PID_w1"
@@ -51,7 +37,7 @@ mf_assert_eq "$rc" 0 "exit status after two signals"
 mf_assert_eq "$(field "$b" status)" queued "a handed-back job (not finished, not failed)"
 [ -e "$MF_OUTBOX/$b/meta.json" ] && mf_fail "the handed-back job was finished anyway"
 mf_start w3 "$MF_BIN_DIR/mf-worker-image"
-c=$(enqueue c.png)
+c=$(mf_enqueue c.png image/png)
 mf_expect_status b.png done 60
 mf_expect_status c.png done 60
 mf_pass

@@ -5,20 +5,6 @@
 source "$(dirname "$0")/lib.sh"
 mf_setup
 
-enqueue() {
-    local rel=$1 id size now
-    id=$(printf '01TEST%020d' "$((RANDOM * 32768 + RANDOM))")
-    size=$(stat -c %s "$MF_INBOX/$rel")
-    now=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
-    rraw HSET "mf:file:$id" id "$id" path "$rel" size "$size" mtime 0 mime image/png \
-        type image sha256 "" profile default status queued received_at "$now" queued_at "$now" \
-        started_at "" finished_at "" process_duration_ms "" attempts 0 worker "" outputs '[]' \
-        meta '{}' error "" duplicate_of "" >/dev/null
-    rraw HSET mf:paths "$rel" "$id" >/dev/null
-    rraw XGROUP CREATE mf:q:image workers 0 MKSTREAM >/dev/null 2>&1 || true
-    rraw XADD mf:q:image '*' id "$id" >/dev/null
-    echo "$id"
-}
 # kill_worker_mid_job NAME ID ATTEMPT: waits for ATTEMPT of ID on worker NAME, kill -9s it.
 kill_worker_mid_job() {
     local pidvar=MF_PID_$1 id=$2 n=$3 pid ex
@@ -37,7 +23,7 @@ vips gaussnoise "$MF_INBOX/slow.png" 9000 9000
 cp "$MF_INBOX/slow.png" "$MF_INBOX/cursed.png"
 
 mf_start w1 "$MF_BIN_DIR/mf-worker-image"
-id=$(enqueue slow.png)
+id=$(mf_enqueue slow.png image/png)
 kill_worker_mid_job w1 "$id" 1
 mf_start w2 "$MF_BIN_DIR/mf-worker-image"
 mf_expect_status slow.png done 60
@@ -47,7 +33,7 @@ kill -TERM "$MF_PID_w2"
 wait "$MF_PID_w2" || true
 
 export MF_MAX_ATTEMPTS=2
-id=$(enqueue cursed.png)
+id=$(mf_enqueue cursed.png image/png)
 mf_start w3 "$MF_BIN_DIR/mf-worker-image"
 kill_worker_mid_job w3 "$id" 1
 mf_start w4 "$MF_BIN_DIR/mf-worker-image"

@@ -5,21 +5,6 @@
 source "$(dirname "$0")/lib.sh"
 mf_setup persist
 
-enqueue() {
-    local rel=$1 id size now
-    id=$(printf '01TEST%020d' "$((RANDOM * 32768 + RANDOM))")
-    size=$(stat -c %s "$MF_INBOX/$rel")
-    now=$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)
-    rraw HSET "mf:file:$id" id "$id" path "$rel" size "$size" mtime 0 mime image/png \
-        type image sha256 "" profile default status queued received_at "$now" queued_at "$now" \
-        started_at "" finished_at "" process_duration_ms "" attempts 0 worker "" outputs '[]' \
-        meta '{}' error "" duplicate_of "" >/dev/null
-    rraw HSET mf:paths "$rel" "$id" >/dev/null
-    rraw XGROUP CREATE mf:q:image workers 0 MKSTREAM >/dev/null 2>&1 || true
-    rraw XADD mf:q:image '*' id "$id" >/dev/null
-    echo "$id"
-}
-
 # stop_redis: kill -9, as a crash or an OOM kill would.
 stop_redis() {
     kill -KILL "$MF_REDIS_PID"
@@ -38,7 +23,7 @@ kill -0 "$MF_PID_worker" || mf_fail "worker exited when Redis was not there yet"
 mf_redis_start persist
 mf_wait 30 "worker ready" grep -q 'worker ready' "$T/logs/worker.log"
 
-id=$(enqueue slow.png)
+id=$(mf_enqueue slow.png image/png)
 mf_expect_status slow.png processing
 stop_redis
 # The job finishes during the outage; its outputs exist, its result waits for Redis (and
@@ -50,7 +35,7 @@ mf_redis_start persist
 mf_expect_status slow.png done 30
 mf_assert_eq "$(jq -r .status "$MF_OUTBOX/$id/meta.json")" done "meta.json after the outage"
 mf_assert_eq "$(field "$id" attempts)" 1 "attempts (the result was kept, not redone)"
-after=$(enqueue after.jpg)
+after=$(mf_enqueue after.jpg image/png)
 mf_expect_status after.jpg done 30
 mf_assert_eq "$(field "$after" worker)" "$(hostname):$MF_PID_worker" "same worker after the outage"
 mf_pass
