@@ -147,6 +147,8 @@ void mf__pipeline_redis_down(mf__disp *d, const mf_err *err);
 void mf__pipeline_close(mf__disp *d);
 
 /* dispatcher.c */
+/* dir + "/" + name (just name when dir is ""), heap; NULL when longer than MF_PATH_MAX. */
+char *mf__disp_join(const char *dir, const char *name);
 void mf__disp_fatal(mf__disp *d, int code, const char *msg);
 /* Called once per loop iteration while stopping: closes the loop when the pool is idle. */
 void mf__disp_maybe_finish(mf__disp *d);

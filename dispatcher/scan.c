@@ -146,7 +146,7 @@ static int mf__scan_next_dir(mf__disp *d)
     return d->scan_dir != NULL;
 }
 
-static char *mf__scan_join(const char *dir, const char *name)
+char *mf__disp_join(const char *dir, const char *name)
 {
     size_t ld = strlen(dir), ln = strlen(name);
     char *rel;
@@ -175,7 +175,7 @@ static int mf__scan_entry(mf__disp *d, const struct dirent *de, mf__found *found
 
     if (mf_path_ignored(de->d_name))
         return 0; /* also "." and ".." */
-    rel = mf__scan_join(d->scan_rel, de->d_name);
+    rel = mf__disp_join(d->scan_rel, de->d_name);
     if (rel == NULL)
         return 0;
     if (fstatat(dirfd(d->scan_dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)

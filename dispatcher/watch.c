@@ -150,20 +150,9 @@ static void mf__watch_gone(mf__disp *d, int wd)
 /* rel = folder + "/" + name, or NULL when too long or not acceptable (hidden folder...). */
 static char *mf__watch_rel(const char *dir, const char *name)
 {
-    size_t ld = strlen(dir), ln = strlen(name);
-    char *rel;
+    char *rel = mf__disp_join(dir, name);
 
-    if (ld + ln + 2 > MF_PATH_MAX)
-        return NULL;
-    rel = malloc(ld + ln + 2);
-    if (rel == NULL)
-        abort();
-    if (ld > 0) {
-        memcpy(rel, dir, ld);
-        rel[ld++] = '/';
-    }
-    memcpy(rel + ld, name, ln + 1);
-    if (!mf_path_acceptable(rel)) {
+    if (rel != NULL && !mf_path_acceptable(rel)) {
         free(rel);
         rel = NULL;
     }

@@ -290,7 +290,8 @@ static void test_inspect_png_in_profile_folder(void **state)
     assert_int_equal(fstatat(t->fd, "ocr/x.png", &st, 0), 0);
     assert_int_equal(info.mtime_ms, st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000);
     assert_string_equal(info.mime, "image/png");
-    assert_string_equal(info.lane, "image");
+    /* profile_routes "ocr:image=doc": a page image in the ocr folder is a document to read */
+    assert_string_equal(info.lane, "doc");
     assert_string_equal(info.profile, "ocr");
 
     /* a folder that is not a profile, and a text file: no lane */
