@@ -76,6 +76,11 @@ static const mf__centry mf__table[] = {
           "image outputs as name:longest-side, largest first is not required"),
     MF__S(image_format, "webp", "image output format: webp jpeg png avif"),
     MF__I(image_quality, 80, 1, 100, "image output quality"),
+    MF__I(image_strip, 1, 0, 1,
+          "1: image outputs carry no metadata (EXIF with GPS, XMP, ICC); 0: keep it"),
+    MF__S(video_hw_encoder, "none",
+          "video transcode encoder: none (libx264), vaapi or nvenc; when the hardware one "
+          "cannot start, libx264 is used and meta.hw_fallback says why"),
     MF__S(workers, "image=2,video=1,doc=1", "mfctl up: worker processes per lane"),
     MF__S(log_level, "info", "debug info warn error"),
 };

@@ -7,13 +7,16 @@ PACKAGES=(
     build-essential cmake pkg-config clang-format
     libuv1-dev libhiredis-dev libjansson-dev libinih-dev libssl-dev libmagic-dev file
     libcurl4-openssl-dev libcmocka-dev
-    libvips-dev libvips-tools
+    libvips-dev libvips-tools liblcms2-dev
     libavformat-dev libavcodec-dev libswscale-dev libswresample-dev libavutil-dev ffmpeg
     libpoppler-glib-dev libcairo2-dev libpng-dev poppler-utils
     libtesseract-dev tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd
+    # video captions (profile "captions"): speech recognition and its en-us model
+    libpocketsphinx-dev pocketsphinx-en-us
     redis-server redis-tools
     # tests and benchmarks: fixtures drawn with cairo need a font; pgrep, jq, python3, time
     fonts-dejavu-core fontconfig procps jq python3 time
+    espeak-ng
 )
 
 missing=()

@@ -102,6 +102,17 @@ MF_IMAGE_THUMB_SIZES="small:64 big:512" MF_IMAGE_FORMAT=jpeg \
     "$W" process "$T/photo.jpg" --out "$T/o7" >"$T/rec7.json" || mf_fail "config sizes: exit $?"
 mf_assert_eq "$(jq -c .outputs "$T/rec7.json")" '["small-64.jpg","big-512.jpg"]' "configured outputs"
 mf_assert_eq "$(longest "$T/o7/big-512.jpg")" 512 "configured size"
+[ "$(head -c 3 "$T/o7/big-512.jpg" | od -An -tx1 | tr -d ' ')" = ffd8ff ] ||
+    mf_fail "image_format=jpeg did not write a JPEG"
+# image_quality: a lower quality is a smaller file of the same size; png is lossless.
+MF_IMAGE_THUMB_SIZES="big:512" MF_IMAGE_FORMAT=jpeg MF_IMAGE_QUALITY=30 \
+    "$W" process "$T/photo.jpg" --out "$T/o7q" >/dev/null || mf_fail "quality 30: exit $?"
+[ "$(stat -c %s "$T/o7q/big-512.jpg")" -lt $(($(stat -c %s "$T/o7/big-512.jpg") * 3 / 4)) ] ||
+    mf_fail "image_quality=30 is not smaller than the default 80"
+MF_IMAGE_THUMB_SIZES="t:64" MF_IMAGE_FORMAT=png \
+    "$W" process "$T/photo.jpg" --out "$T/o7p" >"$T/rec7p.json" || mf_fail "png: exit $?"
+mf_assert_eq "$(jq -c .outputs "$T/rec7p.json")" '["t-64.png"]' "png output"
+mf_assert_eq "$(head -c 4 "$T/o7p/t-64.png" | tail -c 3)" PNG "png signature"
 
 # 8. --check-config validates the lane's entries too.
 "$W" --check-config >/dev/null 2>&1 || mf_fail "--check-config on defaults failed"
@@ -109,4 +120,35 @@ rc=0
 MF_IMAGE_THUMB_SIZES="thumb:huge" "$W" --check-config >/dev/null 2>"$T/cc.err" || rc=$?
 [ "$rc" -ne 0 ] || mf_fail "--check-config accepted image_thumb_sizes=thumb:huge"
 grep -q image_thumb_sizes "$T/cc.err" || mf_fail "--check-config did not name the entry"
+# 9. Files that are not what they say: an empty file, a text file named .jpg (refused), a PNG
+# named .jpg (the content decides: processed as PNG), and truncations of each format.
+expect_failed() { # FILE ERROR-PREFIX
+    local rc=0
+    "$W" process "$1" --out "$T/o9" >"$T/rec9.json" || rc=$?
+    mf_assert_eq "$rc" 1 "$(basename "$1") exit"
+    mf_assert_eq "$(jq -r .status "$T/rec9.json")" failed "$(basename "$1") status"
+    case $(jq -r .error "$T/rec9.json") in
+    "$2"*) ;;
+    *) mf_fail "$(basename "$1"): error is '$(jq -r .error "$T/rec9.json")', not '$2...'" ;;
+    esac
+}
+: >"$T/empty.jpg"
+expect_failed "$T/empty.jpg" "empty file (0 bytes): not an image"
+printf 'not a photo\n' >"$T/liar.jpg"
+expect_failed "$T/liar.jpg" "unsupported image format: not one of jpeg, png"
+mk_png "$T/real.png" 300 200
+cp "$T/real.png" "$T/png-named.jpg"
+"$W" process "$T/png-named.jpg" --out "$T/o9b" >"$T/rec9b.json" || mf_fail "png named .jpg: exit"
+mf_assert_eq "$(jq -c '[.status, .meta.format]' "$T/rec9b.json")" '["done","png"]' "png named .jpg"
+vips copy "$T/real.png" "$T/real.gif"
+vips copy "$T/real.png" "$T/real.webp"
+vips copy "$T/real.png" "$T/real.tif"
+for f in real.png real.gif real.webp real.tif; do
+    head -c $(($(stat -c %s "$T/$f") / 2)) "$T/$f" >"$T/cut-$f"
+done
+expect_failed "$T/cut-real.png" "vips_thumbnail() failed: vipspng: libpng read error"
+expect_failed "$T/cut-real.gif" "vips_thumbnail() failed: gifload: Unexpected end of GIF"
+expect_failed "$T/cut-real.webp" "vips_image_new_from_file() failed: webp: unable to parse image"
+expect_failed "$T/cut-real.tif" \
+    "unsupported image format: not one of jpeg, png, webp, gif, tiff, heif/avif (or a damaged"
 mf_pass

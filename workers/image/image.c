@@ -10,10 +10,12 @@
  * blocked outright; only the loaders in mf__loaders are accepted; the operation cache is off
  * (nothing from one upload lingers into the next); one vips thread per process, because the
  * fleet scales by processes (see README "How a job is isolated"). */
+#include <errno.h>
 #include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <vips/vips.h>
 #include "mf/fsutil.h"
 #include "mf/lane.h"
@@ -37,6 +39,7 @@ static struct {
     char save[64]; /* vips_image_write_to_buffer() suffix with options, ".webp[Q=80,strip]" */
     int64_t max_megapixels;
     int64_t max_frames;
+    int strip; /* image_strip */
 } mf__img;
 
 /* The loaders we accept, by vips nickname. Everything else is MF_EUNSUPPORTED. */
@@ -45,7 +48,7 @@ static const char *const mf__loaders[] = {"jpegload", "pngload",  "webpload",
 
 /* The vips error buffer as one readable line ("VipsJpeg: Premature end of input file"),
  * repeated lines dropped, then cleared so the next job starts clean. */
-static const char *mf__vips_error(char *buf, size_t size)
+const char *mf__image_vips_error(char *buf, size_t size)
 {
     const char *p = vips_error_buffer(), *nl;
     size_t len, o = 0;
@@ -120,9 +123,10 @@ bad:
                       spec, MF__IMAGE_MAX_SIZES, MF__IMAGE_MAX_PX);
 }
 
-/* image_format and image_quality -> file extension and saver options. Metadata (EXIF with
- * GPS, XMP) is stripped: a thumbnail should not carry where the photo was taken. */
-static int mf__image_format(const char *format, int64_t quality, mf_err *err)
+/* image_format, image_quality and image_strip -> file extension and saver options. Metadata
+ * (EXIF with GPS, XMP) is stripped by default: a thumbnail should not carry where the photo
+ * was taken. */
+static int mf__image_format(const char *format, int64_t quality, int strip, mf_err *err)
 {
     static const struct {
         const char *name, *ext;
@@ -137,11 +141,13 @@ static int mf__image_format(const char *format, int64_t quality, mf_err *err)
         if (strcmp(format, formats[i].name) != 0)
             continue;
         mf__img.ext = formats[i].ext;
+        mf__img.strip = strip;
         if (formats[i].lossy)
-            snprintf(mf__img.save, sizeof(mf__img.save), ".%s[Q=%d,strip]", formats[i].ext,
-                     (int)quality);
+            snprintf(mf__img.save, sizeof(mf__img.save), ".%s[Q=%d%s]", formats[i].ext,
+                     (int)quality, strip ? ",strip" : "");
         else
-            snprintf(mf__img.save, sizeof(mf__img.save), ".%s[strip]", formats[i].ext);
+            snprintf(mf__img.save, sizeof(mf__img.save), ".%s%s", formats[i].ext,
+                     strip ? "[strip]" : "");
         return 0;
     }
     return mf_err_set(err, MF_ECONFIG, "image_format \"%s\" is not one of webp jpeg png avif",
@@ -155,14 +161,14 @@ static int mf__image_init(const mf_config *cfg, mf_err *err)
 
     rc = mf__image_sizes(cfg->image_thumb_sizes, err);
     if (rc == 0)
-        rc = mf__image_format(cfg->image_format, cfg->image_quality, err);
+        rc = mf__image_format(cfg->image_format, cfg->image_quality, cfg->image_strip != 0, err);
     if (rc < 0)
         return rc;
     mf__img.max_megapixels = cfg->image_max_megapixels;
     mf__img.max_frames = cfg->image_max_frames;
     if (VIPS_INIT("mf-worker-image") != 0)
         return mf_err_set(err, MF_ECONFIG, "vips_init() failed: %s",
-                          mf__vips_error(why, sizeof(why)));
+                          mf__image_vips_error(why, sizeof(why)));
     g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL | G_LOG_FLAG_FATAL,
                       mf__image_glog, NULL);
     vips_block_untrusted_set(TRUE);
@@ -208,6 +214,12 @@ static int mf__image_loader(const char *path, char *nick, size_t size, mf_err *e
             return 0;
         }
     }
+    /* ImageMagick's loader claims anything its own loaders cannot place, a TIFF cut short
+     * included: naming it would mislead, the file is simply none of ours (or damaged). */
+    if (found != NULL && g_str_has_prefix(found, "magick"))
+        return mf_err_set(err, MF_EUNSUPPORTED,
+                          "unsupported image format: not one of " MF__IMAGE_ACCEPTED
+                          " (or a damaged file)");
     if (found != NULL)
         return mf_err_set(err, MF_EUNSUPPORTED,
                           "unsupported image format: %.*s (the image lane takes " MF__IMAGE_ACCEPTED
@@ -217,8 +229,25 @@ static int mf__image_loader(const char *path, char *nick, size_t size, mf_err *e
                       "unsupported image format: not one of " MF__IMAGE_ACCEPTED);
 }
 
-/* Reads the header only, fills info and enforces the pixel and frame limits. */
-static int mf__image_probe(const char *path, mf__image_info *info, mf_err *err)
+/* The header's facts into meta: geometry as displayed, then profile and EXIF. */
+static void mf__image_meta(VipsImage *head, const mf__image_info *info, json_t *meta)
+{
+    int animated =
+        info->pages > 1 && (strcmp(info->format, "gif") == 0 || strcmp(info->format, "webp") == 0);
+
+    json_object_set_new(meta, "width", json_integer(info->width));
+    json_object_set_new(meta, "height", json_integer(info->height));
+    json_object_set_new(meta, "format", json_string(info->format));
+    json_object_set_new(meta, "bands", json_integer(info->bands));
+    json_object_set_new(meta, "alpha", json_boolean(info->alpha));
+    json_object_set_new(meta, "orientation", json_integer(info->orientation));
+    json_object_set_new(meta, "pages", json_integer(info->pages));
+    json_object_set_new(meta, "animated", json_boolean(animated));
+    mf_image_meta_read(head, meta);
+}
+
+/* Reads the header only, fills info and meta, and enforces the pixel and frame limits. */
+static int mf__image_probe(const char *path, mf__image_info *info, json_t *meta, mf_err *err)
 {
     char nick[32], why[MF_ERR_MSG_MAX];
     const char *compression = NULL;
@@ -233,7 +262,7 @@ static int mf__image_probe(const char *path, mf__image_info *info, mf_err *err)
     head = vips_image_new_from_file(path, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
     if (head == NULL) {
         rc = mf_err_set(err, MF_ECORRUPT, "vips_image_new_from_file() failed: %s",
-                        mf__vips_error(why, sizeof(why)));
+                        mf__image_vips_error(why, sizeof(why)));
         goto out;
     }
     info->width = vips_image_get_width(head);
@@ -263,11 +292,30 @@ static int mf__image_probe(const char *path, mf__image_info *info, mf_err *err)
         info->width = vips_image_get_height(head);
         info->height = vips_image_get_width(head);
     }
+    mf__image_meta(head, info, meta);
 out:
     vips_error_clear();
     if (head != NULL)
         g_object_unref(head);
     return rc;
+}
+
+/* Drops what a thumbnail should not carry. The savers' own "strip" is not enough: libvips
+ * 8.14.1 (Debian 12) webpsave writes EXIF and ICC despite it. img must not be shared. */
+static void mf__image_strip(VipsImage *img)
+{
+    gchar **fields = vips_image_get_fields(img);
+    const char *f;
+    int i;
+
+    for (i = 0; fields[i] != NULL; i++) {
+        f = fields[i];
+        if (g_str_has_prefix(f, "exif-") || g_str_has_prefix(f, "png-comment-") ||
+            strcmp(f, "xmp-data") == 0 || strcmp(f, "iptc-data") == 0 ||
+            strcmp(f, "gif-comment") == 0 || strcmp(f, VIPS_META_ICC_NAME) == 0)
+            vips_image_remove(img, f);
+    }
+    g_strfreev(fields);
 }
 
 /* The one decode: the largest size, upright, into memory. */
@@ -279,17 +327,22 @@ static int mf__image_decode(const char *path, VipsImage **out, mf_err *err)
 
     *out = NULL;
     /* fail_on=error: a truncated JPEG is an error, not a thumbnail with a grey bottom. */
+    /* export_profile: an embedded profile (CMYK, Adobe RGB, P3) is converted to sRGB, what
+     * browsers assume of an untagged thumbnail; a CMYK file without one goes through
+     * libvips' built-in CMYK profile. The first page or frame only (the default). */
     if (vips_thumbnail(path, &lazy, px, "height", px, "size", VIPS_SIZE_DOWN, "fail_on",
-                       VIPS_FAIL_ON_ERROR, NULL) != 0) {
+                       VIPS_FAIL_ON_ERROR, "export_profile", "srgb", NULL) != 0) {
         rc = mf_err_set(err, MF_ECORRUPT, "vips_thumbnail() failed: %s",
-                        mf__vips_error(why, sizeof(why)));
+                        mf__image_vips_error(why, sizeof(why)));
         goto out;
     }
     /* The pixels are computed here; decode errors surface here too. */
     *out = vips_image_copy_memory(lazy);
     if (*out == NULL)
         rc = mf_err_set(err, MF_ECORRUPT, "vips_thumbnail() failed: %s",
-                        mf__vips_error(why, sizeof(why)));
+                        mf__image_vips_error(why, sizeof(why)));
+    else if (mf__img.strip)
+        mf__image_strip(*out);
 out:
     if (lazy != NULL)
         g_object_unref(lazy);
@@ -312,12 +365,12 @@ static int mf__image_save(VipsImage *big, const mf__image_size *s, const char *o
     } else if (vips_thumbnail_image(big, &img, s->px, "height", s->px, "size", VIPS_SIZE_DOWN,
                                     "no_rotate", TRUE, NULL) != 0) {
         rc = mf_err_set(err, MF_ECORRUPT, "vips_thumbnail_image() failed: %s",
-                        mf__vips_error(why, sizeof(why)));
+                        mf__image_vips_error(why, sizeof(why)));
         goto out;
     }
     if (vips_image_write_to_buffer(img, mf__img.save, &buf, &len, NULL) != 0) {
         rc = mf_err_set(err, MF_ECORRUPT, "vips_image_write_to_buffer(%s) failed: %s", mf__img.save,
-                        mf__vips_error(why, sizeof(why)));
+                        mf__image_vips_error(why, sizeof(why)));
         goto out;
     }
     snprintf(name, sizeof(name), "%s-%d.%s", s->name, s->px, mf__img.ext);
@@ -331,11 +384,24 @@ out:
     return rc;
 }
 
+/* Refuses what is not worth a decoder: an empty file. */
+static int mf__image_precheck(int fd, mf_err *err)
+{
+    struct stat st;
+
+    if (fstat(fd, &st) != 0)
+        return mf_err_set(err, -errno, "fstat() failed: %s", strerror(errno));
+    if (st.st_size == 0)
+        return mf_err_set(err, MF_ECORRUPT, "empty file (0 bytes): not an image");
+    return 0;
+}
+
 static int mf__image_process(const mf_lane_job *job, mf_result *res, mf_err *err)
 {
-    char path[64];
+    char path[64], hex[17];
     mf__image_info info;
     VipsImage *big = NULL;
+    uint64_t phash = 0;
     int i, rc;
 
     /* Through the descriptor the runtime opened beneath the inbox: a symlink swapped in after
@@ -343,23 +409,19 @@ static int mf__image_process(const mf_lane_job *job, mf_result *res, mf_err *err
      * vips load options. */
     snprintf(path, sizeof(path), "/proc/self/fd/%d", job->fd);
     memset(&info, 0, sizeof(info));
-    rc = mf__image_probe(path, &info, err);
-    if (rc < 0)
-        goto out;
-    rc = mf__image_decode(path, &big, err);
-    if (rc < 0)
-        goto out;
-    for (i = 0; i < mf__img.nsizes && rc == 0; i++)
+    rc = mf__image_precheck(job->fd, err);
+    if (rc == 0)
+        rc = mf__image_probe(path, &info, res->meta, err);
+    if (rc == 0)
+        rc = mf__image_decode(path, &big, err);
+    for (i = 0; rc == 0 && i < mf__img.nsizes; i++)
         rc = mf__image_save(big, &mf__img.sizes[i], job->outdir, res, err);
+    if (rc == 0)
+        rc = mf_image_phash(big, &phash, err);
     if (rc < 0)
         goto out;
-    json_object_set_new(res->meta, "width", json_integer(info.width));
-    json_object_set_new(res->meta, "height", json_integer(info.height));
-    json_object_set_new(res->meta, "format", json_string(info.format));
-    json_object_set_new(res->meta, "bands", json_integer(info.bands));
-    json_object_set_new(res->meta, "alpha", json_boolean(info.alpha));
-    json_object_set_new(res->meta, "orientation", json_integer(info.orientation));
-    json_object_set_new(res->meta, "pages", json_integer(info.pages));
+    snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)phash);
+    json_object_set_new(res->meta, "phash", json_string(hex));
 out:
     if (big != NULL)
         g_object_unref(big);

@@ -1,9 +1,48 @@
-/* The image lane's table (image.c), for main.c. */
+/* The image lane (image.c) and its helper modules: metadata (imgmeta.c) and the perceptual
+ * hash (imghash.c). Internal to workers/image and its unit tests; every function runs in the
+ * job executor, one job at a time. */
 #ifndef MF_WORKER_IMAGE_H
 #define MF_WORKER_IMAGE_H
 
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include <vips/vips.h>
+#include "mf/err.h"
 #include "mf/lane.h"
 
 extern const mf_lane mf_lane_image;
+
+/* The libvips error buffer as one readable line, then cleared (image.c). */
+const char *mf__image_vips_error(char *buf, size_t size);
+
+/* imgmeta.c */
+
+/* The value part of a libvips EXIF field string: "Canon (Canon, ASCII, 6 components, 6
+ * bytes)" -> "Canon", "1/250 (1/250 sec., Rational, ...)" -> "1/250". Writes a NUL-terminated
+ * copy into buf. Returns 0, or -1 when s has no value or it does not fit. */
+int mf_image_exif_value(const char *s, char *buf, size_t size);
+/* Up to n rationals "51/1 30/1 2621/100" as doubles. Returns how many were read (0: none;
+ * a zero denominator ends the list). */
+int mf_image_exif_rationals(const char *value, double *out, int n);
+/* An exposure time in seconds as people write it: 0.004 -> "1/250", 2.5 -> "2.5". */
+void mf_image_exposure_format(double seconds, char *buf, size_t size);
+/* Adds what the header says beyond the geometry to meta: "icc" (the embedded profile's
+ * description, through lcms2) and "exif" (camera, lens, capture time, exposure, GPS), each
+ * only when present and readable. Never fails: metadata a file garbles is left out. */
+void mf_image_meta_read(VipsImage *head, json_t *meta);
+
+/* imghash.c */
+
+/* Side of the grey square the hash is computed from. */
+#define MF_IMAGE_PHASH_SIDE 32
+
+/* The 64-bit DCT perceptual hash of a 32x32 grey image (row-major): the signs against their
+ * median of the 8x8 lowest frequencies of its 2-D DCT-II, row-major, first bit highest. The
+ * definition of pHash used by Python's imagehash.phash. */
+uint64_t mf_image_phash_grey(const unsigned char *px);
+/* The hash of an image: alpha flattened, to grey, resized to 32x32, then as above. Returns 0
+ * or MF_ECORRUPT with err set. */
+int mf_image_phash(VipsImage *img, uint64_t *hash, mf_err *err);
 
 #endif

@@ -45,6 +45,9 @@ typedef struct mf_config {
     char *image_thumb_sizes; /* "thumb:256 preview:1280" */
     char *image_format;      /* webp jpeg png avif */
     int64_t image_quality;
+    int64_t image_strip; /* 1: outputs without EXIF/XMP/ICC */
+    /* video lane */
+    char *video_hw_encoder; /* "none", "vaapi", "nvenc": hardware H.264, libx264 fallback */
     /* fleet */
     char *workers; /* "image=2,video=1,doc=1" */
     char *log_level;
