@@ -810,7 +810,7 @@ int mf_queue_record_json(mf_redis *r, const char *prefix, const char *id, char *
         rc = proto_error(err, "HGETALL");
         goto out;
     }
-    *json = json_dumps(obj, JSON_INDENT(2));
+    *json = json_dumps(obj, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
     if (*json == NULL)
         abort();
 out:

@@ -248,7 +248,7 @@ static void mf__exec_child(const mf_lane *lane, const mf_config *cfg, int in, in
     obj = rc == 0
               ? json_pack("{s:b}", "ready", 1)
               : json_pack("{s:b,s:i,s:o}", "ready", 0, "code", rc, "error", mf__json_text(err.msg));
-    ready = json_dumps(obj, JSON_COMPACT);
+    ready = json_dumps(obj, JSON_COMPACT | MF_JSON_REAL);
     json_decref(obj);
     if (ready == NULL || mf__write_all(MF__EXEC_OUT_FD, ready, strlen(ready)) < 0 ||
         mf__write_all(MF__EXEC_OUT_FD, "\n", 1) < 0 || rc < 0)

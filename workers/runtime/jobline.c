@@ -148,7 +148,7 @@ out:
 /* json_dumps() plus the terminating newline of the line protocol. */
 static char *mf__json_line(json_t *obj)
 {
-    char *text = json_dumps(obj, JSON_COMPACT);
+    char *text = json_dumps(obj, JSON_COMPACT | MF_JSON_REAL);
     size_t n;
     char *line;
 

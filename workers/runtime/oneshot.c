@@ -142,7 +142,7 @@ int mf__oneshot_main(const mf_lane *lane, const mf_config *cfg, int argc, char *
     t0 = mf_clock_mono_ms();
     rc = mf__oneshot_run(lane, &a, &size, &res, &err);
     rec = mf__oneshot_record(lane, &a, size, started_ms, mf_clock_mono_ms() - t0, rc, &res, &err);
-    text = json_dumps(rec, JSON_INDENT(2));
+    text = json_dumps(rec, JSON_INDENT(2) | MF_JSON_REAL);
     if (text == NULL)
         abort();
     if (rc == 0 && mf_fs_write_atomic(a.outdir, "meta.json", text, strlen(text), &err) < 0)

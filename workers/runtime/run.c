@@ -201,7 +201,7 @@ static int mf__worker_meta_json(mf__worker *w, const mf_job *job, const char *ou
     json_object_set(rec, "meta", meta);
     json_object_set_new(rec, "error", json_string("")); /* as mf_queue_done() leaves it */
     free(text);
-    text = json_dumps(rec, JSON_INDENT(2));
+    text = json_dumps(rec, JSON_INDENT(2) | MF_JSON_REAL);
     if (text == NULL)
         abort();
     rc = mf_fs_write_atomic(outdir, "meta.json", text, strlen(text), err);
@@ -233,8 +233,8 @@ static void mf__worker_done(mf__worker *w, const mf_job *job, const char *outdir
             mf__worker_fail(w, job, &err, duration_ms);
         goto out;
     }
-    outputs_text = json_dumps(outputs, JSON_COMPACT);
-    meta_text = json_dumps(res->meta, JSON_COMPACT);
+    outputs_text = json_dumps(outputs, JSON_COMPACT | MF_JSON_REAL);
+    meta_text = json_dumps(res->meta, JSON_COMPACT | MF_JSON_REAL);
     if (outputs_text == NULL || meta_text == NULL)
         abort();
     do {

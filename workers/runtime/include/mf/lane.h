@@ -12,6 +12,10 @@
 #include "mf/config.h"
 #include "mf/err.h"
 
+/* json_dumps() flag for every JSON the runtime writes: 15 significant digits, so a longitude
+ * of 151.21 reads 151.21 in the record and meta.json, not 151.21000000000001. */
+#define MF_JSON_REAL JSON_REAL_PRECISION(15)
+
 typedef struct mf_lane_job {
     const char *id;       /* upload id (one-shot mode: "oneshot") */
     const char *path;     /* absolute path of the input, opened safely by the runtime */
