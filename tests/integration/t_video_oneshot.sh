@@ -91,6 +91,24 @@ mf_assert_eq "$(jq -r '.meta.streams[0].width' sar.json)x$(jq -r '.meta.streams[
 mf_assert_eq "$(probe -select_streams v -show_entries stream=width,height -of csv=p=0 sar/video-720p.mp4)" 640,240 "transcode size"
 mf_assert_eq "$(probe -show_entries stream=width,height -of csv=p=0 sar/kf-0001.jpg)" 320,120 "keyframe size"
 
+mf_log "hardware encoder asked for, none here: libx264, and meta and the log say why"
+for hw in vaapi nvenc; do
+    if [ -e /dev/dri/renderD128 ] || [ -e /dev/nvidia0 ]; then
+        mf_log "skipped: this machine has a GPU device node"; break
+    fi
+    MF_VIDEO_HW_ENCODER=$hw "$W" process clip.mp4 --out "hw-$hw" >"hw-$hw.json" 2>"hw-$hw.log" ||
+        mf_fail "process with $hw: $(jq -r .error "hw-$hw.json" 2>/dev/null)"
+    mf_assert_eq "$(jq -r .status "hw-$hw.json")" done "status with video_hw_encoder=$hw"
+    mf_assert_eq "$(jq -r .meta.transcode.encoder "hw-$hw.json")" libx264 "encoder after $hw fallback"
+    reason=$(jq -r .meta.transcode.hw_fallback "hw-$hw.json")
+    case $reason in "h264_$hw: "?*) ;; *) mf_fail "hw_fallback is '$reason'" ;; esac
+    grep -q "using libx264" "hw-$hw.log" || mf_fail "the $hw fallback was not logged"
+    ffmpeg -nostdin -v error -xerror -i "hw-$hw/video-720p.mp4" -f null - || mf_fail "$hw fallback output"
+done
+mf_assert_eq "$(jq -r '.meta.transcode | [.encoder, has("hw_fallback")] | @csv' out.json)" '"libx264",false' "no fallback without hw"
+MF_VIDEO_HW_ENCODER=bogus "$W" process clip.mp4 --out bogus >/dev/null 2>bogus.log && mf_fail "bad video_hw_encoder accepted"
+grep -q "video_hw_encoder" bogus.log || mf_fail "bad video_hw_encoder not named"
+
 mf_log "mp3: probed, done, no outputs"
 run tone.mp3 mp3
 mf_assert_eq "$(jq -r .meta.media mp3.json)" audio "media"

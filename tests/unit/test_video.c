@@ -6,9 +6,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 
+#include "mf/config.h"
 #include "video.h"
+
+extern const mf_lane mf_lane_video;
 
 static void test_allow_list(void **state)
 {
@@ -112,12 +116,30 @@ static void test_iso6709(void **state)
     assert_int_equal(mf_video_iso6709(NULL, &lat, &lon), -1);
 }
 
+/* video_hw_encoder: the three names are taken, anything else is a configuration error that
+ * names the setting (a typo must not silently mean libx264). */
+static void test_hw_encoder_config(void **state)
+{
+    const char *good[] = {"none", "vaapi", "nvenc"};
+    mf_config cfg = {0};
+    mf_err err = {0};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        cfg.video_hw_encoder = (char *)good[i];
+        assert_int_equal(mf_lane_video.init(&cfg, &err), 0);
+    }
+    cfg.video_hw_encoder = (char *)"cuda";
+    assert_int_equal(mf_lane_video.init(&cfg, &err), MF_ECONFIG);
+    assert_non_null(strstr(err.msg, "video_hw_encoder"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_allow_list),   cmocka_unit_test(test_rotation),
         cmocka_unit_test(test_display_size), cmocka_unit_test(test_fit_even),
-        cmocka_unit_test(test_iso6709),
+        cmocka_unit_test(test_iso6709),      cmocka_unit_test(test_hw_encoder_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* The video lane: probe every file; for a file with a picture stream also keyframes, poster,
  * contact sheet, the 720p transcode and its text subtitles. Audio-only files (and video files
- * whose only picture is cover art) are probed and done. */
+ * whose only picture is cover art) are probed and done. Profile "captions" adds captions.vtt
+ * (speech to text) to either kind. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,19 +14,22 @@
 
 /* What each profile makes; a profile not listed gets the first row. "preview" is probe,
  * keyframes, poster and contact sheet only: the quick look (and bench/video.sh's keyframe
- * timing). */
+ * timing). "captions" is the default plus captions.vtt. */
 typedef struct mf__profile {
     const char *name;
     int transcode; /* video-720p.mp4 and subtitles */
+    int captions;  /* captions.vtt (speech to text), also for audio-only files */
     mf_video_tc_opts tc;
 } mf__profile;
 
 static const mf__profile mf__profiles[] = {
-    {"default", 1, {"veryfast", 23, 128000}},
-    {"preview", 0, {"veryfast", 23, 128000}},
+    {"default", 1, 0, {"veryfast", 23, 128000, NULL}},
+    {"preview", 0, 0, {"veryfast", 23, 128000, NULL}},
+    {"captions", 1, 1, {"veryfast", 23, 128000, NULL}},
 };
 
 static int64_t mf__timeout_s;
+static char mf__hw[16]; /* config video_hw_encoder */
 
 /* FFmpeg's own messages go through our logfmt logger, one line each, at our level. */
 static void mf__av_log(void *avcl, int level, const char *fmt, va_list vl)
@@ -49,11 +53,20 @@ static void mf__av_log(void *avcl, int level, const char *fmt, va_list vl)
 
 static int mf__video_init(const mf_config *cfg, mf_err *err)
 {
+    const char *hw = cfg->video_hw_encoder != NULL ? cfg->video_hw_encoder : "none";
+    int rc = 0;
+
+    if (strcmp(hw, "none") != 0 && strcmp(hw, "vaapi") != 0 && strcmp(hw, "nvenc") != 0) {
+        rc = mf_err_set(err, MF_ECONFIG, "video_hw_encoder = '%s': use none, vaapi or nvenc", hw);
+        goto out;
+    }
+    snprintf(mf__hw, sizeof(mf__hw), "%s", hw);
     mf__timeout_s = cfg->timeout_video;
     /* Errors reach the user through err; FFmpeg's chatter about damaged input is for debugging. */
     av_log_set_level(mf__log_level <= MF_LOG_DEBUG ? AV_LOG_WARNING : AV_LOG_ERROR);
     av_log_set_callback(mf__av_log);
-    return 0;
+out:
+    return rc;
 }
 
 static const mf__profile *mf__profile_get(const char *name)
@@ -69,6 +82,7 @@ static int mf__video_outputs(mf_video_input *in, int vidx, const mf_lane_job *jo
                              mf_err *err)
 {
     const mf__profile *prof = mf__profile_get(job->profile);
+    mf_video_tc_opts tc;
     mf_video_subs *subs = NULL;
     int rc = mf_video_keyframes(in, vidx, job, out, err);
 
@@ -77,7 +91,9 @@ static int mf__video_outputs(mf_video_input *in, int vidx, const mf_lane_job *jo
     rc = mf_video_subs_new(in, &subs, out->meta, err);
     if (rc < 0)
         goto out;
-    rc = mf_video_transcode(in, vidx, &prof->tc, subs, job, out, err);
+    tc = prof->tc;
+    tc.hw = mf__hw;
+    rc = mf_video_transcode(in, vidx, &tc, subs, job, out, err);
     if (rc == 0 && subs != NULL)
         rc = mf_video_subs_finish(subs, job->outdir, out, err);
 out:
@@ -109,6 +125,8 @@ static int mf__video_process(const mf_lane_job *job, mf_result *out, mf_err *err
     json_object_set_new(out->meta, "media", json_string(vidx >= 0 ? "video" : "audio"));
     if (vidx >= 0)
         rc = mf__video_outputs(&in, vidx, job, out, err);
+    if (rc == 0 && mf__profile_get(job->profile)->captions)
+        rc = mf_video_captions(&in, job, out, err);
 out:
     mf_video_input_close(&in);
     return rc;

@@ -5,13 +5,17 @@
  * One demux pass feeds video, audio and the subtitle writers. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
+#include <libavutil/hwcontext.h>
 #include <libswscale/swscale.h>
 
 #include "mf/fsutil.h"
+#include "mf/log.h"
 #include "video.h"
 
 typedef struct mf__tc {
@@ -19,6 +23,8 @@ typedef struct mf__tc {
     int vidx, aidx, rot, ow, oh;
     int64_t last_pts, start; /* video pts and file start, in the stream's time base */
     AVCodecContext *dec, *enc;
+    AVBufferRef *hwdev;    /* VAAPI device when that encoder runs */
+    char hw_fallback[600]; /* "h264_vaapi: <why>" when the hardware encoder could not start */
     struct SwsContext *sws;
     mf_video_audio *audio;
     AVFormatContext *ofmt;
@@ -27,9 +33,92 @@ typedef struct mf__tc {
     AVFrame *frame;
 } mf__tc;
 
-static int mf__tc_encoder(mf__tc *t, const mf_video_tc_opts *opts, mf_err *err)
+/* Fields every H.264 encoder shares; the caller opens it. */
+static AVCodecContext *mf__tc_enc_alloc(mf__tc *t, const AVCodec *codec)
 {
     const AVStream *ist = t->in->fmt->streams[t->vidx];
+    AVCodecContext *enc = avcodec_alloc_context3(codec);
+
+    if (enc == NULL)
+        abort();
+    enc->width = t->ow;
+    enc->height = t->oh;
+    enc->pix_fmt = AV_PIX_FMT_YUV420P;
+    enc->sample_aspect_ratio = (AVRational){1, 1};
+    enc->time_base = ist->time_base;
+    enc->framerate = ist->avg_frame_rate.num > 0 ? ist->avg_frame_rate : ist->r_frame_rate;
+    enc->thread_count = 0; /* x264: threads=auto, lookahead threads auto, as the ffmpeg CLI */
+    if (t->ofmt->oformat->flags & AVFMT_GLOBALHEADER)
+        enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    return enc;
+}
+
+/* VAAPI takes pictures in GPU surfaces: a device and a pool of yuv420p-backed surfaces that
+ * mf__tc_picture() uploads each frame into. */
+static int mf__tc_vaapi_frames(mf__tc *t, AVCodecContext *enc, mf_err *err)
+{
+    AVBufferRef *frames = NULL;
+    AVHWFramesContext *fc;
+    int rc = av_hwdevice_ctx_create(&t->hwdev, AV_HWDEVICE_TYPE_VAAPI, NULL, NULL, 0);
+
+    if (rc < 0) {
+        rc = mf_video_averr(err, rc, MF_EUNSUPPORTED, "av_hwdevice_ctx_create(vaapi)");
+        goto out;
+    }
+    frames = av_hwframe_ctx_alloc(t->hwdev);
+    fc = (AVHWFramesContext *)(void *)frames->data;
+    fc->format = AV_PIX_FMT_VAAPI;
+    fc->sw_format = AV_PIX_FMT_YUV420P;
+    fc->width = t->ow;
+    fc->height = t->oh;
+    fc->initial_pool_size = 20;
+    rc = av_hwframe_ctx_init(frames);
+    if (rc < 0) {
+        rc = mf_video_averr(err, rc, MF_EUNSUPPORTED, "av_hwframe_ctx_init(vaapi)");
+        goto out;
+    }
+    enc->pix_fmt = AV_PIX_FMT_VAAPI;
+    enc->hw_frames_ctx = av_buffer_ref(frames);
+out:
+    av_buffer_unref(&frames);
+    return rc;
+}
+
+/* The hardware encoder named by opts->hw, opened into t->enc; an error says why not. */
+static int mf__tc_hw_open(mf__tc *t, const mf_video_tc_opts *opts, const char *name, mf_err *err)
+{
+    const AVCodec *codec = avcodec_find_encoder_by_name(name);
+    AVDictionary *o = NULL;
+    int rc = 0;
+
+    if (codec == NULL) {
+        rc = mf_err_set(err, MF_EUNSUPPORTED, "not in this FFmpeg build");
+        goto out;
+    }
+    t->enc = mf__tc_enc_alloc(t, codec);
+    if (strcmp(opts->hw, "vaapi") == 0) {
+        rc = mf__tc_vaapi_frames(t, t->enc, err);
+        av_dict_set(&o, "rc_mode", "CQP", 0);
+        t->enc->global_quality = opts->crf;
+    } else {
+        av_dict_set_int(&o, "cq", opts->crf, 0); /* nvenc's constant quality, like x264's crf */
+    }
+    if (rc < 0)
+        goto out;
+    rc = avcodec_open2(t->enc, codec, &o);
+    if (rc < 0)
+        rc = mf_video_averr(err, rc, MF_EUNSUPPORTED, "avcodec_open2()");
+out:
+    if (rc < 0) {
+        avcodec_free_context(&t->enc);
+        av_buffer_unref(&t->hwdev);
+    }
+    av_dict_free(&o);
+    return rc;
+}
+
+static int mf__tc_x264_open(mf__tc *t, const mf_video_tc_opts *opts, mf_err *err)
+{
     const AVCodec *codec = avcodec_find_encoder_by_name("libx264");
     AVDictionary *o = NULL;
     int rc;
@@ -38,30 +127,44 @@ static int mf__tc_encoder(mf__tc *t, const mf_video_tc_opts *opts, mf_err *err)
         rc = mf_err_set(err, MF_EUNSUPPORTED, "avcodec_find_encoder_by_name() failed: no libx264");
         goto out;
     }
-    t->enc = avcodec_alloc_context3(codec);
-    t->enc->width = t->ow;
-    t->enc->height = t->oh;
-    t->enc->pix_fmt = AV_PIX_FMT_YUV420P;
-    t->enc->sample_aspect_ratio = (AVRational){1, 1};
-    t->enc->time_base = ist->time_base;
-    t->enc->framerate = ist->avg_frame_rate.num > 0 ? ist->avg_frame_rate : ist->r_frame_rate;
-    t->enc->thread_count = 0;
-    if (t->ofmt->oformat->flags & AVFMT_GLOBALHEADER)
-        t->enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    t->enc = mf__tc_enc_alloc(t, codec);
     av_dict_set(&o, "preset", opts->preset, 0);
     av_dict_set_int(&o, "crf", opts->crf, 0);
     rc = avcodec_open2(t->enc, codec, &o);
-    if (rc < 0) {
+    if (rc < 0)
         rc = mf_video_averr(err, rc, MF_EUNSUPPORTED, "avcodec_open2(libx264)");
-        goto out;
+out:
+    av_dict_free(&o);
+    return rc;
+}
+
+/* The hardware encoder when one is asked for and starts; else libx264, with the reason kept
+ * for meta.transcode.hw_fallback and the log: a fallback is never silent. */
+static int mf__tc_encoder(mf__tc *t, const mf_video_tc_opts *opts, mf_err *err)
+{
+    char name[32], q[1300];
+    mf_err hwerr = {0};
+    int rc = -1;
+
+    if (opts->hw != NULL && opts->hw[0] != '\0' && strcmp(opts->hw, "none") != 0) {
+        snprintf(name, sizeof(name), "h264_%s", opts->hw);
+        rc = mf__tc_hw_open(t, opts, name, &hwerr);
+        if (rc < 0) {
+            snprintf(t->hw_fallback, sizeof(t->hw_fallback), "%s: %s", name, hwerr.msg);
+            mf_log(MF_LOG_WARN, "msg=\"hardware encoder unavailable, using libx264\" reason=%s",
+                   mf_log_quote(q, sizeof(q), t->hw_fallback));
+        }
     }
+    if (rc < 0)
+        rc = mf__tc_x264_open(t, opts, err);
+    if (rc < 0)
+        goto out;
     t->vst = avformat_new_stream(t->ofmt, NULL);
     rc = avcodec_parameters_from_context(t->vst->codecpar, t->enc);
     if (rc < 0)
         rc = mf_video_averr(err, rc, MF_EUNSUPPORTED, "avcodec_parameters_from_context()");
     t->vst->time_base = t->enc->time_base;
 out:
-    av_dict_free(&o);
     return rc;
 }
 
@@ -76,7 +179,7 @@ static int mf__tc_drain(mf__tc *t, mf_err *err)
             break;
         }
         if (rc < 0) {
-            rc = mf_video_averr(err, rc, MF_ECORRUPT, "avcodec_receive_packet(libx264)");
+            rc = mf_video_averr(err, rc, MF_ECORRUPT, "avcodec_receive_packet(video encoder)");
             break;
         }
         t->opkt->stream_index = t->vst->index;
@@ -87,6 +190,27 @@ static int mf__tc_drain(mf__tc *t, mf_err *err)
         if (rc < 0)
             rc = mf_video_averr(err, rc, rc, "av_interleaved_write_frame()");
     }
+    return rc;
+}
+
+/* Replaces *pic by a GPU surface holding the same picture (VAAPI). */
+static int mf__tc_upload(mf__tc *t, AVFrame **pic, mf_err *err)
+{
+    AVFrame *hw = av_frame_alloc();
+    int rc = av_hwframe_get_buffer(t->enc->hw_frames_ctx, hw, 0);
+
+    if (rc == 0)
+        rc = av_hwframe_transfer_data(hw, *pic, 0);
+    if (rc == 0)
+        rc = av_frame_copy_props(hw, *pic);
+    if (rc < 0) {
+        rc = mf_video_averr(err, rc, MF_EUNSUPPORTED, "av_hwframe_transfer_data()");
+        av_frame_free(&hw);
+        goto out;
+    }
+    av_frame_free(pic);
+    *pic = hw;
+out:
     return rc;
 }
 
@@ -105,9 +229,14 @@ static int mf__tc_picture(mf__tc *t, const AVFrame *frame, mf_err *err)
         pic->pts = t->last_pts + 1;
     t->last_pts = pic->pts;
     pic->pict_type = AV_PICTURE_TYPE_NONE;
+    if (t->enc->hw_frames_ctx != NULL) {
+        rc = mf__tc_upload(t, &pic, err);
+        if (rc < 0)
+            goto out;
+    }
     rc = avcodec_send_frame(t->enc, pic);
     if (rc < 0) {
-        rc = mf_video_averr(err, rc, MF_ECORRUPT, "avcodec_send_frame(libx264)");
+        rc = mf_video_averr(err, rc, MF_ECORRUPT, "avcodec_send_frame(video encoder)");
         goto out;
     }
     rc = mf__tc_drain(t, err);
@@ -262,9 +391,13 @@ int mf_video_transcode(mf_video_input *in, int vidx, const mf_video_tc_opts *opt
         rc = mf_err_sys(err, -errno, "rename() of the transcode");
     if (rc == 0) {
         mf_result_add_output(out, MF_VIDEO_TC_NAME);
-        json_object_set_new(out->meta, "transcode",
-                            json_pack("{s:s, s:i, s:i, s:s, s:i}", "codec", "h264", "width", t.ow,
-                                      "height", t.oh, "preset", opts->preset, "crf", opts->crf));
+        json_t *m = json_pack("{s:s, s:s, s:i, s:i, s:s, s:i}", "codec", "h264", "encoder",
+                              t.enc->codec->name, "width", t.ow, "height", t.oh, "preset",
+                              opts->preset, "crf", opts->crf);
+
+        if (t.hw_fallback[0] != '\0')
+            json_object_set_new(m, "hw_fallback", json_string(t.hw_fallback));
+        json_object_set_new(out->meta, "transcode", m);
     }
 out:
     if (rc < 0)
@@ -273,6 +406,7 @@ out:
     mf_video_audio_free(t.audio);
     avcodec_free_context(&t.dec);
     avcodec_free_context(&t.enc);
+    av_buffer_unref(&t.hwdev);
     sws_freeContext(t.sws);
     av_frame_free(&t.frame);
     av_packet_free(&t.opkt);

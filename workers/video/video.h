@@ -31,6 +31,11 @@
 #define MF_VIDEO_TC_LONG 1280
 #define MF_VIDEO_TC_SHORT 720
 #define MF_VIDEO_TC_NAME "video-720p.mp4"
+/* captions.vtt: speech to text (profile "captions"), pocketsphinx with Debian's en-us model. */
+#define MF_VIDEO_CAPTIONS_NAME "captions.vtt"
+#ifndef MF_VIDEO_PS_MODEL
+#define MF_VIDEO_PS_MODEL "/usr/share/pocketsphinx/model/en-us"
+#endif
 
 /* ---- safety/allow.c (pure) ---- */
 /* 1 if every one of the comma-separated names of a demuxer (AVInputFormat.name, e.g.
@@ -149,6 +154,7 @@ typedef struct mf_video_tc_opts {
     const char *preset; /* libx264 preset */
     int crf;
     int audio_bitrate;
+    const char *hw; /* NULL or "none": libx264; "vaapi", "nvenc": h264_<hw>, else libx264 */
 } mf_video_tc_opts;
 /* Writes video-720p.mp4 (H.264 + AAC, +faststart) into job->outdir through a temporary name,
  * feeding subtitle packets to subs (may be NULL) on the way. vidx: video stream. */
@@ -165,5 +171,11 @@ int mf_video_audio_new(mf_video_input *in, int aidx, int bitrate, struct AVForma
 int mf_video_audio_packet(mf_video_audio *a, const struct AVPacket *pkt,
                           struct AVFormatContext *ofmt, mf_err *err);
 void mf_video_audio_free(mf_video_audio *a);
+
+/* ---- captions.c ---- */
+/* captions.vtt from the best audio stream of in (a second pass over the file, audio only):
+ * timed WebVTT cues, meta.captions {engine, language, words, cues}. No audio stream, or a
+ * build without pocketsphinx: meta.captions.skipped says so and nothing is written. */
+int mf_video_captions(mf_video_input *in, const mf_lane_job *job, mf_result *out, mf_err *err);
 
 #endif
