@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <magic.h>
 #include <openssl/evp.h>
 
 #include "mf/config.h"
@@ -406,6 +407,48 @@ static void test_htab(void **state)
     mf__htab_close(&t, NULL);
 }
 
+/* The fast path must give libmagic's own answer whenever it answers: every fixture, every
+ * prefix of it (a truncated upload), and a JPEG/PNG head followed by a tar header. */
+static void check_fast_matches_libmagic(magic_t m, const unsigned char *buf, size_t len)
+{
+    const char *fast = mf_classify_fast(buf, len);
+    const char *slow;
+
+    if (fast == NULL)
+        return;
+    slow = magic_buffer(m, len > 0 ? buf : (const void *)"", len);
+    assert_non_null(slow);
+    if (strcmp(fast, slow) != 0)
+        fail_msg("fast path says %s, libmagic %s, for %zu bytes", fast, slow, len);
+}
+
+static void test_classify_fast_path_is_libmagic(void **state)
+{
+    magic_t m = magic_open(MAGIC_MIME_TYPE);
+    unsigned char tar[1024];
+    int answered = 0;
+
+    assert_non_null(m);
+    assert_int_equal(magic_load(m, NULL), 0);
+    for (size_t i = 0; i < N_FIXTURES; i++) {
+        unsigned char head[1024];
+
+        /* the fixture, then zeros: a head as long as the ones the dispatcher reads */
+        memset(head, 0, sizeof(head));
+        memcpy(head, fixtures[i].buf, fixtures[i].len);
+        for (size_t len = 0; len <= sizeof(head); len++) {
+            check_fast_matches_libmagic(m, head, len);
+            answered += mf_classify_fast(head, len) != NULL;
+        }
+    }
+    assert_true(answered > 0); /* the fast path does answer for PNG and JPEG */
+    memset(tar, 0, sizeof(tar));
+    memcpy(tar, fx_jpeg, sizeof(fx_jpeg));
+    memcpy(tar + 257, "ustar", 5);
+    assert_null(mf_classify_fast(tar, sizeof(tar)));
+    magic_close(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -414,6 +457,7 @@ int main(void)
         cmocka_unit_test(test_decide_queue_events),
         cmocka_unit_test(test_classify_headers),
         cmocka_unit_test(test_classify_truncated_png),
+        cmocka_unit_test(test_classify_fast_path_is_libmagic),
         cmocka_unit_test(test_classify_threads),
         cmocka_unit_test_setup_teardown(test_inspect_png_in_profile_folder, tmp_setup,
                                         tmp_teardown),

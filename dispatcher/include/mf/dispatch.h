@@ -61,6 +61,14 @@ void mf_classify_free(mf_classifier *c);
 int mf_classify_buffer(mf_classifier *c, const void *buf, size_t len, char *mime, size_t size,
                        mf_err *err);
 
+/* The answer libmagic gives (MAGIC_MIME_TYPE) for a head it would decide from its first
+ * bytes alone, without asking libmagic: "image/png" for the PNG signature followed by an IHDR
+ * chunk, "image/jpeg" for an SOI followed by a marker. NULL when libmagic must decide (any
+ * other head, and the rare cases these could be something else to libmagic: short heads, an
+ * animated PNG, a tar header at offset 257). mf_classify_buffer() calls it first. Checked
+ * against libmagic over real files by bench/magic.sh. Thread-safe, pure. */
+const char *mf_classify_fast(const void *buf, size_t len);
+
 /* Number of magic_t handles loaded so far (the pool's high-water mark). */
 size_t mf_classify_handles(mf_classifier *c);
 
