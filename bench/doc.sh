@@ -55,10 +55,26 @@ read -r o_stock oc_stock <<<"$(median3 stock_ocr "$W/scan.pdf")"
 read -r t_one _ <<<"$(median3 lane "$W/one.pdf")"
 read -r t_stock_one _ <<<"$(median3 stock_text "$W/one.pdf")"
 
+# Peak RSS (GNU time %M, KB) of one run: memory must not grow with the page count
+# (tests/integration/t_doc_large.sh holds the 300-page job under 200 MB).
+peak_kb() {
+    [ -x /usr/bin/time ] || { echo "?"; return; }
+    rm -rf "$W/out"
+    /usr/bin/time -f %M -o "$W/rss" "$@" >/dev/null 2>&1 ||
+        { echo "bench/doc.sh: failed: $*" >&2; exit 1; }
+    tail -n 1 "$W/rss"
+}
+"$BIN/mf-doc-mkfixture" text "$W/t300.pdf" 300
+rss_one=$(peak_kb "$BIN/mf-worker-doc" process "$W/one.pdf" --out "$W/out")
+rss_300=$(peak_kb "$BIN/mf-worker-doc" process "$W/t300.pdf" --out "$W/out")
+rss_all=$(peak_kb "$BIN/mf-worker-doc" process "$W/text.pdf" --out "$W/out")
+rss_stock=$(peak_kb pdftotext "$W/t300.pdf" "$W/stock.txt")
+
 report() {
     awk -v tp="$TEXT_PAGES" -v op="$OCR_PAGES" -v tl="$t_lane" -v ts="$t_stock" \
         -v ol="$o_lane" -v os="$o_stock" -v ocl="$oc_lane" -v ocs="$oc_stock" \
-        -v one="$t_one" -v sone="$t_stock_one" 'BEGIN {
+        -v one="$t_one" -v sone="$t_stock_one" -v r1="$rss_one" -v r300="$rss_300" \
+        -v rall="$rss_all" -v rstock="$rss_stock" 'BEGIN {
         printf "| work | pages | mf-worker-doc pages/s | stock pages/s | ratio (lane/stock) |\n"
         printf "|---|---:|---:|---:|---:|\n"
         printf "| text layer (vs pdftotext) | %d | %.1f | %.1f | %.2fx |\n", tp, tp / tl, tp / ts, ts / tl
@@ -66,6 +82,8 @@ report() {
         printf "| OCR, CPU time instead of wall | %d | %.2f | %.2f | %.2fx |\n", op, op / ocl, op / ocs, ocs / ocl
         printf "\nOne-page text PDF, whole job: mf-worker-doc %.3f s (process start, OCR model load, a\n", one
         printf "thumbnail, meta.json), pdftotext %.3f s.\n", sone
+        printf "\nPeak RSS of a one-shot text job (GNU time %%M): 1 page %.1f MB, 300 pages %.1f MB,\n", r1 / 1024, r300 / 1024
+        printf "%d pages %.1f MB (pdftotext on the 300 pages: %.1f MB).\n", tp, rall / 1024, rstock / 1024
     }'
 }
 

@@ -76,6 +76,20 @@ static void test_page_limit_names_the_limit(void **state)
     assert_int_equal(mf_pdfdoc_check_pages(0, 2000, &err), MF_ECORRUPT);
 }
 
+static void test_page_time_names_the_page_and_the_limit(void **state)
+{
+    mf_err err = {0};
+
+    (void)state;
+    assert_int_equal(mf_pdfdoc_check_page_time(7, 0, 60, &err), 0);
+    assert_int_equal(mf_pdfdoc_check_page_time(7, 60000, 60, &err), 0);
+    assert_int_equal(mf_pdfdoc_check_page_time(7, 60001, 60, &err), MF_ELIMIT);
+    assert_string_equal(err.msg, "page 7 took 60.0 s, over the limit of 60 s per page");
+    assert_int_equal(mf_pdfdoc_check_page_time(12, 1500, 1, &err), MF_ELIMIT);
+    assert_string_equal(err.msg, "page 12 took 1.5 s, over the limit of 1 s per page");
+    assert_false(mf_err_retryable(MF_ELIMIT)); /* a slow page stays slow: dead-letter it */
+}
+
 static void test_open_missing_file_is_enoent(void **state)
 {
     PopplerDocument *doc = NULL;
@@ -143,6 +157,7 @@ int main(void)
         cmocka_unit_test(test_visible_counts_characters_not_bytes_or_spaces),
         cmocka_unit_test(test_pages_end_in_newline_and_form_feed_like_pdftotext),
         cmocka_unit_test(test_page_limit_names_the_limit),
+        cmocka_unit_test(test_page_time_names_the_page_and_the_limit),
         cmocka_unit_test(test_open_missing_file_is_enoent),
         cmocka_unit_test(test_grey_render_converts_and_keeps_resolution),
         cmocka_unit_test(test_grey_render_of_a_huge_page_is_capped),

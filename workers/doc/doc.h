@@ -11,6 +11,7 @@
 #define MF_DOC_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 #include <poppler.h>
 #include "mf/err.h"
@@ -33,6 +34,12 @@
 /* A page whose text layer has fewer visible characters than this is OCRed: a scan often
  * carries a page number or a scanner's stamp as its only text. */
 #define MF_DOC_OCR_MIN_CHARS 16
+/* Wall-clock budget of one page, text layer + OCR render + recognition + thumbnail, in seconds.
+ * A 300 dpi A4 page takes 2-5 s to render and OCR on one core (bench/doc.sh); 60 s is 10x
+ * that, so only a pathological page (a vector bomb, millions of glyphs) reaches it, and 2,000
+ * such pages cannot hold an executor for days. poppler cannot be cancelled: the budget is
+ * checked between the steps of a page (see mf_pdfdoc_check_page_time()). */
+#define MF_DOC_PAGE_SECONDS 60
 /* tesseract language. */
 #define MF_DOC_OCR_LANG "eng"
 
@@ -49,6 +56,11 @@ int mf_pdfdoc_open(const char *path, int fd, PopplerDocument **out, mf_err *err)
 /* MF_ELIMIT naming the limit when n_pages > max_pages, MF_ECORRUPT when the document has no
  * pages; else 0. Decided from the page count before any page is touched. */
 int mf_pdfdoc_check_pages(int n_pages, int max_pages, mf_err *err);
+
+/* MF_ELIMIT naming the page (1-based) and the limit when elapsed_ms, the time spent on it so
+ * far, is over limit_s seconds; else 0. Called between the steps of a page, so a page is
+ * stopped at the first check after its budget ran out (a step itself is not interrupted). */
+int mf_pdfdoc_check_page_time(int page, int64_t elapsed_ms, int limit_s, mf_err *err);
 
 /* Document-level metadata: pages, title, author, subject, keywords, creator, producer,
  * created, modified (ISO-8601 UTC), pdf_version, encrypted, linearized, page_size (page 1, in

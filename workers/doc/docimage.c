@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <leptonica/allheaders.h>
+#include "mf/clock.h"
 #include "mf/fsutil.h"
 #include "doc.h"
 
@@ -135,6 +136,7 @@ int mf_docimage_process(const mf_lane_job *job, mf_ocr *ocr, int format, int sea
     mf_textbuf buf;
     size_t offset = 0;
     long conf_sum = 0;
+    int64_t start;
     int i, pages = 0, rc;
 
     mf_textbuf_init(&buf);
@@ -143,7 +145,11 @@ int mf_docimage_process(const mf_lane_job *job, mf_ocr *ocr, int format, int sea
     if (rc == 0 && searchable)
         rc = mf_ocr_pdf_begin(ocr, job->outdir, err);
     for (i = 0; i < pages && rc == 0; i++) {
+        start = mf_clock_mono_ms();
         rc = mf__img_page(ocr, file, format, &offset, max_pixels, &text, err);
+        if (rc == 0) /* the per-page budget, as for PDF pages (a TIFF may hold 2,000) */
+            rc = mf_pdfdoc_check_page_time(i + 1, mf_clock_mono_ms() - start, MF_DOC_PAGE_SECONDS,
+                                           err);
         if (rc < 0)
             goto out;
         mf_pdftext_append_page(&buf, text.text);

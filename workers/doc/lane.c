@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "mf/clock.h"
 #include "mf/fsutil.h"
 #include "mf/log.h"
 #include "doc.h"
@@ -78,8 +79,16 @@ out:
     return rc;
 }
 
+/* The per-page budget (MF_DOC_PAGE_SECONDS) of the page at index, started at start. */
+static int mf__doc_page_time(int index, int64_t start, mf_err *err)
+{
+    return mf_pdfdoc_check_page_time(index + 1, mf_clock_mono_ms() - start, MF_DOC_PAGE_SECONDS,
+                                     err);
+}
+
 static int mf__doc_page(mf__doc_job *dj, int index, mf_result *res, mf_err *err)
 {
+    int64_t start = mf_clock_mono_ms();
     PopplerPage *page = poppler_document_get_page(dj->doc, index);
     char *layer = NULL, *ocr_text = NULL, name[32];
     const char *text;
@@ -87,14 +96,20 @@ static int mf__doc_page(mf__doc_job *dj, int index, mf_result *res, mf_err *err)
     int rc = 0;
 
     if (page == NULL) {
-        rc = mf_err_set(err, MF_ECORRUPT, "poppler_document_get_page() failed for page %d",
-                        index + 1);
+        /* the page count is the root's /Count; poppler stops walking the tree at a loop (a
+         * kid pointing back at an ancestor) or a broken node, and the pages after it are gone */
+        rc = mf_err_set(err, MF_ECORRUPT,
+                        "poppler_document_get_page() failed for page %d of %d: damaged page tree "
+                        "(a loop, or fewer pages than its /Count)",
+                        index + 1, poppler_document_get_n_pages(dj->doc));
         goto out;
     }
     layer = poppler_page_get_text(page);
     chars = mf_pdftext_visible(layer);
     if (dj->force_ocr || chars < MF_DOC_OCR_MIN_CHARS) {
-        rc = mf__doc_ocr_page(dj, page, index, chars, &ocr_text, err);
+        rc = mf__doc_page_time(index, start, err); /* before the costly part */
+        if (rc == 0)
+            rc = mf__doc_ocr_page(dj, page, index, chars, &ocr_text, err);
         if (rc < 0)
             goto out;
     }
@@ -108,6 +123,7 @@ static int mf__doc_page(mf__doc_job *dj, int index, mf_result *res, mf_err *err)
             goto out;
         mf_result_add_output(res, name);
     }
+    rc = mf__doc_page_time(index, start, err);
 out:
     free(ocr_text);
     g_free(layer);

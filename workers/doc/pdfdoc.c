@@ -62,6 +62,14 @@ int mf_pdfdoc_check_pages(int n_pages, int max_pages, mf_err *err)
     return 0;
 }
 
+int mf_pdfdoc_check_page_time(int page, int64_t elapsed_ms, int limit_s, mf_err *err)
+{
+    if (elapsed_ms <= (int64_t)limit_s * 1000)
+        return 0;
+    return mf_err_set(err, MF_ELIMIT, "page %d took %.1f s, over the limit of %d s per page", page,
+                      (double)elapsed_ms / 1000.0, limit_s);
+}
+
 /* Adds key as a string unless s is NULL or empty; takes s (g_free). Strings from a PDF may not
  * be UTF-8 in broken files: jansson refuses those, and the field is then left out. */
 static void mf__meta_take_str(json_t *meta, const char *key, gchar *s)
