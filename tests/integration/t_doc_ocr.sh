@@ -13,6 +13,13 @@ print("similarity %.3f" % r, file=sys.stderr)
 sys.exit(0 if r >= float(sys.argv[3]) else 1)
 PY
 }
+score() { # score FILE KNOWN: the character similarity (0..1) of two texts, whitespace folded
+    python3 - "$@" <<'PY'
+import difflib, sys
+a, b = (" ".join(open(p, encoding="utf-8", errors="replace").read().split()) for p in sys.argv[1:3])
+print("%.3f" % difflib.SequenceMatcher(None, a, b, autojunk=False).ratio())
+PY
+}
 run() { # run NAME [--profile P]: processes $T/NAME.pdf into $T/NAME/
     local name=$1
     shift
@@ -35,6 +42,18 @@ for name in scan upside; do
         mf_fail "$name: confidence $(jq '.meta.ocr.mean_confidence' "$T/$name.json")"
 done
 mf_assert_eq "$(jq -cr '.meta.ocr.rotated_pages' "$T/upside.json")" 1 "upside: rotated pages"
+
+# quality matches the stock CLI on the same pages: pdftoppm -r 300 | tesseract
+for name in scan upside; do
+    pdftoppm -r 300 -gray -png "$T/$name.pdf" "$T/$name-cli" &&
+        OMP_THREAD_LIMIT=1 tesseract "$T/$name-cli-1.png" "$T/$name-cli" >/dev/null 2>&1 ||
+        mf_fail "$name: the tesseract CLI failed"
+    ours=$(score "$T/$name/text.txt" "$T/lines.txt")
+    cli=$(score "$T/$name-cli.txt" "$T/lines.txt")
+    mf_log "$name: similarity to the known text: ours $ours, tesseract CLI $cli"
+    awk -v o="$ours" -v c="$cli" 'BEGIN {exit !(o >= c - 0.02)}' ||
+        mf_fail "$name: our OCR ($ours) is worse than the tesseract CLI ($cli)"
+done
 
 run mixed
 mf_assert_eq "$(jq -cr '.meta.ocr.page_numbers' "$T/mixed.json")" "[2]" "mixed: only page 2 OCRed"
