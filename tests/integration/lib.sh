@@ -122,3 +122,19 @@ mf_enqueue() {
     rraw XADD mf:q:image '*' id "$id" >/dev/null
     echo "$id"
 }
+
+# mf_text_score FILE EXPECTED: character similarity (0..1, difflib) of two texts with
+# whitespace runs folded; mf_similar FILE EXPECTED MIN: true when it is at least MIN.
+mf_text_score() {
+    python3 - "$@" <<'PY'
+import difflib, sys
+a, b = (" ".join(open(p, encoding="utf-8", errors="replace").read().split()) for p in sys.argv[1:3])
+print("%.3f" % difflib.SequenceMatcher(None, a, b, autojunk=False).ratio())
+PY
+}
+mf_similar() {
+    local r
+    r=$(mf_text_score "$1" "$2")
+    printf 'similarity %s\n' "$r" >&2
+    awk -v r="$r" -v m="$3" 'BEGIN {exit !(r >= m)}'
+}

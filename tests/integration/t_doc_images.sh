@@ -4,15 +4,6 @@
 source "$(dirname "$0")/lib.sh"
 trap mf_cleanup EXIT
 
-similar() {
-    python3 - "$@" <<'PY'
-import difflib, sys
-a, b = (" ".join(open(p, encoding="utf-8", errors="replace").read().split()) for p in sys.argv[1:3])
-r = difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
-print("similarity %.3f" % r, file=sys.stderr)
-sys.exit(0 if r >= float(sys.argv[3]) else 1)
-PY
-}
 
 mk="$MF_BIN_DIR/mf-doc-mkfixture"
 "$mk" lines >"$T/lines.txt"
@@ -27,16 +18,16 @@ vips arrayjoin "$T/scan.png $T/scan.png" "$T/tall.v" --across 1 &&
     >"$T/png.json" || mf_fail "png: $(cat "$T/png.json")"
 mf_assert_eq "$(jq -cr '.meta.format' "$T/png.json")" png "png: format"
 mf_assert_eq "$(jq -cr '.outputs' "$T/png.json")" '["text.txt","searchable.pdf"]' "png: outputs"
-similar "$T/png/text.txt" "$T/lines.txt" 0.9 || mf_fail "png: OCR text"
+mf_similar "$T/png/text.txt" "$T/lines.txt" 0.9 || mf_fail "png: OCR text"
 pdftotext "$T/png/searchable.pdf" "$T/png-searchable.txt"
-similar "$T/png-searchable.txt" "$T/lines.txt" 0.9 || mf_fail "png: searchable.pdf text layer"
+mf_similar "$T/png-searchable.txt" "$T/lines.txt" 0.9 || mf_fail "png: searchable.pdf text layer"
 
 "$MF_BIN_DIR/mf-worker-doc" process "$T/two.tif" --out "$T/tif" >"$T/tif.json" ||
     mf_fail "tif: $(cat "$T/tif.json")"
 mf_assert_eq "$(jq -cr '.meta.pages' "$T/tif.json")" 2 "tif: pages"
 mf_assert_eq "$(jq -cr '.meta.ocr.pages' "$T/tif.json")" 2 "tif: OCRed pages"
 mf_assert_eq "$(tr -cd '\f' <"$T/tif/text.txt" | wc -c)" 2 "tif: form feeds"
-similar "$T/tif/text.txt" "$T/lines2.txt" 0.9 || mf_fail "tif: OCR text"
+mf_similar "$T/tif/text.txt" "$T/lines2.txt" 0.9 || mf_fail "tif: OCR text"
 
 vips resize "$T/scan.png" "$T/big.png" 1.5 || mf_fail "big fixture" # 1749x1250: 2.2 MP
 rc=0

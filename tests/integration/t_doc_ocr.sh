@@ -4,22 +4,6 @@
 source "$(dirname "$0")/lib.sh"
 trap mf_cleanup EXIT
 
-similar() {
-    python3 - "$@" <<'PY'
-import difflib, sys
-a, b = (" ".join(open(p, encoding="utf-8", errors="replace").read().split()) for p in sys.argv[1:3])
-r = difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
-print("similarity %.3f" % r, file=sys.stderr)
-sys.exit(0 if r >= float(sys.argv[3]) else 1)
-PY
-}
-score() { # score FILE KNOWN: the character similarity (0..1) of two texts, whitespace folded
-    python3 - "$@" <<'PY'
-import difflib, sys
-a, b = (" ".join(open(p, encoding="utf-8", errors="replace").read().split()) for p in sys.argv[1:3])
-print("%.3f" % difflib.SequenceMatcher(None, a, b, autojunk=False).ratio())
-PY
-}
 run() { # run NAME [--profile P]: processes $T/NAME.pdf into $T/NAME/
     local name=$1
     shift
@@ -37,7 +21,7 @@ mk="$MF_BIN_DIR/mf-doc-mkfixture"
 for name in scan upside; do
     run "$name"
     mf_assert_eq "$(jq -cr '.meta.ocr.pages' "$T/$name.json")" 1 "$name: OCRed pages"
-    similar "$T/$name/text.txt" "$T/lines.txt" 0.9 || mf_fail "$name: OCR text differs from the known text"
+    mf_similar "$T/$name/text.txt" "$T/lines.txt" 0.9 || mf_fail "$name: OCR text differs from the known text"
     jq -e '.meta.ocr.mean_confidence >= 70' "$T/$name.json" >/dev/null ||
         mf_fail "$name: confidence $(jq '.meta.ocr.mean_confidence' "$T/$name.json")"
 done
@@ -48,8 +32,8 @@ for name in scan upside; do
     pdftoppm -r 300 -gray -png "$T/$name.pdf" "$T/$name-cli" &&
         OMP_THREAD_LIMIT=1 tesseract "$T/$name-cli-1.png" "$T/$name-cli" >/dev/null 2>&1 ||
         mf_fail "$name: the tesseract CLI failed"
-    ours=$(score "$T/$name/text.txt" "$T/lines.txt")
-    cli=$(score "$T/$name-cli.txt" "$T/lines.txt")
+    ours=$(mf_text_score "$T/$name/text.txt" "$T/lines.txt")
+    cli=$(mf_text_score "$T/$name-cli.txt" "$T/lines.txt")
     mf_log "$name: similarity to the known text: ours $ours, tesseract CLI $cli"
     awk -v o="$ours" -v c="$cli" 'BEGIN {exit !(o >= c - 0.02)}' ||
         mf_fail "$name: our OCR ($ours) is worse than the tesseract CLI ($cli)"
@@ -59,7 +43,7 @@ run mixed
 mf_assert_eq "$(jq -cr '.meta.ocr.page_numbers' "$T/mixed.json")" "[2]" "mixed: only page 2 OCRed"
 # Page 1 from the text layer, page 2 from OCR: each page is the known text (+ "Page 1").
 csplit -s -f "$T/mixed/p" "$T/mixed/text.txt" $'/\f/' || mf_fail "mixed: no form feed"
-similar "$T/mixed/p01" "$T/lines.txt" 0.9 || mf_fail "mixed: page 2 text"
+mf_similar "$T/mixed/p01" "$T/lines.txt" 0.9 || mf_fail "mixed: page 2 text"
 
 # Blank pages without a text layer are seen to be blank, not recognised (a 2,000-page blank
 # PDF would otherwise cost minutes); they still get their form feed.
@@ -74,6 +58,6 @@ mf_assert_eq "$(jq -cr '.outputs[3]' "$T/two.json")" searchable.pdf "ocr profile
 mf_assert_eq "$(pdfinfo "$T/two/searchable.pdf" | awk '/^Pages:/{print $2}')" 2 "searchable.pdf pages"
 pdftotext "$T/two/searchable.pdf" "$T/searchable.txt"
 pdftotext "$T/two.pdf" "$T/two.txt"
-similar "$T/searchable.txt" "$T/two.txt" 0.9 || mf_fail "searchable.pdf text layer"
+mf_similar "$T/searchable.txt" "$T/two.txt" 0.9 || mf_fail "searchable.pdf text layer"
 ls -a "$T/two" | grep -q '^\.searchable' && mf_fail "temporary searchable PDF left behind"
 mf_pass

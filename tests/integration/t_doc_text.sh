@@ -5,16 +5,6 @@
 source "$(dirname "$0")/lib.sh"
 trap mf_cleanup EXIT
 
-# similar A B MIN: character similarity (whitespace runs folded) of files A and B >= MIN.
-similar() {
-    python3 - "$@" <<'PY'
-import difflib, sys
-a, b = (" ".join(open(p, encoding="utf-8", errors="replace").read().split()) for p in sys.argv[1:3])
-r = difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
-print("similarity %.3f" % r, file=sys.stderr)
-sys.exit(0 if r >= float(sys.argv[3]) else 1)
-PY
-}
 
 "$MF_BIN_DIR/mf-doc-mkfixture" text "$T/five.pdf" 5 || mf_fail "fixture"
 "$MF_BIN_DIR/mf-worker-doc" process "$T/five.pdf" --out "$T/out" >"$T/rec.json" ||
@@ -31,7 +21,7 @@ mf_assert_eq "$(jq -cr '.outputs' "$T/rec.json")" \
     '["page-0001.png","page-0002.png","page-0003.png","text.txt"]' "outputs"
 
 pdftotext "$T/five.pdf" "$T/ref.txt"
-similar "$T/out/text.txt" "$T/ref.txt" 0.9 || mf_fail "text.txt differs from pdftotext"
+mf_similar "$T/out/text.txt" "$T/ref.txt" 0.9 || mf_fail "text.txt differs from pdftotext"
 mf_assert_eq "$(tr -cd '\f' <"$T/out/text.txt" | wc -c)" 5 "form feeds (one per page)"
 grep -q "Page 5" "$T/out/text.txt" || mf_fail "text of the last page missing"
 
