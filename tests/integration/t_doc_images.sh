@@ -4,7 +4,6 @@
 source "$(dirname "$0")/lib.sh"
 trap mf_cleanup EXIT
 
-
 mk="$MF_BIN_DIR/mf-doc-mkfixture"
 "$mk" lines >"$T/lines.txt"
 "$mk" png "$T/scan.png" || mf_fail "fixture"

@@ -5,7 +5,6 @@
 source "$(dirname "$0")/lib.sh"
 trap mf_cleanup EXIT
 
-
 "$MF_BIN_DIR/mf-doc-mkfixture" text "$T/five.pdf" 5 || mf_fail "fixture"
 "$MF_BIN_DIR/mf-worker-doc" process "$T/five.pdf" --out "$T/out" >"$T/rec.json" ||
     mf_fail "process exited $?: $(cat "$T/rec.json")"
