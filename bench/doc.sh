@@ -91,7 +91,7 @@ report() {
     echo "- date: $(date -u +%Y-%m-%dT%H:%MZ); machine: $(machine)"
     echo "- command: \`bench/doc.sh\` (TEXT_PAGES=$TEXT_PAGES OCR_PAGES=$OCR_PAGES)"
     echo
-    echo "$(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg) ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')),"
+    echo "$(getconf _NPROCESSORS_ONLN) cores, load $(cut -d' ' -f1-3 /proc/loadavg) ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')),"
     echo "poppler $(pkg-config --modversion poppler-glib 2>/dev/null || echo '?'), $(tesseract --version 2>&1 | head -1), OMP_THREAD_LIMIT=1, median of 3."
     echo
     report

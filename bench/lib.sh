@@ -34,7 +34,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}'; 
 peak_rss_mb() { /usr/bin/time -f '%M' -o "$W/rss" "$@" >/dev/null 2>&1 || true; awk '{printf "%.1f", $1/1024}' "$W/rss"; }
 
 machine() {
-    printf '%s, %s cores, %s, %s' "$(uname -m)" "$(nproc)" \
+    printf '%s, %s cores, %s, %s' "$(uname -m)" "$(getconf _NPROCESSORS_ONLN)" \
         "$(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo)" \
         "$(. /etc/os-release && echo "$PRETTY_NAME")"
 }
