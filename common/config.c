@@ -68,7 +68,7 @@ static const mf__centry mf__table[] = {
           "MIME types (fnmatch globs) sent to the image lane"),
     MF__S(mime_video, "video/* audio/*", "MIME types sent to the video lane"),
     MF__S(mime_doc, "application/pdf", "MIME types sent to the document lane"),
-    MF__S(profiles, "ocr captions preview",
+    MF__S(profiles, "ocr captions preview audio",
           "profile names a top-level inbox folder may select (inbox/ocr/x.pdf -> ocr)"),
     MF__S(profile_routes, "ocr:image=doc",
           "profile:from=to lane overrides: images in inbox/ocr/ are documents to OCR"),

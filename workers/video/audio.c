@@ -1,5 +1,5 @@
-/* The audio half of the transcode: decode, resample to the AAC encoder's planar float,
- * regroup into the encoder's 1024-sample frames through a FIFO, encode, mux. */
+/* AAC encoding shared by the transcode's audio and audio.m4a: decode, resample to the AAC encoder's
+ * planar float, regroup into the encoder's 1024-sample frames through a FIFO, encode, mux. */
 #include <stdlib.h>
 
 #include <libavcodec/avcodec.h>
@@ -31,7 +31,21 @@ static int mf__audio_rate(const AVCodec *codec, int in_rate)
     return 48000;
 }
 
-static int mf__audio_encoder(mf_video_audio *a, int bitrate, AVFormatContext *ofmt, mf_err *err)
+/* The input's layout when it is a plain one within max_channels; else the default layout of
+ * as many channels as allowed (libswresample downmixes), mono or stereo for unusual ones. */
+static void mf__audio_layout(mf_video_audio *a, int max_channels)
+{
+    const AVChannelLayout *in = &a->dec->ch_layout;
+    int n = in->nb_channels < max_channels ? in->nb_channels : max_channels;
+
+    if (in->order == AV_CHANNEL_ORDER_NATIVE && in->nb_channels <= max_channels)
+        av_channel_layout_copy(&a->enc->ch_layout, in);
+    else
+        av_channel_layout_default(&a->enc->ch_layout, n > 2 ? 2 : n);
+}
+
+static int mf__audio_encoder(mf_video_audio *a, int bitrate, int max_channels,
+                             AVFormatContext *ofmt, mf_err *err)
 {
     const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_AAC);
     int rc;
@@ -43,10 +57,7 @@ static int mf__audio_encoder(mf_video_audio *a, int bitrate, AVFormatContext *of
     a->enc = avcodec_alloc_context3(codec);
     a->enc->sample_fmt = AV_SAMPLE_FMT_FLTP;
     a->enc->sample_rate = mf__audio_rate(codec, a->dec->sample_rate);
-    if (a->dec->ch_layout.order == AV_CHANNEL_ORDER_NATIVE && a->dec->ch_layout.nb_channels <= 8)
-        av_channel_layout_copy(&a->enc->ch_layout, &a->dec->ch_layout);
-    else
-        av_channel_layout_default(&a->enc->ch_layout, a->dec->ch_layout.nb_channels > 2 ? 2 : 1);
+    mf__audio_layout(a, max_channels);
     a->enc->bit_rate = bitrate;
     a->enc->time_base = (AVRational){1, a->enc->sample_rate};
     if (ofmt->oformat->flags & AVFMT_GLOBALHEADER)
@@ -65,8 +76,8 @@ out:
     return rc;
 }
 
-int mf_video_audio_new(mf_video_input *in, int aidx, int bitrate, AVFormatContext *ofmt,
-                       mf_video_audio **out, mf_err *err)
+int mf_video_audio_new(mf_video_input *in, int aidx, int bitrate, int max_channels,
+                       AVFormatContext *ofmt, mf_video_audio **out, mf_err *err)
 {
     mf_video_audio *a = calloc(1, sizeof(*a));
     int rc;
@@ -82,7 +93,7 @@ int mf_video_audio_new(mf_video_input *in, int aidx, int bitrate, AVFormatContex
     if (rc == 0 && a->dec->ch_layout.nb_channels <= 0)
         rc = mf_err_set(err, MF_ECORRUPT, "audio stream %d has no channel layout", aidx);
     if (rc == 0)
-        rc = mf__audio_encoder(a, bitrate, ofmt, err);
+        rc = mf__audio_encoder(a, bitrate, max_channels, ofmt, err);
     if (rc < 0)
         goto out;
     rc = swr_alloc_set_opts2(&a->swr, &a->enc->ch_layout, a->enc->sample_fmt, a->enc->sample_rate,

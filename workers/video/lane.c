@@ -1,7 +1,7 @@
 /* The video lane: probe every file; for a file with a picture stream also keyframes, poster,
  * contact sheet, the 720p transcode and its text subtitles. Audio-only files (and video files
  * whose only picture is cover art) are probed and done. Profile "captions" adds captions.vtt
- * (speech to text) to either kind. */
+ * (speech to text) to either kind; profile "audio" adds audio.m4a (the sound alone, AAC). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,18 +14,21 @@
 
 /* What each profile makes; a profile not listed gets the first row. "preview" is probe,
  * keyframes, poster and contact sheet only: the quick look (and bench/video.sh's keyframe
- * timing). "captions" is the default plus captions.vtt. */
+ * timing). "captions" is the default plus captions.vtt. "audio" is the quick look plus audio.m4a
+ * (AAC at tc.audio_bitrate, at most stereo), for audio-only files too. */
 typedef struct mf__profile {
     const char *name;
     int transcode; /* video-720p.mp4 and subtitles */
     int captions;  /* captions.vtt (speech to text), also for audio-only files */
+    int m4a;       /* audio.m4a, also for audio-only files */
     mf_video_tc_opts tc;
 } mf__profile;
 
 static const mf__profile mf__profiles[] = {
-    {"default", 1, 0, {"veryfast", 23, 128000, NULL}},
-    {"preview", 0, 0, {"veryfast", 23, 128000, NULL}},
-    {"captions", 1, 1, {"veryfast", 23, 128000, NULL}},
+    {"default", 1, 0, 0, {"veryfast", 23, 128000, NULL}},
+    {"preview", 0, 0, 0, {"veryfast", 23, 128000, NULL}},
+    {"captions", 1, 1, 0, {"veryfast", 23, 128000, NULL}},
+    {"audio", 0, 0, 1, {"veryfast", 23, 128000, NULL}},
 };
 
 static int64_t mf__timeout_s;
@@ -108,6 +111,7 @@ static int mf__video_process(const mf_lane_job *job, mf_result *out, mf_err *err
                            .max_seconds = MF_VIDEO_MAX_SECONDS,
                            .max_streams = MF_VIDEO_MAX_STREAMS,
                            .deadline_ms = 0};
+    const mf__profile *prof = mf__profile_get(job->profile);
     mf_video_input in = {0};
     int vidx, rc;
 
@@ -125,7 +129,9 @@ static int mf__video_process(const mf_lane_job *job, mf_result *out, mf_err *err
     json_object_set_new(out->meta, "media", json_string(vidx >= 0 ? "video" : "audio"));
     if (vidx >= 0)
         rc = mf__video_outputs(&in, vidx, job, out, err);
-    if (rc == 0 && mf__profile_get(job->profile)->captions)
+    if (rc == 0 && prof->m4a)
+        rc = mf_video_m4a(&in, prof->tc.audio_bitrate, job, out, err);
+    if (rc == 0 && prof->captions)
         rc = mf_video_captions(&in, job, out, err);
 out:
     mf_video_input_close(&in);

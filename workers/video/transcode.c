@@ -1,20 +1,17 @@
 /* video-720p.mp4: H.264 (libx264) + AAC in MP4 with the index first (+faststart), at the
  * display size fitted into 1280x720 (or 720x1280 upright), never upscaled, with the SAR and a
  * right-angle rotation baked into the pixels so every player shows it the same way. Written
- * to a dot-name in the outdir and renamed when complete: a reader never sees half a file.
- * One demux pass feeds video, audio and the subtitle writers. */
-#include <errno.h>
+ * through mux.c: a reader never sees half a file. One demux pass feeds video, audio and the
+ * subtitle writers. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/hwcontext.h>
 #include <libswscale/swscale.h>
 
-#include "mf/fsutil.h"
 #include "mf/log.h"
 #include "video.h"
 
@@ -27,7 +24,7 @@ typedef struct mf__tc {
     char hw_fallback[600]; /* "h264_vaapi: <why>" when the hardware encoder could not start */
     struct SwsContext *sws;
     mf_video_audio *audio;
-    AVFormatContext *ofmt;
+    mf_video_mux mux;
     AVStream *vst;
     AVPacket *opkt;
     AVFrame *frame;
@@ -48,7 +45,7 @@ static AVCodecContext *mf__tc_enc_alloc(mf__tc *t, const AVCodec *codec)
     enc->time_base = ist->time_base;
     enc->framerate = ist->avg_frame_rate.num > 0 ? ist->avg_frame_rate : ist->r_frame_rate;
     enc->thread_count = 0; /* x264: threads=auto, lookahead threads auto, as the ffmpeg CLI */
-    if (t->ofmt->oformat->flags & AVFMT_GLOBALHEADER)
+    if (t->mux.ofmt->oformat->flags & AVFMT_GLOBALHEADER)
         enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
     return enc;
 }
@@ -159,7 +156,7 @@ static int mf__tc_encoder(mf__tc *t, const mf_video_tc_opts *opts, mf_err *err)
         rc = mf__tc_x264_open(t, opts, err);
     if (rc < 0)
         goto out;
-    t->vst = avformat_new_stream(t->ofmt, NULL);
+    t->vst = avformat_new_stream(t->mux.ofmt, NULL);
     rc = avcodec_parameters_from_context(t->vst->codecpar, t->enc);
     if (rc < 0)
         rc = mf_video_averr(err, rc, MF_EUNSUPPORTED, "avcodec_parameters_from_context()");
@@ -186,7 +183,7 @@ static int mf__tc_drain(mf__tc *t, mf_err *err)
         if (t->opkt->duration <= 0 && t->enc->framerate.num > 0) /* else the last frame has none */
             t->opkt->duration = av_rescale_q(1, av_inv_q(t->enc->framerate), t->enc->time_base);
         av_packet_rescale_ts(t->opkt, t->enc->time_base, t->vst->time_base);
-        rc = av_interleaved_write_frame(t->ofmt, t->opkt);
+        rc = av_interleaved_write_frame(t->mux.ofmt, t->opkt);
         if (rc < 0)
             rc = mf_video_averr(err, rc, rc, "av_interleaved_write_frame()");
     }
@@ -298,7 +295,7 @@ static int mf__tc_loop(mf__tc *t, mf_video_subs *subs, mf_err *err)
         if (pkt->stream_index == t->vidx)
             rc = mf__tc_video(t, pkt, err);
         else if (pkt->stream_index == t->aidx && t->audio != NULL)
-            rc = mf_video_audio_packet(t->audio, pkt, t->ofmt, err);
+            rc = mf_video_audio_packet(t->audio, pkt, t->mux.ofmt, err);
         else if (subs != NULL)
             rc = mf_video_subs_packet(subs, pkt, err);
         av_packet_unref(pkt);
@@ -306,7 +303,7 @@ static int mf__tc_loop(mf__tc *t, mf_video_subs *subs, mf_err *err)
     if (rc == 0)
         rc = mf__tc_video(t, NULL, err);
     if (rc == 0 && t->audio != NULL)
-        rc = mf_video_audio_packet(t->audio, NULL, t->ofmt, err);
+        rc = mf_video_audio_packet(t->audio, NULL, t->mux.ofmt, err);
     av_packet_free(&pkt);
     return rc;
 }
@@ -324,34 +321,18 @@ static void mf__tc_size(mf__tc *t)
         mf_video_fit_even(dw, dh, MF_VIDEO_TC_SHORT, MF_VIDEO_TC_LONG, &t->ow, &t->oh);
 }
 
-/* Output context, streams and header; the file is the temporary name. */
-static int mf__tc_open(mf__tc *t, const mf_video_tc_opts *opts, const char *tmp, mf_err *err)
+/* Encoders, decoder and the output's header. */
+static int mf__tc_open(mf__tc *t, const mf_video_tc_opts *opts, mf_err *err)
 {
-    AVDictionary *mo = NULL;
-    int rc = avformat_alloc_output_context2(&t->ofmt, NULL, "mp4", tmp);
+    int rc = mf__tc_encoder(t, opts, err);
 
-    if (rc < 0) {
-        rc = mf_video_averr(err, rc, MF_EUNSUPPORTED, "avformat_alloc_output_context2()");
-        goto out;
-    }
-    rc = mf__tc_encoder(t, opts, err);
     if (rc == 0 && t->aidx >= 0)
-        rc = mf_video_audio_new(t->in, t->aidx, opts->audio_bitrate, t->ofmt, &t->audio, err);
+        rc =
+            mf_video_audio_new(t->in, t->aidx, opts->audio_bitrate, 8, t->mux.ofmt, &t->audio, err);
     if (rc == 0)
         rc = mf_video_decoder_open(t->in, t->vidx, 0, &t->dec, err);
-    if (rc < 0)
-        goto out;
-    rc = avio_open(&t->ofmt->pb, tmp, AVIO_FLAG_WRITE);
-    if (rc < 0) {
-        rc = mf_video_averr(err, rc, rc, "avio_open() of the output");
-        goto out;
-    }
-    av_dict_set(&mo, "movflags", "+faststart", 0);
-    rc = avformat_write_header(t->ofmt, &mo);
-    if (rc < 0)
-        rc = mf_video_averr(err, rc, MF_EUNSUPPORTED, "avformat_write_header()");
-out:
-    av_dict_free(&mo);
+    if (rc == 0)
+        rc = mf_video_mux_start(&t->mux, err);
     return rc;
 }
 
@@ -360,7 +341,7 @@ int mf_video_transcode(mf_video_input *in, int vidx, const mf_video_tc_opts *opt
 {
     const AVStream *ist = in->fmt->streams[vidx];
     mf__tc t = {.in = in, .vidx = vidx, .last_pts = -1};
-    char tmp[4096], dst[4096], name[64];
+    json_t *m;
     int rc;
 
     t.aidx = av_find_best_stream(in->fmt, AVMEDIA_TYPE_AUDIO, -1, vidx, NULL, 0);
@@ -372,37 +353,22 @@ int mf_video_transcode(mf_video_input *in, int vidx, const mf_video_tc_opts *opt
     t.opkt = av_packet_alloc();
     t.frame = av_frame_alloc();
     mf__tc_size(&t);
-    snprintf(name, sizeof(name), ".%s.tmp.%ld", MF_VIDEO_TC_NAME, (long)getpid());
-    if (mf_fs_join(tmp, sizeof(tmp), job->outdir, name) < 0 ||
-        mf_fs_join(dst, sizeof(dst), job->outdir, MF_VIDEO_TC_NAME) < 0) {
-        rc = mf_err_set(err, MF_EINVAL, "output path is too long");
-        goto out;
-    }
-    rc = mf__tc_open(&t, opts, tmp, err);
+    rc = mf_video_mux_init(&t.mux, job->outdir, MF_VIDEO_TC_NAME, err);
+    if (rc == 0)
+        rc = mf__tc_open(&t, opts, err);
     if (rc == 0)
         rc = mf__tc_loop(&t, subs, err);
-    if (rc == 0) {
-        rc = av_write_trailer(t.ofmt);
-        rc = rc < 0 ? mf_video_averr(err, rc, rc, "av_write_trailer()") : 0;
-    }
-    if (t.ofmt != NULL && avio_closep(&t.ofmt->pb) < 0 && rc == 0)
-        rc = mf_err_set(err, -EIO, "avio_closep() of the output failed");
-    if (rc == 0 && rename(tmp, dst) < 0)
-        rc = mf_err_sys(err, -errno, "rename() of the transcode");
-    if (rc == 0) {
-        mf_result_add_output(out, MF_VIDEO_TC_NAME);
-        json_t *m = json_pack("{s:s, s:s, s:i, s:i, s:s, s:i}", "codec", "h264", "encoder",
-                              t.enc->codec->name, "width", t.ow, "height", t.oh, "preset",
-                              opts->preset, "crf", opts->crf);
-
-        if (t.hw_fallback[0] != '\0')
-            json_object_set_new(m, "hw_fallback", json_string(t.hw_fallback));
-        json_object_set_new(out->meta, "transcode", m);
-    }
-out:
+    if (rc == 0)
+        rc = mf_video_mux_finish(&t.mux, out, err);
     if (rc < 0)
-        unlink(tmp);
-    avformat_free_context(t.ofmt);
+        goto out;
+    m = json_pack("{s:s, s:s, s:i, s:i, s:s, s:i}", "codec", "h264", "encoder", t.enc->codec->name,
+                  "width", t.ow, "height", t.oh, "preset", opts->preset, "crf", opts->crf);
+    if (t.hw_fallback[0] != '\0')
+        json_object_set_new(m, "hw_fallback", json_string(t.hw_fallback));
+    json_object_set_new(out->meta, "transcode", m);
+out:
+    mf_video_mux_close(&t.mux);
     mf_video_audio_free(t.audio);
     avcodec_free_context(&t.dec);
     avcodec_free_context(&t.enc);

@@ -149,7 +149,23 @@ int mf_video_subs_packet(mf_video_subs *subs, const struct AVPacket *pkt, mf_err
 int mf_video_subs_finish(mf_video_subs *subs, const char *outdir, mf_result *out, mf_err *err);
 void mf_video_subs_free(mf_video_subs *subs);
 
-/* ---- transcode.c / audio.c ---- */
+/* ---- mux.c ---- */
+/* An MP4 output written to a dot-name in the outdir with the index first (+faststart) and
+ * renamed to name when complete. init: paths and ofmt (add streams to it); start: opens the
+ * file and writes the header; finish: trailer, close, rename, lists name in out; close
+ * (always, at out:) frees ofmt and removes the dot-name if finish did not complete. */
+typedef struct mf_video_mux {
+    AVFormatContext *ofmt;
+    const char *name;
+    char tmp[4096], dst[4096];
+    int done;
+} mf_video_mux;
+int mf_video_mux_init(mf_video_mux *m, const char *outdir, const char *name, mf_err *err);
+int mf_video_mux_start(mf_video_mux *m, mf_err *err);
+int mf_video_mux_finish(mf_video_mux *m, mf_result *out, mf_err *err);
+void mf_video_mux_close(mf_video_mux *m);
+
+/* ---- transcode.c / audio.c / m4a.c ---- */
 typedef struct mf_video_tc_opts {
     const char *preset; /* libx264 preset */
     int crf;
@@ -163,14 +179,22 @@ int mf_video_transcode(mf_video_input *in, int vidx, const mf_video_tc_opts *opt
 
 typedef struct mf_video_audio mf_video_audio;
 struct AVFormatContext;
-/* Audio side of the transcode: decoder, resampler, FIFO and AAC encoder for stream aidx of in,
- * with its output stream added to ofmt. */
-int mf_video_audio_new(mf_video_input *in, int aidx, int bitrate, struct AVFormatContext *ofmt,
-                       mf_video_audio **a, mf_err *err);
+/* AAC encoding of one input audio stream (the transcode's audio, audio.m4a): decoder,
+ * resampler, FIFO and AAC encoder for stream aidx of in, with its output stream added to ofmt.
+ * At most max_channels channels (more are downmixed by libswresample). */
+int mf_video_audio_new(mf_video_input *in, int aidx, int bitrate, int max_channels,
+                       struct AVFormatContext *ofmt, mf_video_audio **a, mf_err *err);
 /* A packet of the audio stream, or NULL to flush. Writes encoded packets to ofmt. */
 int mf_video_audio_packet(mf_video_audio *a, const struct AVPacket *pkt,
                           struct AVFormatContext *ofmt, mf_err *err);
 void mf_video_audio_free(mf_video_audio *a);
+
+/* audio.m4a: the best audio stream of in as AAC (at most stereo, bitrate bits/s) in MP4 with
+ * +faststart, read in its own pass over the file; meta.audio {codec, channels, sample_rate,
+ * bitrate}. No audio stream: meta.audio.skipped says so and nothing is written. */
+#define MF_VIDEO_M4A_NAME "audio.m4a"
+int mf_video_m4a(mf_video_input *in, int bitrate, const mf_lane_job *job, mf_result *out,
+                 mf_err *err);
 
 /* ---- captions.c ---- */
 /* captions.vtt from the best audio stream of in (a second pass over the file, audio only):
