@@ -74,7 +74,7 @@ busy=$(awk -v c="$c_tc_f" -v w="$m_tc_f" 'BEGIN {printf "%.2f", c / w}')
 size_o=$(stat -c %s "$W/all/video-720p.mp4")
 size_f=$(stat -c %s "$W/ff-720p.mp4")
 
-summary="clip ${SECS}s 1080p30 H.264+AAC; median of $RUNS. keyframes: ours ${m_kf_o}s ($n_kf kf + poster + sheet, ${rt}x real time) vs ffmpeg ${m_kf_f}s ($n_ffkf kf), ratio $(ratio "$m_kf_f" "$m_kf_o")x. transcode 720p: ours ${m_tc_o}s (full job ${m_all_o}s) vs ffmpeg ${m_tc_f}s, ratio $(ratio "$m_tc_f" "$m_tc_o")x; output bytes ours $size_o, ffmpeg $size_f. CPU s (user+sys): keyframes ours $c_kf_o vs ffmpeg $c_kf_f (ratio $(ratio "$c_kf_f" "$c_kf_o")x), transcode ours $c_tc_o vs ffmpeg $c_tc_f (ratio $(ratio "$c_tc_f" "$c_tc_o")x); ffmpeg's transcode kept $busy of $(nproc) CPUs busy; load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
+summary="clip ${SECS}s 1080p30 H.264+AAC; median of $RUNS. keyframes: ours ${m_kf_o}s ($n_kf kf + poster + sheet, ${rt}x real time) vs ffmpeg ${m_kf_f}s ($n_ffkf kf), ratio $(ratio "$m_kf_f" "$m_kf_o")x. transcode 720p: ours ${m_tc_o}s (full job ${m_all_o}s) vs ffmpeg ${m_tc_f}s, ratio $(ratio "$m_tc_f" "$m_tc_o")x; output bytes ours $size_o, ffmpeg $size_f. CPU s (user+sys): keyframes ours $c_kf_o vs ffmpeg $c_kf_f (ratio $(ratio "$c_kf_f" "$c_kf_o")x), transcode ours $c_tc_o vs ffmpeg $c_tc_f (ratio $(ratio "$c_tc_f" "$c_tc_o")x); ffmpeg's transcode kept $busy of $(getconf _NPROCESSORS_ONLN) CPUs busy; load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "$summary"
 if [ -z "${BENCH_NO_RESULTS:-}" ]; then
     {
