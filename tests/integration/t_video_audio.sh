@@ -3,20 +3,8 @@
 # audio.m4a, AAC in MP4 with the index first, at most stereo, as long as the input; the default
 # profile probes an audio file and writes nothing else.
 source "$(dirname "$0")/lib.sh"
-W=$MF_BIN_DIR/mf-worker-video
-[ -x "$W" ] || mf_fail "no $W"
-command -v jq >/dev/null || mf_fail "jq is needed"
-trap mf_cleanup EXIT
-mkdir -p "$T/logs"
+source "$(dirname "$0")/video_lib.sh"
 
-ff() { ffmpeg -nostdin -v error -y "$@" || mf_fail "ffmpeg $*"; }
-probe() { ffprobe -v error -of default=nw=1:nk=1 "$@"; }
-# run FILE OUTDIR [ARGS]: one-shot, record in OUTDIR.json, must succeed with status done
-run() {
-    "$W" process "$1" --out "$2" "${@:3}" >"$2.json" 2>>"$T/logs/worker.log" || mf_fail "process $1: $(jq -r .error "$2.json" 2>/dev/null)"
-    mf_assert_eq "$(jq -r .status "$2.json")" done "status of $1"
-}
-near() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= t) }'; }
 # m4a_ok INPUT OUTDIR CHANNELS: audio.m4a listed, AAC, decodes, moov first, duration of INPUT
 m4a_ok() {
     local m=$2/audio.m4a want got

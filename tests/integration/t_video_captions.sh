@@ -6,21 +6,13 @@
 # the bound is loose: it catches garbage or lost words, not a slightly worse model). Skipped
 # when espeak-ng or the lane's pocketsphinx is missing.
 source "$(dirname "$0")/lib.sh"
-W=$MF_BIN_DIR/mf-worker-video
-[ -x "$W" ] || mf_fail "no $W"
-command -v jq >/dev/null || mf_fail "jq is needed"
+source "$(dirname "$0")/video_lib.sh"
 command -v python3 >/dev/null || mf_fail "python3 is needed"
-trap mf_cleanup EXIT
-mkdir -p "$T/logs"
 cd "$T"
 command -v espeak-ng >/dev/null || { mf_log "skipped: no espeak-ng"; mf_pass; exit 0; }
 
-ff() { ffmpeg -nostdin -v error -y "$@" || mf_fail "ffmpeg $*"; }
-run() {
-    "$W" process "$1" --out "$2" --profile captions >"$2.json" 2>>"$T/logs/worker.log" ||
-        mf_fail "process $1: $(jq -r .error "$2.json" 2>/dev/null)"
-    mf_assert_eq "$(jq -r .status "$2.json")" done "status of $1"
-}
+# captions FILE OUTDIR: one-shot with the captions profile
+captions() { run "$1" "$2" --profile captions; }
 
 cat >speech.txt <<'TXT'
 the quick brown fox jumps over the lazy dog. this is a test of the speech recognition system.
@@ -34,7 +26,7 @@ ff -f lavfi -i "testsrc2=size=320x240:rate=25:duration=$dur" -i pad.wav -c:v lib
     -pix_fmt yuv420p -c:a aac -b:a 96k -shortest speech.mp4
 ff -i pad.wav -c:a libmp3lame speech.mp3
 
-run speech.mp4 out
+captions speech.mp4 out
 if [ "$(jq -r '.meta.captions.skipped // empty' out.json)" = "built without pocketsphinx" ]; then
     mf_log "skipped: the lane was built without pocketsphinx"
     mf_pass
@@ -73,17 +65,17 @@ assert "two three four" in " ".join(hyp), "the counted numbers were not recognis
 PY
 
 mf_log "audio-only file: captions too, no picture outputs"
-run speech.mp3 mp3
+captions speech.mp3 mp3
 mf_assert_eq "$(jq -r .meta.media mp3.json)" audio "media"
 mf_assert_eq "$(jq -c .outputs mp3.json)" '["captions.vtt"]' "outputs of an mp3"
 mf_assert_eq "$(jq -r '.meta.captions.words > 20' mp3.json)" true "words of the mp3"
 
 mf_log "no audio stream, or a blip of silence: done, and meta says what happened"
 ff -f lavfi -i testsrc2=size=160x120:rate=25:duration=1 -c:v libx264 noaudio.mp4
-run noaudio.mp4 na
+captions noaudio.mp4 na
 mf_assert_eq "$(jq -r .meta.captions.skipped na.json)" "no audio stream" "captions without audio"
 ff -f lavfi -i anullsrc=r=44100:cl=stereo:d=0.05 -c:a libmp3lame blip.mp3
-run blip.mp3 blip
+captions blip.mp3 blip
 mf_assert_eq "$(jq -r .meta.captions.words blip.json)" 0 "words in silence"
 head -1 blip/captions.vtt | grep -q '^WEBVTT' || mf_fail "empty captions.vtt is not WebVTT"
 

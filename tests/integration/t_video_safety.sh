@@ -4,14 +4,9 @@
 # renamed .mp4 points its segment at a FIFO: whoever opens the FIFO unblocks a writer that
 # leaves a flag file, so "did not read the other file" is observed, not assumed.
 source "$(dirname "$0")/lib.sh"
-W=$MF_BIN_DIR/mf-worker-video
-[ -x "$W" ] || mf_fail "no $W"
-command -v jq >/dev/null || mf_fail "jq is needed"
-trap mf_cleanup EXIT
-mkdir -p "$T/logs"
+source "$(dirname "$0")/video_lib.sh"
 cd "$T"
 
-ff() { ffmpeg -nostdin -v error -y "$@" || mf_fail "ffmpeg $*"; }
 # fails FILE PATTERN: one-shot must exit 1 with status failed and an error matching PATTERN,
 # leaving no media output (meta.json is only written for successes)
 fails() {

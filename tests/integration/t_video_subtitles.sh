@@ -3,18 +3,8 @@
 # subtitles-<lang>.vtt with the cues' text and timing; two tracks of one language do not
 # overwrite each other.
 source "$(dirname "$0")/lib.sh"
-W=$MF_BIN_DIR/mf-worker-video
-[ -x "$W" ] || mf_fail "no $W"
-command -v jq >/dev/null || mf_fail "jq is needed"
-trap mf_cleanup EXIT
-mkdir -p "$T/logs"
+source "$(dirname "$0")/video_lib.sh"
 cd "$T"
-
-ff() { ffmpeg -nostdin -v error -y "$@" || mf_fail "ffmpeg $*"; }
-run() {
-    "$W" process "$1" --out "$2" >"$2.json" 2>>"$T/logs/worker.log" || mf_fail "process $1: $(jq -r .error "$2.json" 2>/dev/null)"
-    mf_assert_eq "$(jq -r .status "$2.json")" done "status of $1"
-}
 
 printf '1\n00:00:00,500 --> 00:00:01,500\nHello <i>world</i>\n\n2\n00:00:01,800 --> 00:00:02,400\nSecond cue\n' >a.srt
 printf '1\n00:00:01,000 --> 00:00:02,000\nBonjour\n' >b.srt
