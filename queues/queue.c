@@ -98,6 +98,15 @@ static void args_init(qargs *a, const char *prefix, int64_t events_maxlen)
     args_int(a, events_maxlen);
 }
 
+/* The arguments every worker-side script starts with: prefix, events_maxlen, id, lane, entry. */
+static void args_job(qargs *a, const mf_queue_opts *o, const mf_job *job)
+{
+    args_init(a, o->prefix, o->events_maxlen);
+    args_str(a, job->id);
+    args_str(a, job->lane);
+    args_str(a, job->entry);
+}
+
 /* <prefix><kind><name>, e.g. "mf:" "q:" "image". */
 static int qkey(char *buf, size_t size, const char *prefix, const char *kind, const char *name,
                 mf_err *err)
@@ -563,10 +572,7 @@ int mf_queue_start(mf_redis *r, const mf_queue_opts *o, mf_job *job, mf_err *err
     qargs a;
     int rc;
 
-    args_init(&a, o->prefix, o->events_maxlen);
-    args_str(&a, job->id);
-    args_str(&a, job->lane);
-    args_str(&a, job->entry);
+    args_job(&a, o, job);
     args_str(&a, o->consumer);
     args_time(&a, mf_clock_now_ms());
     rc = run_int(r, "start", &a, &attempts, err);
@@ -602,10 +608,7 @@ int mf_queue_done(mf_redis *r, const mf_queue_opts *o, const mf_job *job, const 
     long long found = 0;
     qargs a;
 
-    args_init(&a, o->prefix, o->events_maxlen);
-    args_str(&a, job->id);
-    args_str(&a, job->lane);
-    args_str(&a, job->entry);
+    args_job(&a, o, job);
     args_str(&a, outputs_json != NULL ? outputs_json : "[]");
     args_str(&a, meta_json != NULL ? meta_json : "{}");
     args_time(&a, mf_clock_now_ms());
@@ -620,10 +623,7 @@ int mf_queue_fail(mf_redis *r, const mf_queue_opts *o, const mf_job *job, int co
     qargs a;
     int rc;
 
-    args_init(&a, o->prefix, o->events_maxlen);
-    args_str(&a, job->id);
-    args_str(&a, job->lane);
-    args_str(&a, job->entry);
+    args_job(&a, o, job);
     args_str(&a, o->consumer);
     args_str(&a, error != NULL && error[0] != '\0' ? error : mf_strerror(code));
     args_str(&a, mf_err_retryable(code) ? "1" : "0");
@@ -646,10 +646,7 @@ int mf_queue_release(mf_redis *r, const mf_queue_opts *o, const mf_job *job, mf_
     long long found = 0;
     qargs a;
 
-    args_init(&a, o->prefix, o->events_maxlen);
-    args_str(&a, job->id);
-    args_str(&a, job->lane);
-    args_str(&a, job->entry);
+    args_job(&a, o, job);
     args_str(&a, o->consumer);
     args_int(&a, o->visibility_ms);
     return run_int(r, "release", &a, &found, err);

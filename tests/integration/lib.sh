@@ -138,3 +138,10 @@ mf_similar() {
     printf 'similarity %s\n' "$r" >&2
     awk -v r="$r" -v m="$3" 'BEGIN {exit !(r >= m)}'
 }
+
+# mf_drop NAME SRC: uploads SRC to $MF_INBOX/NAME the way browsers and rsync do, under a
+# temporary .part name renamed when complete (subfolders created as needed).
+mf_drop() {
+    mkdir -p "$(dirname "$MF_INBOX/$1")"
+    cp "$2" "$MF_INBOX/$1.part" && mv "$MF_INBOX/$1.part" "$MF_INBOX/$1"
+}

@@ -14,16 +14,11 @@ mf_setup
 mf_start dispatcher "$MF_BIN_DIR/mf-dispatcher"
 mf_start worker "$MF_BIN_DIR/mf-worker-doc"
 sleep 0.5
-# drop NAME SRC: an upload that arrives under a temporary name and is renamed when complete
-drop() {
-    mkdir -p "$(dirname "$MF_INBOX/$1")"
-    cp "$2" "$MF_INBOX/$1.part" && mv "$MF_INBOX/$1.part" "$MF_INBOX/$1"
-}
-drop docs/report.pdf "$T/report.pdf"
-drop ocr/scan.pdf "$T/scan.pdf"
-drop locked.pdf "$FIX/user-password.pdf"
+mf_drop docs/report.pdf "$T/report.pdf"
+mf_drop ocr/scan.pdf "$T/scan.pdf"
+mf_drop locked.pdf "$FIX/user-password.pdf"
 "$MF_BIN_DIR/mf-doc-mkfixture" png "$T/page.png" || mf_fail "png fixture"
-drop ocr/page.png "$T/page.png"
+mf_drop ocr/page.png "$T/page.png"
 
 mf_expect_status docs/report.pdf done 60
 id=$(id_of docs/report.pdf)

@@ -53,12 +53,8 @@ PY
 mf_start dispatcher "$MF_BIN_DIR/mf-dispatcher"
 mf_start worker "$MF_BIN_DIR/mf-worker-doc"
 sleep 0.5
-drop() {
-    mkdir -p "$(dirname "$MF_INBOX/$1")"
-    cp "$2" "$MF_INBOX/$1.part" && mv "$MF_INBOX/$1.part" "$MF_INBOX/$1"
-}
-drop docs/letter.docx "$T/letter.docx"
-drop docs/minutes.odt "$T/minutes.odt"
+mf_drop docs/letter.docx "$T/letter.docx"
+mf_drop docs/minutes.odt "$T/minutes.odt"
 
 # expect_unsupported PATH MIME
 expect_unsupported() {
