@@ -62,6 +62,9 @@ static const mf__centry mf__table[] = {
           "largest image (width x height, from the header) in megapixels"),
     MF__I(image_max_frames, MF_DEFAULT_IMAGE_MAX_FRAMES, 1, 100000,
           "most pages/frames of one image"),
+    MF__I(image_near_dup_bits, MF_DEFAULT_IMAGE_NEAR_DUP_BITS, 0, MF_NEAR_DUP_BITS_MAX,
+          "meta.near_duplicates lists earlier images whose perceptual hash is at most this "
+          "many bits away (0..7; 0 = off, no index kept in Redis)"),
     MF__S(mime_image,
           "image/jpeg image/png image/webp image/gif image/tiff image/heic "
           "image/heif image/avif",
@@ -76,8 +79,19 @@ static const mf__centry mf__table[] = {
           "image outputs as name:longest-side, largest first is not required"),
     MF__S(image_format, "webp", "image output format: webp jpeg png avif"),
     MF__I(image_quality, 80, 1, 100, "image output quality"),
+    MF__I(image_webp_effort, 1, 0, 6,
+          "WebP encoder effort 0..6 (libwebp method): 1 encodes ~3x faster than libwebp's "
+          "default 4 for 0.2-0.3 dB PSNR at about the same size (bench/RESULTS.md)"),
     MF__I(image_strip, 1, 0, 1,
           "1: image outputs carry no metadata (EXIF with GPS, XMP, ICC); 0: keep it"),
+    MF__I(image_faces, 1, 0, 1,
+          "1: meta.faces lists the frontal faces found (OpenCV cascade on a small grey copy); "
+          "0: no face detection"),
+    /* alt2: on the photos tried (tests/fixtures/image/README.md) it found every face, as alt
+     * and default did, without default's false face in a painting; LBP "improved" missed
+     * faces under its 45 px window. */
+    MF__S(image_face_model, "/usr/share/opencv4/haarcascades/haarcascade_frontalface_alt2.xml",
+          "OpenCV cascade file for image_faces (Debian package opencv-data)"),
     MF__S(video_hw_encoder, "none",
           "video transcode encoder: none (libx264), vaapi or nvenc; when the hardware one "
           "cannot start, libx264 is used and meta.hw_fallback says why"),

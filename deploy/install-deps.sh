@@ -8,6 +8,8 @@ PACKAGES=(
     libuv1-dev libhiredis-dev libjansson-dev libinih-dev libssl-dev libmagic-dev file
     libcurl4-openssl-dev libcmocka-dev
     libvips-dev libvips-tools liblcms2-dev
+    # image faces (meta.faces): OpenCV's cascade classifier and its Haar/LBP face models
+    libopencv-objdetect-dev opencv-data
     libavformat-dev libavcodec-dev libswscale-dev libswresample-dev libavutil-dev ffmpeg
     libpoppler-glib-dev libcairo2-dev libpng-dev poppler-utils
     libtesseract-dev tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd

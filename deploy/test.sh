@@ -2,7 +2,7 @@
 # Quick start, command 2 (and what CI runs): install the dependencies, then
 #   1. build with -Werror into build-ci and run every test (unit + integration),
 #   2. build with AddressSanitizer + UBSan into build-asan and run every test again,
-#   3. check that every .c/.h file is clang-formatted.
+#   3. check that every .c/.h/.cpp file is clang-formatted.
 # Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,7 +37,7 @@ ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
     run_ctest build-asan
 
 step "clang-format"
-find . \( -path './build*' -o -path ./.git \) -prune -o \( -name '*.c' -o -name '*.h' \) -print0 |
+find . \( -path './build*' -o -path ./.git \) -prune -o \( -name '*.c' -o -name '*.h' -o -name '*.cpp' \) -print0 |
     xargs -0 clang-format --dry-run -Werror
 echo "all files formatted"
 

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "mf/clock.h"
+#include "mf/limits.h"
 #include "mf/log.h"
 #include "internal.h"
 
@@ -650,6 +651,66 @@ int mf_queue_release(mf_redis *r, const mf_queue_opts *o, const mf_job *job, mf_
     args_str(&a, o->consumer);
     args_int(&a, o->visibility_ms);
     return run_int(r, "release", &a, &found, err);
+}
+
+/* ---- near-duplicate images ---------------------------------------------------------- */
+
+static int phash_valid(const char *h)
+{
+    size_t i;
+
+    for (i = 0; i < 16; i++) {
+        if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')))
+            return 0;
+    }
+    return h[16] == '\0';
+}
+
+/* Reply: {id, distance, id, distance, ...}. */
+static int near_take(const redisReply *rep, mf_near_dup *out, size_t cap, size_t *n, mf_err *err)
+{
+    size_t i;
+
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements % 2 != 0)
+        return proto_error(err, "script neardup");
+    for (i = 0; i + 1 < rep->elements && *n < cap; i += 2) {
+        const redisReply *id = rep->element[i], *d = rep->element[i + 1];
+
+        if (id->type != REDIS_REPLY_STRING || id->len != MF_ID_LEN - 1 ||
+            d->type != REDIS_REPLY_INTEGER || d->integer < 0 || d->integer > 64)
+            return proto_error(err, "script neardup");
+        memcpy(out[*n].id, id->str, MF_ID_LEN);
+        out[*n].distance = (int)d->integer;
+        (*n)++;
+    }
+    return 0;
+}
+
+int mf_queue_near_dups(mf_redis *r, const mf_queue_opts *o, const char *id, const char *phash,
+                       int max_bits, mf_near_dup *out, size_t cap, size_t *n, mf_err *err)
+{
+    redisReply *rep = NULL;
+    qargs a;
+    int rc;
+
+    *n = 0;
+    if (!phash_valid(phash))
+        return mf_err_set(err, MF_EINVAL, "perceptual hash '%.32s' is not 16 lowercase hex digits",
+                          phash);
+    if (max_bits < 0 || max_bits > MF_NEAR_DUP_BITS_MAX)
+        return mf_err_set(err, MF_EINVAL, "near-duplicate distance %d is out of range [0, %d]",
+                          max_bits, MF_NEAR_DUP_BITS_MAX);
+    args_init(&a, o->prefix, o->events_maxlen);
+    args_str(&a, id);
+    args_str(&a, phash);
+    args_int(&a, max_bits);
+    args_int(&a, MF_NEAR_DUP_BUCKET_MAX);
+    args_int(&a, (int64_t)(cap < MF_NEAR_DUP_LIST_MAX ? cap : MF_NEAR_DUP_LIST_MAX));
+    rc = mf_redis_script(r, "neardup", &rep, err, a.argc, a.argv, a.len);
+    if (rc == 0)
+        rc = near_take(rep, out, cap, n, err);
+    freeReplyObject(rep);
+    return rc;
 }
 
 int mf_queue_retry(mf_redis *r, const char *prefix, int64_t events_maxlen, const char *id,

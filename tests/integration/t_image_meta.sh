@@ -17,7 +17,7 @@ plain=$(mf_enqueue plain.jpg)
 mf_expect_status canon.jpg done
 mf_expect_status plain.jpg done
 meta=$(field "$canon" meta)
-mf_assert_eq "$(jq -c '[.width, .height, .format, .bands, .alpha, .pages, .orientation]' \
+mf_assert_eq "$(jq -c '[.width, .height, .format, .bands, .has_alpha, .pages, .orientation]' \
     <<<"$meta")" '[640,480,"jpeg",3,false,1,1]' "geometry"
 mf_assert_eq "$(jq -r .icc <<<"$meta")" sRGB "ICC profile name"
 mf_assert_eq "$(jq -c .exif <<<"$meta")" \
@@ -52,18 +52,19 @@ bits() { # HEX HEX: number of differing bits
     done
     echo "$n"
 }
-vips sines "$T/s.v" 800 600 --hfreq 1.5 --vfreq 1
-vips linear "$T/s.v" "$T/waves.jpg" 127 128 --uchar
-vips resize "$T/waves.jpg" "$T/waves-small.png" 0.4
-vips rot "$T/waves.jpg" "$T/waves-turned.jpg" d90
-for f in waves.jpg waves-small.png waves-turned.jpg; do
+# A real photograph (a smooth synthetic gradient has near-zero DCT terms whose signs any
+# resampling flips): tests/fixtures/image/astronaut.jpg, see its README.
+cp "$(dirname "$0")/../fixtures/image/astronaut.jpg" "$T/photo.jpg"
+vips resize "$T/photo.jpg" "$T/photo-small.png" 0.4
+vips rot "$T/photo.jpg" "$T/photo-turned.jpg" d90
+for f in photo.jpg photo-small.png photo-turned.jpg; do
     "$W" process "$T/$f" --out "$T/p-$f" >"$T/p-$f.json" || mf_fail "$f: exit"
 done
-ha=$(jq -r .meta.phash "$T/p-waves.jpg.json")
-hs=$(jq -r .meta.phash "$T/p-waves-small.png.json")
-ht=$(jq -r .meta.phash "$T/p-waves-turned.jpg.json")
+ha=$(jq -r .meta.phash "$T/p-photo.jpg.json")
+hs=$(jq -r .meta.phash "$T/p-photo-small.png.json")
+ht=$(jq -r .meta.phash "$T/p-photo-turned.jpg.json")
 [[ "$ha" =~ ^[0-9a-f]{16}$ ]] || mf_fail "phash is '$ha'"
-[ "$(bits "$ha" "$hs")" -le 8 ] || mf_fail "resized copy: $ha vs $hs, $(bits "$ha" "$hs") bits"
+[ "$(bits "$ha" "$hs")" -le 4 ] || mf_fail "resized copy: $ha vs $hs, $(bits "$ha" "$hs") bits"
 [ "$(bits "$ha" "$ht")" -ge 20 ] || mf_fail "other picture: $ha vs $ht, $(bits "$ha" "$ht") bits"
 field "$canon" meta | jq -e '.phash | test("^[0-9a-f]{16}$")' >/dev/null ||
     mf_fail "no phash in the record"

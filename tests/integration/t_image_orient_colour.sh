@@ -75,7 +75,7 @@ mf_assert_eq "$(colour 10 10 "$T/g16/thumb-256.webp")" "191 191 191" "16-bit gre
 # 4. WebP with alpha: left half opaque red, right half transparent, in and out.
 "$MK" alpha "$T/a.webp"
 "$W" process "$T/a.webp" --out "$T/a" >"$T/a.json" || mf_fail "alpha: exit"
-mf_assert_eq "$(jq -c '[.meta.alpha, .meta.bands]' "$T/a.json")" '[true,4]' "alpha meta"
+mf_assert_eq "$(jq -c '[.meta.has_alpha, .meta.bands]' "$T/a.json")" '[true,4]' "alpha meta"
 mf_assert_eq "$(vipsheader -f bands "$T/a/thumb-256.webp")" 4 "alpha kept"
 c=$(colour 20 20 "$T/a/thumb-256.webp")
 is "$c" red && [ "${c##* }" -eq 255 ] || mf_fail "opaque half is '$c'"

@@ -170,15 +170,19 @@ static void picture(unsigned char *px, int side, int seed)
 
 static void test_phash_grey(void **state)
 {
-    unsigned char a[SIDE * SIDE], b[SIDE * SIDE], inv[SIDE * SIDE];
+    unsigned char pa[SIDE * SIDE], pb[SIDE * SIDE];
+    float a[SIDE * SIDE], b[SIDE * SIDE], inv[SIDE * SIDE];
     uint64_t ha, hb, hi;
     int i;
 
     (void)state;
-    picture(a, SIDE, 0);
-    picture(b, SIDE, 7);
-    for (i = 0; i < SIDE * SIDE; i++)
-        inv[i] = (unsigned char)(255 - a[i]);
+    picture(pa, SIDE, 0);
+    picture(pb, SIDE, 7);
+    for (i = 0; i < SIDE * SIDE; i++) {
+        a[i] = pa[i];
+        b[i] = pb[i];
+        inv[i] = 255.0f - pa[i];
+    }
     ha = mf_image_phash_grey(a);
     hb = mf_image_phash_grey(b);
     hi = mf_image_phash_grey(inv);

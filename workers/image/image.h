@@ -1,6 +1,6 @@
-/* The image lane (image.c) and its helper modules: metadata (imgmeta.c) and the perceptual
- * hash (imghash.c). Internal to workers/image and its unit tests; every function runs in the
- * job executor, one job at a time. */
+/* The image lane (image.c) and its helper modules: metadata (imgmeta.c), the perceptual
+ * hash (imghash.c) and faces (imgfaces.c, over faces.h). Internal to workers/image and its
+ * unit tests; every function runs in the job executor, one job at a time. */
 #ifndef MF_WORKER_IMAGE_H
 #define MF_WORKER_IMAGE_H
 
@@ -37,12 +37,28 @@ void mf_image_meta_read(VipsImage *head, json_t *meta);
 /* Side of the grey square the hash is computed from. */
 #define MF_IMAGE_PHASH_SIDE 32
 
-/* The 64-bit DCT perceptual hash of a 32x32 grey image (row-major): the signs against their
- * median of the 8x8 lowest frequencies of its 2-D DCT-II, row-major, first bit highest. The
- * definition of pHash used by Python's imagehash.phash. */
-uint64_t mf_image_phash_grey(const unsigned char *px);
+/* The 64-bit DCT perceptual hash of a 32x32 grey image (row-major, any scale): the 8x8 lowest
+ * frequencies of its 2-D DCT-II, row-major, first bit highest, each set when above the median
+ * of the 63 AC terms. Python's imagehash.phash, except that its median includes the DC term. */
+uint64_t mf_image_phash_grey(const float *px);
 /* The hash of an image: alpha flattened, to grey, resized to 32x32, then as above. Returns 0
  * or MF_ECORRUPT with err set. */
 int mf_image_phash(VipsImage *img, uint64_t *hash, mf_err *err);
+
+/* imgfaces.c */
+
+/* Most boxes in meta.faces: the largest faces are kept. */
+#define MF_IMAGE_FACES_MAX 64
+
+/* Loads the face detector (an OpenCV cascade, see faces.h) for every later job. Returns 0 or
+ * MF_ECONFIG with err saying what to install or set. */
+int mf_image_faces_init(const char *model_path, mf_err *err);
+/* Releases the detector; mf_image_faces() then adds nothing. Safe to call when not loaded. */
+void mf_image_faces_close(void);
+/* Sets meta.faces to the frontal faces of img (upright, any size) as [{x, y, w, h}], sorted
+ * by y then x, in the coordinates of a width x height image (as displayed); [] when none.
+ * Does nothing without a detector loaded. Returns 0, or MF_ECORRUPT (libvips) or
+ * MF_EMEMLIMIT with err set; an OpenCV failure is not one: meta.faces_error says it. */
+int mf_image_faces(VipsImage *img, int width, int height, json_t *meta, mf_err *err);
 
 #endif

@@ -22,7 +22,7 @@ static int mf__cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-uint64_t mf_image_phash_grey(const unsigned char *px)
+uint64_t mf_image_phash_grey(const float *px)
 {
     double c[MF__K][MF__N], rows[MF__N][MF__K], d[MF__K * MF__K], sorted[MF__K * MF__K], med;
     uint64_t hash = 0;
@@ -44,15 +44,18 @@ uint64_t mf_image_phash_grey(const unsigned char *px)
             for (y = 0; y < MF__N; y++)
                 d[u * MF__K + v] += c[u][y] * rows[y][v];
         }
-    memcpy(sorted, d, sizeof(d));
-    qsort(sorted, MF__K * MF__K, sizeof(double), mf__cmp_double);
-    med = (sorted[MF__K * MF__K / 2 - 1] + sorted[MF__K * MF__K / 2]) / 2;
+    /* The median of the 63 AC terms: the DC term (the mean brightness) is far above all of
+     * them and would only shift the threshold. */
+    memcpy(sorted, d + 1, sizeof(d) - sizeof(d[0]));
+    qsort(sorted, MF__K * MF__K - 1, sizeof(double), mf__cmp_double);
+    med = sorted[(MF__K * MF__K - 1) / 2];
     for (u = 0; u < MF__K * MF__K; u++)
         hash = (hash << 1) | (d[u] > med);
     return hash;
 }
 
-/* img -> 32x32 one-band uchar grey, as a new image. */
+/* img -> 32x32 one-band float grey, as a new image. Float, not uchar: rounding the 1,024
+ * averages to whole levels moved low-contrast pictures' hashes by several bits. */
 static int mf__phash_grey_image(VipsImage *img, VipsImage **out)
 {
     VipsImage *t[4] = {NULL, NULL, NULL, NULL}, *cur = img;
@@ -68,7 +71,7 @@ static int mf__phash_grey_image(VipsImage *img, VipsImage **out)
         cur = t[1];
     }
     if (rc == 0) {
-        rc = vips_cast_uchar(cur, &t[2], NULL);
+        rc = vips_cast_float(cur, &t[2], NULL);
         cur = t[2];
     }
     if (rc == 0)
@@ -88,7 +91,7 @@ int mf_image_phash(VipsImage *img, uint64_t *hash, mf_err *err)
 {
     char why[MF_ERR_MSG_MAX];
     VipsImage *grey = NULL;
-    unsigned char *px = NULL;
+    float *px = NULL;
     size_t len = 0;
     int rc = 0;
 
@@ -103,7 +106,7 @@ int mf_image_phash(VipsImage *img, uint64_t *hash, mf_err *err)
         goto out;
     }
     px = vips_image_write_to_memory(grey, &len);
-    if (px == NULL || len != MF__N * MF__N) {
+    if (px == NULL || len != MF__N * MF__N * sizeof(float)) {
         rc = mf_err_set(err, MF_ECORRUPT, "perceptual hash: %s",
                         mf__image_vips_error(why, sizeof(why)));
         goto out;

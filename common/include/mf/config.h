@@ -33,6 +33,7 @@ typedef struct mf_config {
     int64_t max_input_bytes;
     int64_t image_max_megapixels;
     int64_t image_max_frames;
+    int64_t image_near_dup_bits; /* meta.near_duplicates within this Hamming distance; 0 = off */
     /* classification: space-separated MIME globs per lane */
     char *mime_image;
     char *mime_video;
@@ -45,7 +46,10 @@ typedef struct mf_config {
     char *image_thumb_sizes; /* "thumb:256 preview:1280" */
     char *image_format;      /* webp jpeg png avif */
     int64_t image_quality;
-    int64_t image_strip; /* 1: outputs without EXIF/XMP/ICC */
+    int64_t image_webp_effort; /* libwebp method for webp outputs */
+    int64_t image_strip;       /* 1: outputs without EXIF/XMP/ICC */
+    int64_t image_faces;       /* 1: meta.faces from an OpenCV cascade */
+    char *image_face_model;    /* the cascade file (opencv-data) */
     /* video lane */
     char *video_hw_encoder; /* "none", "vaapi", "nvenc": hardware H.264, libx264 fallback */
     /* fleet */

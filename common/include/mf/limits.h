@@ -13,6 +13,19 @@
 /* Animated GIF/WebP frames decoded at most. */
 #define MF_DEFAULT_IMAGE_MAX_FRAMES 300
 
+/* meta.near_duplicates lists earlier images whose perceptual hash is at most this many bits
+ * from the new one. Rescaled and recompressed copies are a few bits apart; unrelated images
+ * usually well over 10 (32 on average for random hashes). At most 7: the band index
+ * (queues/lua/neardup.lua) finds every hash within 7 bits, no further. */
+#define MF_DEFAULT_IMAGE_NEAR_DUP_BITS 6
+#define MF_NEAR_DUP_BITS_MAX 7
+/* Entries read from one band bucket at most. Flat and uniform images (blank pages, black
+ * frames) share a few hash values: without a cap every such upload would read them all.
+ * Fixed. */
+#define MF_NEAR_DUP_BUCKET_MAX 2000
+/* Near-duplicates listed per image at most, nearest first. Fixed. */
+#define MF_NEAR_DUP_LIST_MAX 20
+
 /* Seconds a lane may spend on one job before the child is killed and the job retried. */
 #define MF_DEFAULT_TIMEOUT_IMAGE 120
 #define MF_DEFAULT_TIMEOUT_VIDEO 3600

@@ -10,6 +10,8 @@
  *   q:<lane>         STREAM of jobs (field "id"), consumer group "workers"
  *   dlq:<lane>       STREAM of dead jobs (fields id, error, attempts, entry)
  *   events           STREAM + channel
+ *   phash:<b>:<hex4> HASH id -> "<phash>:<seq>": band b (0..3) of image perceptual hashes
+ *   phash:seq        STRING counter ordering the indexed images
  *
  * Thread safety: as for the mf_redis passed in (one thread). */
 #ifndef MF_QUEUE_H
@@ -122,6 +124,22 @@ int mf_queue_fail(mf_redis *r, const mf_queue_opts *o, const mf_job *job, int co
  * counting it as a failure (the delivery is taken off attempts). A job already settled
  * elsewhere is left alone. */
 int mf_queue_release(mf_redis *r, const mf_queue_opts *o, const mf_job *job, mf_err *err);
+
+/* ---- near-duplicate images -------------------------------------------------------- */
+
+typedef struct mf_near_dup {
+    char id[MF_ID_LEN];
+    int distance; /* Hamming distance of the perceptual hashes, bits */
+} mf_near_dup;
+
+/* Indexes the job's 64-bit perceptual hash phash (16 lowercase hex digits) and finds the
+ * images indexed before it whose hash is at most max_bits (0..7) away: the nearest first
+ * (then by id), at most cap of them, into out; *n is set to their number. One script
+ * (lua/neardup.lua): 68 bucket probes, no scan; a bucket over MF_NEAR_DUP_BUCKET_MAX entries
+ * is read only that far. Calling it again for the same id and hash writes nothing and gives
+ * the same answer. Returns 0, MF_EINVAL (bad phash or max_bits), MF_EREDIS or MF_EPROTO. */
+int mf_queue_near_dups(mf_redis *r, const mf_queue_opts *o, const char *id, const char *phash,
+                       int max_bits, mf_near_dup *out, size_t cap, size_t *n, mf_err *err);
 
 /* ---- admin (mfctl) ------------------------------------------------------------------ */
 
