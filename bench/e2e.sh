@@ -49,27 +49,7 @@ done
 NFILES=$(find "$SRC" -type f | wc -l)
 BYTES=$(du -sb "$SRC" | cut -f1)
 
-# cpu_tree PID: user+sys seconds of PID and its descendants (live ones, plus reaped children).
-cpu_tree() {
-    local pids=$1 all=$1 p kids
-    while [ -n "$pids" ]; do
-        kids=""
-        for p in $pids; do kids="$kids $(cat /proc/"$p"/task/*/children 2>/dev/null)"; done
-        pids=$(echo $kids)
-        all="$all $pids"
-    done
-    for p in $all; do cat /proc/"$p"/stat 2>/dev/null; done |
-        awk -v hz="$(getconf CLK_TCK)" '{sub(/^.*\) /, ""); t += $12 + $13 + $14 + $15}
-            END {printf "%.2f", t / hz}'
-}
-
 # ---- the fleet ----------------------------------------------------------------------------
-TERMINAL_LUA="local n = 0
-for _, id in ipairs(redis.call('HVALS', KEYS[1])) do
-  local s = redis.call('HGET', 'mf:file:' .. id, 'status')
-  if s == 'done' or s == 'failed' or s == 'duplicate' or s == 'unsupported' then n = n + 1 end
-end
-return n"
 run_fleet() {
     local d=$W/fleet pid t0 t1 c0 c1 n=0 sock
     rm -rf "$d" && mkdir -p "$d/inbox" "$d/outbox" "$d/state" "$d/stage"

@@ -33,6 +33,28 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}'; 
 # peak RSS in MB of a command (GNU time)
 peak_rss_mb() { /usr/bin/time -f '%M' -o "$W/rss" "$@" >/dev/null 2>&1 || true; awk '{printf "%.1f", $1/1024}' "$W/rss"; }
 
+# cpu_tree PID: user+sys seconds of PID and its descendants (live ones, plus reaped children).
+cpu_tree() {
+    local pids=$1 all=$1 p kids
+    while [ -n "$pids" ]; do
+        kids=""
+        for p in $pids; do kids="$kids $(cat /proc/"$p"/task/*/children 2>/dev/null)"; done
+        pids=$(echo $kids)
+        all="$all $pids"
+    done
+    for p in $all; do cat /proc/"$p"/stat 2>/dev/null; done |
+        awk -v hz="$(getconf CLK_TCK)" '{sub(/^.*\) /, ""); t += $12 + $13 + $14 + $15}
+            END {printf "%.2f", t / hz}'
+}
+
+# TERMINAL_LUA with KEYS[1] = mf:paths: how many recorded files are in a terminal state.
+TERMINAL_LUA="local n = 0
+for _, id in ipairs(redis.call('HVALS', KEYS[1])) do
+  local s = redis.call('HGET', 'mf:file:' .. id, 'status')
+  if s == 'done' or s == 'failed' or s == 'duplicate' or s == 'unsupported' then n = n + 1 end
+end
+return n"
+
 machine() {
     printf '%s, %s cores, %s, %s' "$(uname -m)" "$(getconf _NPROCESSORS_ONLN)" \
         "$(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo)" \
