@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End to end: an image-heavy mixed folder through the fleet (`mfctl up`: embedded Redis,
-# dispatcher, default plan image=2,video=1,doc=1) against the obvious shell pipeline doing the
+# dispatcher, default plan workers=auto: image=2,video=1,doc=1 on 2 CPUs) against the obvious shell pipeline doing the
 # same work on the same files in the same run, median of RUNS.
 #   folder: PHOTOS distinct JPEG photos (vips, one --seed each), 3 short 1080p H.264+AAC clips
 #           (ffmpeg lavfi), 3 text PDFs and 3 scanned PDFs (mf-doc-mkfixture text|scan).

@@ -80,8 +80,7 @@ static const mf__centry mf__table[] = {
     MF__S(image_format, "webp", "image output format: webp jpeg png avif"),
     MF__I(image_quality, 80, 1, 100, "image output quality"),
     MF__I(image_webp_effort, 1, 0, 6,
-          "WebP encoder effort 0..6 (libwebp method): 1 encodes ~3x faster than libwebp's "
-          "default 4 for 0.2-0.3 dB PSNR at about the same size (bench/RESULTS.md)"),
+          "WebP encoder effort 0..6; 1 is ~3x faster than 4, about as small (bench/RESULTS.md)"),
     MF__I(image_strip, 1, 0, 1,
           "1: image outputs carry no metadata (EXIF with GPS, XMP, ICC); 0: keep it"),
     MF__I(image_faces, 1, 0, 1,
@@ -95,7 +94,9 @@ static const mf__centry mf__table[] = {
     MF__S(video_hw_encoder, "none",
           "video transcode encoder: none (libx264), vaapi or nvenc; when the hardware one "
           "cannot start, libx264 is used and meta.hw_fallback says why"),
-    MF__S(workers, "image=2,video=1,doc=1", "mfctl up: worker processes per lane"),
+    MF__S(workers, "auto",
+          "mfctl up: workers per lane, lane=count,...; auto: image 1 per CPU, doc 1 per 2, "
+          "video 1 per 4, at least 1 each"),
     MF__S(log_level, "info", "debug info warn error"),
 };
 

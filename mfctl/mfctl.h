@@ -47,13 +47,25 @@ typedef struct mf_ctl_plan {
     struct {
         char lane[MF_CTL_LANE_NAME_MAX];
         int count;
+        int from_auto; /* set by "auto": a later lane=count replaces it */
     } lanes[MF_CTL_PLAN_MAX_LANES];
 } mf_ctl_plan;
 
 /* Parses a comma-separated list of lane=count (spaces allowed around items; a lane named
  * twice is an error). Lane names are [a-z][a-z0-9_]* and shorter than 16 bytes; counts
- * 0..MF_CTL_PLAN_MAX_WORKERS. Returns 0 or MF_ECONFIG with err naming the bad item. */
+ * 0..MF_CTL_PLAN_MAX_WORKERS. The item "auto" stands for mf_ctl_plan_auto() on the CPUs this
+ * process may use (mf_ctl_cpus()); lane=count items after it override its counts
+ * ("auto,video=0"). Returns 0 or MF_ECONFIG with err naming the bad item. */
 int mf_ctl_plan_parse(const char *spec, mf_ctl_plan *plan, mf_err *err);
+
+/* The default plan for a box of `cpus` CPUs (at least 1): image=cpus, doc=cpus/2,
+ * video=cpus/4, each at least 1. Appends to plan (no lane may be in it yet). Why these
+ * shares: see README "mfctl up" (every worker runs one job on one core at a time). */
+void mf_ctl_plan_auto(int cpus, mf_ctl_plan *plan);
+
+/* CPUs this process may run on: its affinity mask, lowered by a cgroup v2 CPU quota
+ * (/sys/fs/cgroup/cpu.max, rounded up) as a container or a Kubernetes limit sets it. */
+int mf_ctl_cpus(void);
 
 /* ---- restart back-off (fleet.c) --------------------------------------------------------- */
 

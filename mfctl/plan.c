@@ -3,8 +3,11 @@
  * up.c, not refused here, so one config serves machines with and without it. */
 #include <ctype.h>
 #include <errno.h>
+#include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mfctl.h"
 
@@ -63,9 +66,14 @@ static int mf__plan_item(const char *item, size_t len, mf_ctl_plan *plan, mf_err
         return mf_err_set(err, MF_ECONFIG, "workers: count '%s' for lane %.*s is not 0..%d", digits,
                           (int)nlen, name, MF_CTL_PLAN_MAX_WORKERS);
     for (size_t i = 0; i < plan->n; i++) {
-        if (strlen(plan->lanes[i].lane) == nlen && memcmp(plan->lanes[i].lane, name, nlen) == 0)
+        if (strlen(plan->lanes[i].lane) != nlen || memcmp(plan->lanes[i].lane, name, nlen) != 0)
+            continue;
+        if (!plan->lanes[i].from_auto)
             return mf_err_set(err, MF_ECONFIG, "workers: lane %.*s is named twice", (int)nlen,
                               name);
+        plan->lanes[i].count = (int)count;
+        plan->lanes[i].from_auto = 0;
+        return 0;
     }
     if (plan->n == MF_CTL_PLAN_MAX_LANES)
         return mf_err_set(err, MF_ECONFIG, "workers: more than %d lanes", MF_CTL_PLAN_MAX_LANES);
@@ -74,6 +82,52 @@ static int mf__plan_item(const char *item, size_t len, mf_ctl_plan *plan, mf_err
     plan->lanes[plan->n].count = (int)count;
     plan->n++;
     return 0;
+}
+
+void mf_ctl_plan_auto(int cpus, mf_ctl_plan *plan)
+{
+    /* Image jobs are short and come in bursts: one worker per core keeps every core busy on
+     * a folder of photos. Document (OCR) and video jobs are long: fewer workers keep them
+     * moving without taking every core from the image lane when all three are busy. */
+    static const struct {
+        const char *lane;
+        int per; /* one worker per `per` CPUs */
+    } shares[] = {{"image", 1}, {"video", 4}, {"doc", 2}};
+    size_t i;
+
+    if (cpus < 1)
+        cpus = 1;
+    for (i = 0; i < sizeof(shares) / sizeof(shares[0]) && plan->n < MF_CTL_PLAN_MAX_LANES; i++) {
+        snprintf(plan->lanes[plan->n].lane, sizeof(plan->lanes[plan->n].lane), "%s",
+                 shares[i].lane);
+        plan->lanes[plan->n].count = cpus / shares[i].per > 0 ? cpus / shares[i].per : 1;
+        if (plan->lanes[plan->n].count > MF_CTL_PLAN_MAX_WORKERS)
+            plan->lanes[plan->n].count = MF_CTL_PLAN_MAX_WORKERS;
+        plan->lanes[plan->n].from_auto = 1;
+        plan->n++;
+    }
+}
+
+int mf_ctl_cpus(void)
+{
+    cpu_set_t set;
+    long long quota = 0, period = 0;
+    int n = 0;
+    FILE *f;
+
+    if (sched_getaffinity(0, sizeof(set), &set) == 0)
+        n = CPU_COUNT(&set);
+    if (n < 1)
+        n = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    /* "max 100000" when unlimited, "150000 100000" for a limit of 1.5 CPUs */
+    f = fopen("/sys/fs/cgroup/cpu.max", "re");
+    if (f != NULL) {
+        if (fscanf(f, "%lld %lld", &quota, &period) == 2 && quota > 0 && period > 0 &&
+            (quota + period - 1) / period < n)
+            n = (int)((quota + period - 1) / period);
+        fclose(f);
+    }
+    return n > 0 ? n : 1;
 }
 
 int mf_ctl_plan_parse(const char *spec, mf_ctl_plan *plan, mf_err *err)
@@ -90,7 +144,9 @@ int mf_ctl_plan_parse(const char *spec, mf_ctl_plan *plan, mf_err *err)
 
         mf__plan_trim(&item, &ilen);
         /* an empty spec or a trailing comma ends the list; an empty item elsewhere is an error */
-        if (ilen > 0 || comma != NULL) {
+        if (ilen == 4 && memcmp(item, "auto", 4) == 0 && plan->n == 0) {
+            mf_ctl_plan_auto(mf_ctl_cpus(), plan);
+        } else if (ilen > 0 || comma != NULL) {
             rc = mf__plan_item(item, ilen, plan, err);
             if (rc < 0)
                 goto out;

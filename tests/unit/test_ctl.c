@@ -30,6 +30,42 @@ static void test_plan_default(void **state)
     assert_int_equal(plan.lanes[2].count, 1);
 }
 
+/* The default plan follows the CPUs: 2 -> image=2,video=1,doc=1; 8 -> image=8,video=2,doc=4;
+ * later items override it, but a lane named twice by hand is still an error. */
+static void test_plan_auto(void **state)
+{
+    mf_ctl_plan plan;
+    mf_err err;
+
+    (void)state;
+    memset(&plan, 0, sizeof(plan));
+    mf_ctl_plan_auto(2, &plan);
+    assert_int_equal(plan.n, 3);
+    assert_string_equal(plan.lanes[0].lane, "image");
+    assert_int_equal(plan.lanes[0].count, 2);
+    assert_string_equal(plan.lanes[1].lane, "video");
+    assert_int_equal(plan.lanes[1].count, 1);
+    assert_string_equal(plan.lanes[2].lane, "doc");
+    assert_int_equal(plan.lanes[2].count, 1);
+    memset(&plan, 0, sizeof(plan));
+    mf_ctl_plan_auto(8, &plan);
+    assert_int_equal(plan.lanes[0].count, 8);
+    assert_int_equal(plan.lanes[1].count, 2);
+    assert_int_equal(plan.lanes[2].count, 4);
+    memset(&plan, 0, sizeof(plan));
+    mf_ctl_plan_auto(0, &plan);
+    assert_int_equal(plan.lanes[1].count, 1);
+
+    assert_true(mf_ctl_cpus() >= 1);
+    assert_int_equal(mf_ctl_plan_parse("auto, video=0, doc=3", &plan, &err), 0);
+    assert_int_equal(plan.n, 3);
+    assert_int_equal(plan.lanes[0].count, mf_ctl_cpus());
+    assert_int_equal(plan.lanes[1].count, 0);
+    assert_int_equal(plan.lanes[2].count, 3);
+    assert_int_equal(mf_ctl_plan_parse("auto,video=0,video=1", &plan, &err), MF_ECONFIG);
+    assert_int_equal(mf_ctl_plan_parse("image=1,auto", &plan, &err), MF_ECONFIG);
+}
+
 static void test_plan_spaces_zero_and_empty(void **state)
 {
     mf_ctl_plan plan;
@@ -151,10 +187,15 @@ static void test_print_safe(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_plan_default), cmocka_unit_test(test_plan_spaces_zero_and_empty),
-        cmocka_unit_test(test_plan_errors),  cmocka_unit_test(test_plan_too_many_lanes),
-        cmocka_unit_test(test_backoff),      cmocka_unit_test(test_find_exe),
-        cmocka_unit_test(test_redis_url),    cmocka_unit_test(test_print_safe),
+        cmocka_unit_test(test_plan_default),
+        cmocka_unit_test(test_plan_auto),
+        cmocka_unit_test(test_plan_spaces_zero_and_empty),
+        cmocka_unit_test(test_plan_errors),
+        cmocka_unit_test(test_plan_too_many_lanes),
+        cmocka_unit_test(test_backoff),
+        cmocka_unit_test(test_find_exe),
+        cmocka_unit_test(test_redis_url),
+        cmocka_unit_test(test_print_safe),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
