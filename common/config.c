@@ -81,6 +81,8 @@ static const mf__centry mf__table[] = {
     MF__I(image_quality, 80, 1, 100, "image output quality"),
     MF__I(image_webp_effort, 1, 0, 6,
           "WebP encoder effort 0..6; 1 is ~3x faster than 4, about as small (bench/RESULTS.md)"),
+    MF__I(image_anim_frames, 50, 1, 1000,
+          "animated GIF/WebP: WebP thumbnails keep up to this many frames; 1: the first only"),
     MF__I(image_strip, 1, 0, 1,
           "1: image outputs carry no metadata (EXIF with GPS, XMP, ICC); 0: keep it"),
     MF__I(image_faces, 1, 0, 1,

@@ -39,7 +39,8 @@ static struct {
     char save[64]; /* vips_image_write_to_buffer() suffix with options, ".webp[Q=80,strip]" */
     int64_t max_megapixels;
     int64_t max_frames;
-    int strip; /* image_strip */
+    int64_t anim_frames; /* image_anim_frames */
+    int strip;           /* image_strip */
 } mf__img;
 
 /* The loaders we accept, by vips nickname. Everything else is MF_EUNSUPPORTED. */
@@ -171,6 +172,7 @@ static int mf__image_init(const mf_config *cfg, mf_err *err)
         return rc;
     mf__img.max_megapixels = cfg->image_max_megapixels;
     mf__img.max_frames = cfg->image_max_frames;
+    mf__img.anim_frames = cfg->image_anim_frames;
     if (VIPS_INIT("mf-worker-image") != 0)
         return mf_err_set(err, MF_ECONFIG, "vips_init() failed: %s",
                           mf__image_vips_error(why, sizeof(why)));
@@ -204,6 +206,7 @@ typedef struct mf__image_info {
     int pages;
     int alpha;
     int colour_managed; /* an embedded ICC profile, or CMYK: needs a transform to sRGB */
+    int animated;       /* a GIF or WebP of more than one frame */
 } mf__image_info;
 
 #define MF__IMAGE_ACCEPTED "jpeg, png, webp, gif, tiff, heif/avif"
@@ -241,8 +244,7 @@ static int mf__image_loader(const char *path, char *nick, size_t size, mf_err *e
 /* The header's facts into meta: geometry as displayed, then profile and EXIF. */
 static void mf__image_meta(VipsImage *head, const mf__image_info *info, json_t *meta)
 {
-    int animated =
-        info->pages > 1 && (strcmp(info->format, "gif") == 0 || strcmp(info->format, "webp") == 0);
+    int animated = info->animated;
 
     json_object_set_new(meta, "width", json_integer(info->width));
     json_object_set_new(meta, "height", json_integer(info->height));
@@ -289,6 +291,8 @@ static int mf__image_probe(const char *path, mf__image_info *info, json_t *meta,
         vips_image_get_string(head, "heif-compression", &compression) == 0)
         snprintf(info->format, sizeof(info->format), "%s",
                  strcmp(compression, "av1") == 0 ? "avif" : "heic");
+    info->animated =
+        info->pages > 1 && (strcmp(info->format, "gif") == 0 || strcmp(info->format, "webp") == 0);
     pixels = (int64_t)info->width * info->height;
     if (pixels > mf__img.max_megapixels * 1000000) {
         rc = mf_err_set(err, MF_ELIMIT, "image is %dx%d (%lld MP), over the %lld MP limit",
@@ -335,11 +339,21 @@ static void mf__image_strip(VipsImage *img)
 static int mf__image_decode(const char *path, const mf__image_info *info, VipsImage **out,
                             mf_err *err)
 {
-    char why[MF_ERR_MSG_MAX];
-    int px = mf__img.sizes[mf__img.largest].px, rc = 0;
+    char why[MF_ERR_MSG_MAX], load[96];
+    int px = mf__img.sizes[mf__img.largest].px, rc = 0, frames = 0;
     VipsImage *lazy = NULL;
 
     *out = NULL;
+    /* An animation stays one (WebP output only), cut to image_anim_frames: libvips loads the
+     * frames as one tall strip and sizes each frame. The limit is what keeps a 300-frame GIF
+     * from costing 300 decodes for a thumbnail. */
+    if (info->animated && strcmp(mf__img.ext, "webp") == 0 && mf__img.anim_frames > 1)
+        frames = info->pages < mf__img.anim_frames ? info->pages : (int)mf__img.anim_frames;
+    /* path is /proc/self/fd/N: the only options in brackets are ours */
+    if (frames > 1)
+        snprintf(load, sizeof(load), "%s[n=%d]", path, frames);
+    else
+        snprintf(load, sizeof(load), "%s", path);
     /* fail_on=error: a truncated JPEG is an error, not a thumbnail with a grey bottom.
      * export_profile: an embedded profile (CMYK, Adobe RGB, P3) is converted to sRGB, what
      * browsers assume of an untagged thumbnail; a CMYK file without one goes through
@@ -347,7 +361,7 @@ static int mf__image_decode(const char *path, const mf__image_info *info, VipsIm
      * sRGB already, and asking anyway costs an lcms transform of every pixel for nothing
      * (measured: 0.07 s of CPU on a 4000x3000 JPEG, a sixth of the whole job). The first
      * page or frame only (the default). */
-    if (vips_thumbnail(path, &lazy, px, "height", px, "size", VIPS_SIZE_DOWN, "fail_on",
+    if (vips_thumbnail(load, &lazy, px, "height", px, "size", VIPS_SIZE_DOWN, "fail_on",
                        VIPS_FAIL_ON_ERROR, "export_profile", info->colour_managed ? "srgb" : NULL,
                        NULL) != 0) {
         rc = mf_err_set(err, MF_ECORRUPT, "vips_thumbnail() failed: %s",
@@ -402,6 +416,25 @@ out:
     return rc;
 }
 
+/* The first frame of an animation kept whole (a strip of frames), else big itself; a new
+ * reference either way. The hash and the faces describe the picture, not the strip. */
+static int mf__image_first_frame(VipsImage *big, VipsImage **first, mf_err *err)
+{
+    char why[MF_ERR_MSG_MAX];
+    int page_height = vips_image_get_page_height(big);
+
+    *first = NULL;
+    if (page_height >= big->Ysize) {
+        g_object_ref(big);
+        *first = big;
+        return 0;
+    }
+    if (vips_crop(big, first, 0, 0, big->Xsize, page_height, NULL) != 0)
+        return mf_err_set(err, MF_ECORRUPT, "vips_crop() failed: %s",
+                          mf__image_vips_error(why, sizeof(why)));
+    return 0;
+}
+
 /* Refuses what is not worth a decoder: an empty file. */
 static int mf__image_precheck(int fd, mf_err *err)
 {
@@ -418,7 +451,7 @@ static int mf__image_process(const mf_lane_job *job, mf_result *res, mf_err *err
 {
     char path[64], hex[17];
     mf__image_info info;
-    VipsImage *big = NULL;
+    VipsImage *big = NULL, *first = NULL;
     uint64_t phash = 0;
     int i, rc;
 
@@ -435,13 +468,17 @@ static int mf__image_process(const mf_lane_job *job, mf_result *res, mf_err *err
     for (i = 0; rc == 0 && i < mf__img.nsizes; i++)
         rc = mf__image_save(big, &mf__img.sizes[i], job->outdir, res, err);
     if (rc == 0)
-        rc = mf_image_phash(big, &phash, err);
+        rc = mf__image_first_frame(big, &first, err);
+    if (rc == 0)
+        rc = mf_image_phash(first, &phash, err);
     if (rc < 0)
         goto out;
     snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)phash);
     json_object_set_new(res->meta, "phash", json_string(hex));
-    rc = mf_image_faces(big, info.width, info.height, res->meta, err);
+    rc = mf_image_faces(first, info.width, info.height, res->meta, err);
 out:
+    if (first != NULL)
+        g_object_unref(first);
     if (big != NULL)
         g_object_unref(big);
     return rc;

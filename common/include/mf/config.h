@@ -47,6 +47,7 @@ typedef struct mf_config {
     char *image_format;      /* webp jpeg png avif */
     int64_t image_quality;
     int64_t image_webp_effort; /* libwebp method for webp outputs */
+    int64_t image_anim_frames; /* frames kept in animated WebP outputs; 1: first only */
     int64_t image_strip;       /* 1: outputs without EXIF/XMP/ICC */
     int64_t image_faces;       /* 1: meta.faces from an OpenCV cascade */
     char *image_face_model;    /* the cascade file (opencv-data) */
