@@ -15,6 +15,13 @@
 
 #include "mfctl.h"
 
+static void expect_lane(const mf_ctl_plan *plan, size_t i, const char *lane, int count)
+{
+    assert_true(i < plan->n);
+    assert_string_equal(plan->lanes[i].lane, lane);
+    assert_int_equal(plan->lanes[i].count, count);
+}
+
 static void test_plan_default(void **state)
 {
     mf_ctl_plan plan;
@@ -22,12 +29,9 @@ static void test_plan_default(void **state)
 
     assert_int_equal(mf_ctl_plan_parse("image=2,video=1,doc=1", &plan, &err), 0);
     assert_int_equal(plan.n, 3);
-    assert_string_equal(plan.lanes[0].lane, "image");
-    assert_int_equal(plan.lanes[0].count, 2);
-    assert_string_equal(plan.lanes[1].lane, "video");
-    assert_int_equal(plan.lanes[1].count, 1);
-    assert_string_equal(plan.lanes[2].lane, "doc");
-    assert_int_equal(plan.lanes[2].count, 1);
+    expect_lane(&plan, 0, "image", 2);
+    expect_lane(&plan, 1, "video", 1);
+    expect_lane(&plan, 2, "doc", 1);
 }
 
 /* The default plan follows the CPUs: 2 -> image=2,video=1,doc=1; 8 -> image=8,video=2,doc=4;
@@ -41,12 +45,9 @@ static void test_plan_auto(void **state)
     memset(&plan, 0, sizeof(plan));
     mf_ctl_plan_auto(2, &plan);
     assert_int_equal(plan.n, 3);
-    assert_string_equal(plan.lanes[0].lane, "image");
-    assert_int_equal(plan.lanes[0].count, 2);
-    assert_string_equal(plan.lanes[1].lane, "video");
-    assert_int_equal(plan.lanes[1].count, 1);
-    assert_string_equal(plan.lanes[2].lane, "doc");
-    assert_int_equal(plan.lanes[2].count, 1);
+    expect_lane(&plan, 0, "image", 2);
+    expect_lane(&plan, 1, "video", 1);
+    expect_lane(&plan, 2, "doc", 1);
     memset(&plan, 0, sizeof(plan));
     mf_ctl_plan_auto(8, &plan);
     assert_int_equal(plan.lanes[0].count, 8);

@@ -27,6 +27,7 @@
 #include "mf/log.h"
 #include "mf/queue.h"
 #include "mf/redis.h"
+#include "support/redis_server.h"
 
 #define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define SHA_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
@@ -34,110 +35,24 @@
 #define MTIME 1700000000123LL
 #define RECEIVED 1700000000500LL
 
-static char g_dir[200]; /* a unix socket path holds 107 bytes at most */
-static char g_sock[256];
-static char g_url[300];
-static pid_t g_server = -1;
-
 typedef struct fx {
     mf_redis *r;
     redisContext *raw; /* for assertions, independent of the code under test */
 } fx;
 
-/* ---- the redis-server ----------------------------------------------------------------- */
-
-static void sleep_ms(int64_t ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-
-    nanosleep(&ts, NULL);
-}
-
-static redisContext *raw_connect(void)
-{
-    struct timeval tv = {2, 0};
-    redisContext *c = redisConnectUnixWithTimeout(g_sock, tv);
-
-    if (c != NULL && c->err != 0) {
-        redisFree(c);
-        c = NULL;
-    }
-    if (c != NULL)
-        redisSetTimeout(c, tv);
-    return c;
-}
-
-static int server_answers(void)
-{
-    redisContext *c = raw_connect();
-    redisReply *rep = c != NULL ? redisCommand(c, "PING") : NULL;
-    int ok = rep != NULL && rep->type == REDIS_REPLY_STATUS && strcmp(rep->str, "PONG") == 0;
-
-    freeReplyObject(rep);
-    redisFree(c);
-    return ok;
-}
-
-static int server_start(void)
-{
-    char log[PATH_MAX + 16];
-    int i;
-
-    snprintf(log, sizeof(log), "%s/redis.log", g_dir);
-    g_server = fork();
-    if (g_server < 0)
-        return -1;
-    if (g_server == 0) {
-        if (freopen(log, "a", stdout) == NULL || dup2(fileno(stdout), 2) < 0)
-            _exit(126);
-        execlp("redis-server", "redis-server", "--port", "0", "--unixsocket", g_sock,
-               "--unixsocketperm", "700", "--save", "", "--appendonly", "no", "--dir", g_dir,
-               (char *)NULL);
-        _exit(127);
-    }
-    for (i = 0; i < 200; i++) {
-        if (server_answers())
-            return 0;
-        sleep_ms(50);
-    }
-    return -1;
-}
-
-static void server_kill(int sig)
-{
-    if (g_server > 0) {
-        kill(g_server, sig);
-        waitpid(g_server, NULL, 0);
-    }
-    g_server = -1;
-}
+/* ---- the redis-server (tests/unit/support/redis_server.c) ---------------------------- */
 
 static int group_setup(void **state)
 {
-    const char *tmp = getenv("MF_TEST_TMP");
-
     (void)state;
     mf_log_init("test_queue", "error");
-    snprintf(g_dir, sizeof(g_dir), "%s/test_queue.%ld", tmp != NULL ? tmp : "/tmp", (long)getpid());
-    if (tmp != NULL)
-        mkdir(tmp, 0755);
-    mkdir(g_dir, 0700);
-    snprintf(g_sock, sizeof(g_sock), "%s/redis.sock", g_dir);
-    snprintf(g_url, sizeof(g_url), "unix://%s", g_sock);
-    signal(SIGPIPE, SIG_IGN);
-    return server_start();
+    return mf_test_redis_start("test_queue");
 }
 
 static int group_teardown(void **state)
 {
-    char path[PATH_MAX + 16];
-
     (void)state;
-    server_kill(SIGTERM);
-    unlink(g_sock);
-    snprintf(path, sizeof(path), "%s/redis.log", g_dir);
-    unlink(path);
-    rmdir(g_dir);
+    mf_test_redis_stop();
     return 0;
 }
 
@@ -147,12 +62,12 @@ static int setup(void **state)
     redisReply *rep;
     mf_err err;
 
-    f->raw = raw_connect();
+    f->raw = mf_test_redis_raw();
     if (f->raw == NULL)
         return -1;
     rep = redisCommand(f->raw, "FLUSHALL");
     freeReplyObject(rep);
-    if (mf_redis_new(&f->r, g_url, &err) < 0) {
+    if (mf_redis_new(&f->r, mf_test_redis_url, &err) < 0) {
         fprintf(stderr, "mf_redis_new: %s\n", err.msg);
         return -1;
     }
@@ -182,7 +97,7 @@ static redisReply *raw(fx *f, const char *fmt, ...)
     for (tries = 0; tries < 2 && rep == NULL; tries++) {
         if (f->raw == NULL || f->raw->err != 0) {
             redisFree(f->raw);
-            f->raw = raw_connect();
+            f->raw = mf_test_redis_raw();
         }
         assert_non_null(f->raw);
         va_start(ap, fmt);
@@ -538,7 +453,7 @@ static void test_fail_retry_after_backoff(void **state)
     /* still pending, looking idle for visibility - backoff (200 - 50 * 2^0) */
     assert_int_equal(pending(f, &idle, NULL, 0), 1);
     assert_true(idle >= 150); /* the upper bound is test_fail_backoff_not_yet's, with margin */
-    sleep_ms(120);
+    mf_test_sleep_ms(120);
     assert_int_equal(mf_queue_claim(f->r, &other, 0, &again, &err), 1);
     assert_string_equal(again.entry, job.entry);
     assert_string_equal(again.path, "photos/cat.jpg");
@@ -607,7 +522,7 @@ static void test_fail_attempts_exhausted(void **state)
     assert_int_equal(
         mf_queue_fail(f->r, &o, &job, MF_ECRASH, "executor crashed (SIGSEGV)", 5, &final, &err), 0);
     assert_int_equal(final, 0);
-    sleep_ms(250);
+    mf_test_sleep_ms(250);
     assert_int_equal(mf_queue_claim(f->r, &o, 0, &again, &err), 1);
     assert_int_equal(mf_queue_start(f->r, &o, &again, &err), 0);
     assert_int_equal(again.attempts, 2);
@@ -617,7 +532,7 @@ static void test_fail_attempts_exhausted(void **state)
     assert_int_equal(final, 1);
     assert_dead_lettered(f, res.id, "executor crashed (SIGSEGV)", "2");
     assert_field(f, res.id, "process_duration_ms", "7");
-    sleep_ms(250);
+    mf_test_sleep_ms(250);
     assert_int_equal(mf_queue_claim(f->r, &o, 0, &none, &err), 0);
     event_statuses(f, ev, sizeof(ev));
     assert_string_equal(ev, "queued processing queued processing failed");
@@ -679,7 +594,7 @@ static void test_dead_worker_reclaimed(void **state)
     queued_and_started(f, &dead, &job, &res);
     mf_job_close(&job); /* host:1 vanishes without a word */
     assert_int_equal(mf_queue_claim(f->r, &patient, 0, &none, &err), 0);
-    sleep_ms(250);
+    mf_test_sleep_ms(250);
     assert_int_equal(mf_queue_claim(f->r, &other, 0, &again, &err), 1);
     assert_string_equal(again.id, res.id);
     assert_int_equal(pending(f, NULL, owner, sizeof(owner)), 1);
@@ -702,7 +617,7 @@ static void test_settled_elsewhere_left_alone(void **state)
     char ev[256];
 
     queued_and_started(f, &slow, &job, &res);
-    sleep_ms(250);
+    mf_test_sleep_ms(250);
     assert_int_equal(mf_queue_claim(f->r, &fast, 0, &again, &err), 1);
     assert_int_equal(mf_queue_start(f->r, &fast, &again, &err), 0);
     assert_int_equal(mf_queue_done(f->r, &fast, &again, "[]", "{}", 9, &err), 0);
@@ -761,7 +676,7 @@ static void test_heartbeat(void **state)
     mf_err err;
 
     queued_and_started(f, &o, &job, &res);
-    sleep_ms(550);
+    mf_test_sleep_ms(550);
     assert_int_equal(pending(f, &idle, NULL, 0), 1);
     assert_true(idle >= 550);
     assert_int_equal(mf_queue_heartbeat(f->r, &o, &job, &err), 0);
@@ -807,8 +722,8 @@ static void test_claim_blocks_until_a_job(void **state)
         mf_upload u = upload("late.jpg", "image", SHA_A);
         mf_enq_result res;
 
-        sleep_ms(100);
-        _exit(mf_redis_new(&r2, g_url, &err) == 0 &&
+        mf_test_sleep_ms(100);
+        _exit(mf_redis_new(&r2, mf_test_redis_url, &err) == 0 &&
                       mf_queue_enqueue(r2, "mf:", 1000, &u, 1, &res, &err) == 0
                   ? 0
                   : 1);
@@ -842,7 +757,7 @@ static void test_events_published(void **state)
     fx *f = *state;
     mf_queue_opts o = opts("host:1", 60000, 10);
     mf_upload u = upload("bad\xff\xfe name.jpg", "image", SHA_A);
-    redisContext *sub = raw_connect();
+    redisContext *sub = mf_test_redis_raw();
     redisReply *rep = redisCommand(sub, "SUBSCRIBE mf:events");
     mf_enq_result res;
     mf_job job;
@@ -981,9 +896,9 @@ static void test_url_password_and_db(void **state)
     mf_err err;
 
     freeReplyObject(raw(f, "CONFIG SET requirepass %s", "s3cr@t"));
-    assert_int_equal(mf_redis_new(&r, g_url, &err), MF_EREDIS); /* NOAUTH */
+    assert_int_equal(mf_redis_new(&r, mf_test_redis_url, &err), MF_EREDIS); /* NOAUTH */
     assert_null(r);
-    snprintf(url, sizeof(url), "%s?db=3&password=s3cr%%40t", g_url);
+    snprintf(url, sizeof(url), "%s?db=3&password=s3cr%%40t", mf_test_redis_url);
     assert_int_equal(mf_redis_new(&r, url, &err), 0);
     assert_int_equal(mf_redis_cmd(r, &rep, &err, "SET %s %s", "where", "db3"), 0);
     freeReplyObject(rep);
@@ -1033,22 +948,22 @@ static void test_reconnect_after_restart(void **state)
 
     enqueue_one(f, &a, &res);
     /* a crash and a restart between two batches: the next pipeline reconnects by itself */
-    server_kill(SIGKILL);
-    assert_int_equal(server_start(), 0);
+    mf_test_redis_kill(SIGKILL);
+    assert_int_equal(mf_test_redis_start("test_queue"), 0);
     enqueue_one(f, &b, &res);
     assert_int_equal(res.status, MF_ENQ_QUEUED);
     /* and so does the next command; the empty Redis has lost the group too */
-    server_kill(SIGKILL);
-    assert_int_equal(server_start(), 0);
+    mf_test_redis_kill(SIGKILL);
+    assert_int_equal(mf_test_redis_start("test_queue"), 0);
     assert_int_equal(mf_queue_claim(f->r, &o, 0, &job, &err), 0);
     assert_int_equal(raw_int(f, "EXISTS mf:q:image", NULL, NULL), 1);
     /* down: one try fails fast, a stop flag ends the wait; back up: reconnected */
-    server_kill(SIGKILL);
+    mf_test_redis_kill(SIGKILL);
     assert_int_equal(mf_redis_cmd(f->r, &rep, &err, "PING"), MF_EREDIS);
     assert_null(mf_redis_ctx(f->r));
     assert_int_equal(mf_redis_ensure(f->r, NULL, &err), MF_EREDIS);
     assert_int_equal(mf_redis_ensure(f->r, &stop, &err), MF_EREDIS);
-    assert_int_equal(server_start(), 0);
+    assert_int_equal(mf_test_redis_start("test_queue"), 0);
     stop = 0;
     assert_int_equal(mf_redis_ensure(f->r, &stop, &err), 0);
     assert_non_null(mf_redis_ctx(f->r));

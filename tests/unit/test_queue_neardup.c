@@ -24,14 +24,10 @@
 #include "mf/log.h"
 #include "mf/queue.h"
 #include "mf/redis.h"
+#include "support/redis_server.h"
 #include "../../queues/internal.h" /* the script source, to run it with a small bucket cap */
 
 #define BASE 0x0123456789abcdefULL
-
-static char g_dir[200]; /* a unix socket path holds 107 bytes at most */
-static char g_sock[256];
-static char g_url[300];
-static pid_t g_server = -1;
 
 typedef struct fx {
     mf_redis *r;
@@ -40,89 +36,19 @@ typedef struct fx {
 
 static const mf_queue_opts g_opts = {.prefix = "mf:", .lane = "image", .events_maxlen = 100};
 
-/* ---- the redis-server ----------------------------------------------------------------- */
-
-static void sleep_ms(int64_t ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-
-    nanosleep(&ts, NULL);
-}
-
-static redisContext *raw_connect(void)
-{
-    struct timeval tv = {5, 0};
-    redisContext *c = redisConnectUnixWithTimeout(g_sock, tv);
-
-    if (c != NULL && c->err != 0) {
-        redisFree(c);
-        c = NULL;
-    }
-    if (c != NULL)
-        redisSetTimeout(c, tv);
-    return c;
-}
-
-static int server_answers(void)
-{
-    redisContext *c = raw_connect();
-    redisReply *rep = c != NULL ? redisCommand(c, "PING") : NULL;
-    int ok = rep != NULL && rep->type == REDIS_REPLY_STATUS && strcmp(rep->str, "PONG") == 0;
-
-    freeReplyObject(rep);
-    redisFree(c);
-    return ok;
-}
+/* ---- the redis-server (tests/unit/support/redis_server.c) ---------------------------- */
 
 static int group_setup(void **state)
 {
-    const char *tmp = getenv("MF_TEST_TMP");
-    char log[PATH_MAX + 16];
-    int i;
-
     (void)state;
     mf_log_init("test_queue_neardup", "error");
-    snprintf(g_dir, sizeof(g_dir), "%s/test_neardup.%ld", tmp != NULL ? tmp : "/tmp",
-             (long)getpid());
-    if (tmp != NULL)
-        mkdir(tmp, 0755);
-    mkdir(g_dir, 0700);
-    snprintf(g_sock, sizeof(g_sock), "%s/redis.sock", g_dir);
-    snprintf(g_url, sizeof(g_url), "unix://%s", g_sock);
-    snprintf(log, sizeof(log), "%s/redis.log", g_dir);
-    signal(SIGPIPE, SIG_IGN);
-    g_server = fork();
-    if (g_server < 0)
-        return -1;
-    if (g_server == 0) {
-        if (freopen(log, "a", stdout) == NULL || dup2(fileno(stdout), 2) < 0)
-            _exit(126);
-        execlp("redis-server", "redis-server", "--port", "0", "--unixsocket", g_sock,
-               "--unixsocketperm", "700", "--save", "", "--appendonly", "no", "--dir", g_dir,
-               (char *)NULL);
-        _exit(127);
-    }
-    for (i = 0; i < 200; i++) {
-        if (server_answers())
-            return 0;
-        sleep_ms(50);
-    }
-    return -1;
+    return mf_test_redis_start("test_neardup");
 }
 
 static int group_teardown(void **state)
 {
-    char path[PATH_MAX + 16];
-
     (void)state;
-    if (g_server > 0) {
-        kill(g_server, SIGTERM);
-        waitpid(g_server, NULL, 0);
-    }
-    unlink(g_sock);
-    snprintf(path, sizeof(path), "%s/redis.log", g_dir);
-    unlink(path);
-    rmdir(g_dir);
+    mf_test_redis_stop();
     return 0;
 }
 
@@ -131,11 +57,11 @@ static int setup(void **state)
     fx *f = calloc(1, sizeof(*f));
     mf_err err;
 
-    f->raw = raw_connect();
+    f->raw = mf_test_redis_raw();
     if (f->raw == NULL)
         return -1;
     freeReplyObject(redisCommand(f->raw, "FLUSHALL"));
-    if (mf_redis_new(&f->r, g_url, &err) < 0) {
+    if (mf_redis_new(&f->r, mf_test_redis_url, &err) < 0) {
         fprintf(stderr, "mf_redis_new: %s\n", err.msg);
         return -1;
     }
