@@ -7,15 +7,22 @@ mf_setup
 
 # executor_of PID: the worker's executor child, once it exists.
 executor_of() { pgrep -P "$1" | head -1; }
-# kill_mid_job ID ATTEMPT: waits until ID is processing attempt ATTEMPT, then SIGKILLs the
-# executor while it decodes.
+# decoding REL: true while the worker's executor has the input REL open.
+decoding() {
+    local ex
+    ex=$(executor_of "$MF_PID_worker")
+    [ -n "$ex" ] && ls -l "/proc/$ex/fd/" 2>/dev/null | grep -q -- "/$1\$"
+}
+# kill_mid_job ID ATTEMPT REL: waits until ID is processing attempt ATTEMPT and its executor
+# (a fresh one after a crash, which first loads its libraries) has the input open, then
+# SIGKILLs the executor while it decodes.
 kill_mid_job() {
-    local id=$1 n=$2 ex
+    local id=$1 n=$2 rel=$3 ex
     mf_wait 30 "$id processing attempt $n" \
         bash -c "[ \"\$(redis-cli -s $T/redis.sock --raw HMGET mf:file:$id status attempts | paste -sd' ')\" = 'processing $n' ]"
-    sleep 0.3
+    mf_wait 30 "the executor to open $rel" decoding "$rel"
+    sleep 0.2
     ex=$(executor_of "$MF_PID_worker")
-    [ -n "$ex" ] || mf_fail "no executor under worker $MF_PID_worker"
     kill -KILL "$ex"
     mf_log "killed executor $ex of $id on attempt $n"
 }
@@ -27,7 +34,7 @@ export MF_MAX_ATTEMPTS=3
 mf_start worker "$MF_BIN_DIR/mf-worker-image"
 
 id=$(mf_enqueue slow.png image/png)
-kill_mid_job "$id" 1
+kill_mid_job "$id" 1 slow.png
 mf_expect_status slow.png done 60
 mf_assert_eq "$(field "$id" attempts)" 2 "attempts after one crash"
 mf_assert_eq "$(field "$id" error)" "" "error cleared once done"
@@ -37,7 +44,7 @@ grep -q 'processing crashed: SIGKILL (signal 9)' "$T/logs/worker.log" ||
     mf_fail "the crash was not reported as such"
 
 id=$(mf_enqueue doomed.png image/png)
-for n in 1 2 3; do kill_mid_job "$id" "$n"; done
+for n in 1 2 3; do kill_mid_job "$id" "$n" doomed.png; done
 mf_expect_status doomed.png failed 30
 mf_assert_eq "$(field "$id" attempts)" 3 "attempts of a file that always crashes"
 mf_assert_eq "$(field "$id" error)" "processing crashed: SIGKILL (signal 9)" "error"

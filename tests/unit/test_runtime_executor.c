@@ -22,6 +22,7 @@
 #include "mf/clock.h"
 #include "mf/executor.h"
 #include "mf/fsutil.h"
+#include "mf/worker.h"
 
 static char root[256], inbox[300], outbox[300];
 static mf_config cfg;
@@ -358,7 +359,76 @@ static void test_executor_dies_with_worker(void **state)
     assert_true(gone(exec_pid));
 }
 
-int main(void)
+/* ---- executor as a separate program (what mf-worker-<lane> does) ----------------------- */
+
+/* An executor that execv()s this very test binary, which then runs the fake lane through
+ * mf_exec_main() (see main()); the configuration reaches it only through the arguments. */
+static mf_executor *exec_new(const char *program)
+{
+    char a_inbox[320], a_outbox[320];
+    char *args[] = {a_inbox, a_outbox, "--timeout-image=1", "--job_memory_mb", "64"};
+    mf_executor *ex = mf_executor_new(&fake_lane, &cfg);
+
+    snprintf(a_inbox, sizeof(a_inbox), "--inbox=%s", inbox);
+    snprintf(a_outbox, sizeof(a_outbox), "--outbox=%s", outbox);
+    mf_executor_set_program(ex, program, 5, args);
+    return ex;
+}
+
+static void test_exec_program_runs_jobs(void **state)
+{
+    mf_executor *ex = exec_new("/proc/self/exe");
+    mf_result res = {0};
+    mf_err err;
+    pid_t pid;
+
+    assert_int_equal(run(ex, "hello.txt", &res, &err), 1);
+    pid = mf_executor_pid(ex);
+    assert_int_equal(json_integer_value(json_object_get(res.meta, "pid")), pid);
+    assert_int_equal(json_integer_value(json_object_get(res.meta, "bytes")), 5);
+    mf_result_close(&res);
+    /* Same isolation as a forked lane: a crash costs the job, the next one gets a new one. */
+    assert_int_equal(run(ex, "crash.txt", &res, &err), MF_ECRASH);
+    assert_string_equal(err.msg, "processing crashed: SIGSEGV (signal 11)");
+    assert_int_equal(run(ex, "hang.txt", &res, &err), MF_ETIMEOUT);
+    assert_int_equal(run(ex, "hello.txt", &res, &err), 1);
+    assert_int_not_equal(mf_executor_pid(ex), pid);
+    mf_result_close(&res);
+    mf_executor_free(ex);
+}
+
+static void test_exec_program_init_failure_reported(void **state)
+{
+    mf_executor *ex = exec_new("/proc/self/exe");
+    mf_err err;
+
+    setenv("MF_TEST_FAILING_LANE", "1", 1); /* inherited by the exec'd executor */
+    assert_int_equal(mf_executor_start(ex, &err), MF_ECONFIG);
+    unsetenv("MF_TEST_FAILING_LANE");
+    assert_string_equal(err.msg, "image_format \"bmp\" is not one of webp jpeg png avif");
+    assert_int_equal(mf_executor_pid(ex), 0);
+    mf_executor_free(ex);
+}
+
+static void test_exec_program_missing(void **state)
+{
+    mf_executor *ex = exec_new("/nonexistent/mf-exec-image");
+    char path[PATH_MAX];
+    mf_err err;
+
+    assert_int_equal(mf_executor_start(ex, &err), MF_ECONFIG);
+    assert_string_equal(err.msg,
+                        "execv() failed on /nonexistent/mf-exec-image: No such file or directory");
+    mf_executor_free(ex);
+    setenv("MF_EXEC_DIR", "/nonexistent", 1);
+    assert_int_equal(mf_executor_find("image", path, sizeof(path), &err), MF_ECONFIG);
+    unsetenv("MF_EXEC_DIR");
+    assert_string_equal(err.msg, "executor mf-exec-image not found: tried "
+                                 "/nonexistent/mf-exec-image (No such file or directory); install "
+                                 "it there or set MF_EXEC_DIR to its folder");
+}
+
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ok_job),
@@ -370,6 +440,14 @@ int main(void)
         cmocka_unit_test(test_idle_death_is_not_the_jobs_fault),
         cmocka_unit_test(test_init_failure_reported),
         cmocka_unit_test(test_executor_dies_with_worker),
+        cmocka_unit_test(test_exec_program_runs_jobs),
+        cmocka_unit_test(test_exec_program_init_failure_reported),
+        cmocka_unit_test(test_exec_program_missing),
     };
+
+    /* Started as an executor program by the test_exec_* tests. */
+    if (argc >= 2 && strncmp(argv[1], MF_EXEC_FLAG, strlen(MF_EXEC_FLAG)) == 0)
+        return mf_exec_main(getenv("MF_TEST_FAILING_LANE") != NULL ? &failing_lane : &fake_lane,
+                            argc, argv);
     return cmocka_run_group_tests(tests, setup, teardown);
 }

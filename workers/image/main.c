@@ -1,8 +1,8 @@
-/* mf-worker-image: the image lane (image.c) on the shared worker runtime. */
+/* mf-worker-image: the supervisor of the image lane. It links no media library; the lane runs
+ * in mf-exec-image (exec.c), which it starts (see mf/worker.h). */
 #include "mf/worker.h"
-#include "image.h"
 
 int main(int argc, char **argv)
 {
-    return mf_worker_main(&mf_lane_image, argc, argv);
+    return mf_worker_main("image", argc, argv);
 }

@@ -6,6 +6,11 @@
  * per job would pay that on every file. Why a child at all: a decoder that crashes, spins or
  * balloons on one hostile file must cost one job, never the worker and its Redis state.
  *
+ * Why execv() a separate program (mf-exec-<lane>) rather than run the lane in the forked
+ * child: the worker then links no media library, so an idle worker costs its own few MB, not
+ * the mapping and relocation of ~100 libraries it never calls. A fresh executor pays that
+ * loading (tens of ms) when it starts, which happens once and after a kill or crash.
+ *
  * Supervision is poll(2) on the reply pipe with a short period, so the parent also samples
  * the child's RSS from /proc/<pid>/statm (no cgroups needed) and enforces the wall clock. */
 #include <dirent.h>
@@ -43,6 +48,9 @@ typedef struct mf__lines {
 struct mf_executor {
     const mf_lane *lane;
     const mf_config *cfg;
+    char *program; /* NULL: the lane runs in the forked child; else execv() this */
+    char **args;   /* the program's configuration arguments (NULL-terminated), heap copies */
+    int nargs;
     pid_t pid;
     int to_child;   /* write end of the job pipe */
     int from_child; /* read end of the reply pipe, non-blocking */
@@ -211,17 +219,15 @@ static void mf__exec_loop(const mf_lane *lane, const mf_config *cfg)
     mf__lines_reset(&in);
 }
 
-/* The executor process. Never returns. */
-static void mf__exec_child(const mf_lane *lane, const mf_config *cfg, int in, int out, pid_t parent)
+/* Set-up common to a forked and an exec'd executor. Returns 0, or -1 when the worker that
+ * started it is already gone. */
+static int mf__exec_prepare(pid_t parent)
 {
-    mf_err err;
-    char *ready;
-    json_t *obj;
-    int rc;
-
-    /* Die with the worker: a kill -9 of the worker must not leave a decoder running. */
+    /* Die with the worker: a kill -9 of the worker must not leave a decoder running. The
+     * setting survives execve(); the exec'd program sets it again and re-checks the parent
+     * after set-up, since the worker may have died in between. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-        _exit(1);
+        return -1;
     /* The worker decides when a job stops (SIGKILL); a Ctrl-C to the process group or a
      * SIGTERM from systemd to the whole cgroup must not cut the job the worker drains. */
     signal(SIGINT, SIG_IGN);
@@ -234,30 +240,106 @@ static void mf__exec_child(const mf_lane *lane, const mf_config *cfg, int in, in
     signal(SIGFPE, SIG_DFL);
     signal(SIGILL, SIG_DFL);
     signal(SIGABRT, SIG_DFL);
-    /* Keep only stdio and our two pipes: no Redis socket, no other child's pipe. Libraries
-     * that print go to stderr, never to the stdout a one-shot caller parses. */
+    return 0;
+}
+
+/* Puts the pipes on the fixed descriptors and keeps only those and stdio: no Redis socket, no
+ * other child's pipe. Libraries that print go to stderr, never to the stdout a one-shot caller
+ * parses. Returns 0 or -1. */
+static int mf__exec_fds(int in, int out)
+{
     in = fcntl(in, F_DUPFD, 100);
     out = fcntl(out, F_DUPFD, 100);
     if (in < 0 || out < 0 || dup2(in, MF__EXEC_IN_FD) < 0 || dup2(out, MF__EXEC_OUT_FD) < 0)
-        _exit(1);
+        return -1;
     close_range(MF__EXEC_OUT_FD + 1, ~0U, 0);
     dup2(STDERR_FILENO, STDOUT_FILENO);
+    return 0;
+}
+
+/* Sends {"ready":true}, or {"ready":false,...} with rc and err when rc < 0. Returns 0 or -1. */
+static int mf__exec_send_ready(int rc, const mf_err *err)
+{
+    char *ready;
+    json_t *obj;
+    int wrc = -1;
+
+    obj = rc == 0 ? json_pack("{s:b}", "ready", 1)
+                  : json_pack("{s:b,s:i,s:o}", "ready", 0, "code", rc, "error",
+                              mf__json_text(err->msg));
+    ready = json_dumps(obj, JSON_COMPACT | MF_JSON_REAL);
+    json_decref(obj);
+    if (ready != NULL && mf__write_all(MF__EXEC_OUT_FD, ready, strlen(ready)) == 0 &&
+        mf__write_all(MF__EXEC_OUT_FD, "\n", 1) == 0)
+        wrc = 0;
+    free(ready);
+    return wrc;
+}
+
+/* lane->init(), the ready line, the jobs, lane->shutdown(). Never returns. */
+__attribute__((noreturn)) static void mf__exec_serve(const mf_lane *lane, const mf_config *cfg)
+{
+    mf_err err;
+    int rc;
 
     mf_err_clear(&err);
     rc = lane->init(cfg, &err);
-    obj = rc == 0
-              ? json_pack("{s:b}", "ready", 1)
-              : json_pack("{s:b,s:i,s:o}", "ready", 0, "code", rc, "error", mf__json_text(err.msg));
-    ready = json_dumps(obj, JSON_COMPACT | MF_JSON_REAL);
-    json_decref(obj);
-    if (ready == NULL || mf__write_all(MF__EXEC_OUT_FD, ready, strlen(ready)) < 0 ||
-        mf__write_all(MF__EXEC_OUT_FD, "\n", 1) < 0 || rc < 0)
+    if (mf__exec_send_ready(rc, &err) < 0 || rc < 0)
         _exit(3);
-    free(ready);
     mf__exec_loop(lane, cfg);
     if (lane->shutdown != NULL)
         lane->shutdown();
     _exit(0);
+}
+
+/* The forked child. Never returns: it runs the lane here, or execv()s the executor program
+ * as `PROGRAM --executor=<parent pid> -- ARGS...` (see mf_exec_main()). */
+static void mf__exec_child(const mf_executor *ex, char **argv, int in, int out, pid_t parent)
+{
+    mf_err err;
+
+    if (mf__exec_prepare(parent) < 0 || mf__exec_fds(in, out) < 0)
+        _exit(1);
+    if (ex->program == NULL)
+        mf__exec_serve(ex->lane, ex->cfg);
+    execv(ex->program, argv);
+    mf_err_set(&err, MF_ECONFIG, "execv() failed on %s: %s", ex->program, strerror(errno));
+    mf__exec_send_ready(err.code, &err);
+    _exit(127);
+}
+
+/* The exec'd executor: `PROGRAM --executor=<parent pid> -- ARGS...`, descriptors 3 and 4
+ * already set up by mf__exec_child(). ARGS are the worker's configuration arguments, loaded
+ * here the same way, so both processes see the same configuration. */
+void mf__exec_program(const mf_lane *lane, int argc, char **argv)
+{
+    char *end, role[32];
+    long parent = strtol(argv[1] + strlen(MF_EXEC_FLAG), &end, 10);
+    mf_config cfg;
+    mf_err err;
+    int i = 2, rc;
+
+    if (*end != '\0' || parent <= 0 || mf__exec_prepare((pid_t)parent) < 0)
+        _exit(1);
+    close_range(MF__EXEC_OUT_FD + 1, ~0U, 0);
+    if (i < argc && strcmp(argv[i], "--") == 0)
+        i++;
+    /* Keep argv[0] for the loader; what it does not recognise (the worker vetted the command
+     * line already) is left alone. */
+    argv[i - 1] = argv[0];
+    argc -= i - 1;
+    argv += i - 1;
+    memset(&cfg, 0, sizeof(cfg));
+    mf_err_clear(&err);
+    rc = mf_config_load(&cfg, NULL, &argc, argv, &err);
+    snprintf(role, sizeof(role), "worker-%s", lane->name);
+    if (rc == 0 && mf_log_init(role, cfg.log_level) < 0)
+        rc = mf_err_set(&err, MF_ECONFIG, "unknown log_level \"%s\"", cfg.log_level);
+    if (rc < 0) {
+        mf__exec_send_ready(rc, &err);
+        _exit(3);
+    }
+    mf__exec_serve(lane, &cfg);
 }
 
 /* ---- parent side ---------------------------------------------------------------------- */
@@ -273,6 +355,98 @@ mf_executor *mf_executor_new(const mf_lane *lane, const mf_config *cfg)
     ex->from_child = -1;
     ex->statm_fd = -1;
     return ex;
+}
+
+static void mf__exec_forget_program(mf_executor *ex)
+{
+    for (char **a = ex->args; a != NULL && *a != NULL; a++)
+        free(*a);
+    free(ex->args);
+    free(ex->program);
+    ex->args = NULL;
+    ex->program = NULL;
+}
+
+void mf_executor_set_program(mf_executor *ex, const char *path, int argc, char *const *argv)
+{
+    int i;
+
+    mf__exec_forget_program(ex);
+    ex->program = mf__xstrdup(path);
+    ex->args = mf__xmalloc(((size_t)argc + 1) * sizeof(*ex->args));
+    for (i = 0; i < argc; i++)
+        ex->args[i] = mf__xstrdup(argv[i]);
+    ex->args[argc] = NULL;
+    ex->nargs = argc;
+}
+
+/* The exec'd program's argv: PROGRAM --executor=<parent> -- ARGS... (heap vector whose
+ * strings belong to ex, but for the flag, which *flag holds), or NULL without a program. */
+static char **mf__exec_argv(const mf_executor *ex, pid_t parent, char *flag, size_t size)
+{
+    char **argv;
+    int i;
+
+    if (ex->program == NULL)
+        return NULL;
+    snprintf(flag, size, "%s%ld", MF_EXEC_FLAG, (long)parent);
+    argv = mf__xmalloc(((size_t)ex->nargs + 4) * sizeof(*argv));
+    argv[0] = ex->program;
+    argv[1] = flag;
+    argv[2] = "--";
+    for (i = 0; i < ex->nargs; i++)
+        argv[3 + i] = ex->args[i];
+    argv[3 + ex->nargs] = NULL;
+    return argv;
+}
+
+/* Appends ", path (why)" to the list of paths tried; returns 0 when path is executable. */
+static int mf__exec_try(const char *path, char *tried, size_t size)
+{
+    size_t n = strlen(tried);
+
+    if (access(path, X_OK) == 0)
+        return 0;
+    snprintf(tried + n, size - n, "%s%s (%s)", n > 0 ? ", " : "", path, strerror(errno));
+    return -1;
+}
+
+int mf_executor_find(const char *lane, char *path, size_t size, mf_err *err)
+{
+    char self[PATH_MAX], tried[3 * PATH_MAX + 200] = "", *slash;
+    const char *dir = getenv("MF_EXEC_DIR");
+    ssize_t n;
+    int rc = 0;
+
+    if (dir != NULL && dir[0] != '\0') {
+        snprintf(path, size, "%s/mf-exec-%s", dir, lane);
+        if (mf__exec_try(path, tried, sizeof(tried)) < 0)
+            goto fail;
+        goto out;
+    }
+    n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n < 0) {
+        rc =
+            mf_err_set(err, MF_ECONFIG, "readlink() failed on /proc/self/exe: %s", strerror(errno));
+        goto out;
+    }
+    self[n] = '\0';
+    slash = strrchr(self, '/');
+    if (slash != NULL)
+        *slash = '\0';
+    snprintf(path, size, "%s/%s/mf-exec-%s", self, MF_EXEC_LIBEXEC, lane);
+    if (mf__exec_try(path, tried, sizeof(tried)) == 0)
+        goto out;
+    snprintf(path, size, "%s/mf-exec-%s", self, lane);
+    if (mf__exec_try(path, tried, sizeof(tried)) == 0)
+        goto out;
+fail:
+    rc = mf_err_set(err, MF_ECONFIG,
+                    "executor mf-exec-%s not found: tried %s; install it there or set "
+                    "MF_EXEC_DIR to its folder",
+                    lane, tried);
+out:
+    return rc;
 }
 
 pid_t mf_executor_pid(const mf_executor *ex)
@@ -360,6 +534,7 @@ void mf_executor_free(mf_executor *ex)
         }
     }
     mf__exec_reap(ex, NULL);
+    mf__exec_forget_program(ex);
     free(ex->outdir);
     free(ex);
 }
@@ -443,10 +618,11 @@ int mf_executor_start(mf_executor *ex, mf_err *err)
 {
     int down[2] = {-1, -1}, up[2] = {-1, -1}, rc = 0, i;
     pid_t parent = getpid(), pid;
-    char statm[64];
+    char statm[64], flag[64], **argv = NULL;
 
     if (ex->pid > 0)
         goto out;
+    argv = mf__exec_argv(ex, parent, flag, sizeof(flag)); /* built here, the child only execs */
     if (pipe2(down, O_CLOEXEC) < 0 || pipe2(up, O_CLOEXEC) < 0) {
         rc = mf_err_sys(err, -errno, "pipe2()");
         goto out;
@@ -459,12 +635,17 @@ int mf_executor_start(mf_executor *ex, mf_err *err)
     if (pid == 0) {
         close(down[1]);
         close(up[0]);
-        mf__exec_child(ex->lane, ex->cfg, down[0], up[1], parent);
+        mf__exec_child(ex, argv, down[0], up[1], parent);
     }
     ex->pid = pid;
     ex->to_child = down[1];
     ex->from_child = up[0];
     down[1] = up[0] = -1;
+    /* The child's ends, closed now: an executor that dies before its ready line (killed while
+     * it loads its libraries) must be an EOF here, not a wait for the init timeout. */
+    close(down[0]);
+    close(up[1]);
+    down[0] = up[1] = -1;
     fcntl(ex->from_child, F_SETFL, O_NONBLOCK);
     snprintf(statm, sizeof(statm), "/proc/%ld/statm", (long)pid);
     ex->statm_fd = open(statm, O_RDONLY | O_CLOEXEC);
@@ -481,6 +662,7 @@ out:
     }
     if (rc < 0)
         mf__exec_reap(ex, NULL);
+    free(argv);
     return rc;
 }
 

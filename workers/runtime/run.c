@@ -345,7 +345,7 @@ static void mf__worker_consumer(char *buf, size_t size)
     snprintf(buf, size, "%s:%ld", host, (long)getpid());
 }
 
-int mf__worker_run(const mf_lane *lane, const mf_config *cfg)
+int mf__worker_run(const mf_lane *lane, const mf_config *cfg, mf_executor *ex)
 {
     char q[MF_ERR_MSG_MAX + 64];
     int rc, status = MF_EXIT_OK;
@@ -365,9 +365,9 @@ int mf__worker_run(const mf_lane *lane, const mf_config *cfg)
                           .retry_backoff_ms = cfg->retry_backoff_ms,
                           .events_maxlen = cfg->events_maxlen};
     mf__signals_install();
-    /* The executor is forked first, while this process is small and has no thread and no
-     * socket; a lane whose init fails (bad config, missing model) stops the worker here. */
-    w.ex = mf_executor_new(lane, cfg);
+    /* The executor is started first, while this process has no thread and no socket; a lane
+     * whose init fails (bad config, missing model) stops the worker here. */
+    w.ex = ex;
     rc = mf_executor_start(w.ex, &err);
     if (rc < 0) {
         mf_log(MF_LOG_ERROR, "msg=\"lane init failed\" error=%s",
@@ -398,7 +398,6 @@ int mf__worker_run(const mf_lane *lane, const mf_config *cfg)
     }
     mf_log(MF_LOG_INFO, "msg=\"drained, exiting\"");
 out:
-    mf_executor_free(w.ex);
     mf_redis_free(w.r);
     return status;
 }

@@ -1,22 +1,29 @@
-/* mf_worker_main(): the command line of every mf-worker-<lane> binary (see mf/worker.h). */
+/* mf_worker_main(): the command line of every mf-worker-<lane> binary (see mf/worker.h).
+ *
+ * This binary links no media library: an idle worker holding Redis should cost what its own
+ * code needs, not the mapping and relocation of a hundred decoder libraries it never calls.
+ * The lane runs in mf-exec-<lane>: the executor child execv()s it in run mode, and the modes
+ * that run the lane in the calling process (one-shot, --check-config) execv() it in place. */
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#include "mf/executor.h"
 #include "mf/log.h"
 #include "mf/worker.h"
 #include "runtime.h"
 
-static void mf__usage(const mf_lane *lane, FILE *out)
+static void mf__usage(const char *lane, FILE *out)
 {
     fprintf(out,
             "usage: mf-worker-%s [--config FILE] [--name=value ...]      claim jobs from Redis\n"
             "       mf-worker-%s process FILE [--profile P] [--out DIR]  one file, no Redis\n"
             "       mf-worker-%s --check-config                          validate and exit\n",
-            lane->name, lane->name, lane->name);
+            lane, lane, lane);
 }
 
-/* Removes the flags that are ours rather than config entries from argv: --check-config,
- * --help. Returns 1 when help was asked for. */
-static int mf__take_flags(int *argc, char **argv, int *check)
+int mf__take_flags(int *argc, char **argv, int *check)
 {
     int i, o = 1, help = 0;
 
@@ -38,32 +45,43 @@ static int mf__take_flags(int *argc, char **argv, int *check)
     return help;
 }
 
-/* nginx -t: the configuration loads, and the lane accepts its entries (formats, sizes). */
-static int mf__check_config(const mf_lane *lane, const mf_config *cfg)
+/* One-shot and --check-config run the lane in this process: become the executor program,
+ * with the same arguments and environment. Returns only on failure. */
+static int mf__worker_become(const char *lane, const char *exe, char **orig)
 {
-    mf_err err;
-    int rc;
-
-    mf_err_clear(&err);
-    rc = lane->init(cfg, &err);
-    if (rc < 0) {
-        fprintf(stderr, "mf-worker-%s: %s\n", lane->name, err.msg);
-        return MF_EXIT_USAGE;
-    }
-    if (lane->shutdown != NULL)
-        lane->shutdown();
-    mf_config_dump(cfg, stdout, 0);
-    fprintf(stderr, "mf-worker-%s: configuration ok\n", lane->name);
-    return MF_EXIT_OK;
+    orig[0] = (char *)exe;
+    execv(exe, orig);
+    fprintf(stderr, "mf-worker-%s: execv() failed on %s: %s\n", lane, exe, strerror(errno));
+    return MF_EXIT_FAILED;
 }
 
-int mf_worker_main(const mf_lane *lane, int argc, char **argv)
+/* Run mode: the Redis loop, with mf-exec-<lane> as the executor, given the configuration
+ * arguments (args, n) this process was started with. */
+static int mf__worker_serve(const char *lane, const mf_config *cfg, const char *exe, int n,
+                            char **args)
 {
-    int check = 0, status = MF_EXIT_USAGE, loaded = 0;
-    char role[32];
+    const mf_lane stub = {.name = lane}; /* the lane itself runs in exe */
+    mf_executor *ex = mf_executor_new(&stub, cfg);
+    int status;
+
+    mf_executor_set_program(ex, exe, n, args);
+    status = mf__worker_run(&stub, cfg, ex);
+    mf_executor_free(ex);
+    return status;
+}
+
+int mf_worker_main(const char *lane, int argc, char **argv)
+{
+    int check = 0, status = MF_EXIT_USAGE, loaded = 0, nargs;
+    char role[32], exe[PATH_MAX], **orig, **args;
     mf_config cfg;
     mf_err err;
 
+    /* Copies of the command line before the parsers below take their flags out: orig for an
+     * executor that replaces this process, args (config entries only) for the executor child. */
+    orig = mf__xmalloc(((size_t)argc + 1) * sizeof(*orig));
+    args = mf__xmalloc(((size_t)argc + 1) * sizeof(*args));
+    memcpy(orig, argv, ((size_t)argc + 1) * sizeof(*orig));
     memset(&cfg, 0, sizeof(cfg));
     mf_err_clear(&err);
     if (mf__take_flags(&argc, argv, &check)) {
@@ -71,28 +89,39 @@ int mf_worker_main(const mf_lane *lane, int argc, char **argv)
         status = MF_EXIT_OK;
         goto out;
     }
+    memcpy(args, argv, ((size_t)argc + 1) * sizeof(*args));
+    nargs = argc - 1;
     if (mf_config_load(&cfg, NULL, &argc, argv, &err) < 0) {
-        fprintf(stderr, "mf-worker-%s: %s\n", lane->name, err.msg);
+        fprintf(stderr, "mf-worker-%s: %s\n", lane, err.msg);
         goto out;
     }
     loaded = 1;
-    snprintf(role, sizeof(role), "worker-%s", lane->name);
+    snprintf(role, sizeof(role), "worker-%s", lane);
     if (mf_log_init(role, cfg.log_level) < 0) {
-        fprintf(stderr, "mf-worker-%s: unknown log_level \"%s\"\n", lane->name, cfg.log_level);
+        fprintf(stderr, "mf-worker-%s: unknown log_level \"%s\"\n", lane, cfg.log_level);
         goto out;
     }
-    if (check)
-        status = mf__check_config(lane, &cfg);
-    else if (argc >= 2 && strcmp(argv[1], "process") == 0)
-        status = mf__oneshot_main(lane, &cfg, argc - 1, argv + 1);
-    else if (argc == 1)
-        status = mf__worker_run(lane, &cfg);
-    else {
-        fprintf(stderr, "mf-worker-%s: unexpected argument \"%s\"\n", lane->name, argv[1]);
+    if (!check && argc >= 2 && strcmp(argv[1], "process") != 0) {
+        fprintf(stderr, "mf-worker-%s: unexpected argument \"%s\"\n", lane, argv[1]);
         mf__usage(lane, stderr);
+        goto out;
     }
+    if (mf_executor_find(lane, exe, sizeof(exe), &err) < 0) {
+        fprintf(stderr, "mf-worker-%s: %s\n", lane, err.msg);
+        status = MF_EXIT_FAILED;
+        goto out;
+    }
+    if (check || argc >= 2) {
+        mf_config_close(&cfg);
+        loaded = 0;
+        status = mf__worker_become(lane, exe, orig);
+        goto out;
+    }
+    status = mf__worker_serve(lane, &cfg, exe, nargs, args + 1);
 out:
     if (loaded)
         mf_config_close(&cfg);
+    free(args);
+    free(orig);
     return status;
 }

@@ -1,9 +1,8 @@
-/* mf-worker-video: the worker runtime running the video lane (see mf/worker.h for modes). */
+/* mf-worker-video: the supervisor of the video lane. It links no media library; the lane runs
+ * in mf-exec-video (exec.c), which it starts (see mf/worker.h for modes). */
 #include "mf/worker.h"
-
-extern const mf_lane mf_lane_video;
 
 int main(int argc, char **argv)
 {
-    return mf_worker_main(&mf_lane_video, argc, argv);
+    return mf_worker_main("video", argc, argv);
 }

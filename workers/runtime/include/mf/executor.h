@@ -9,9 +9,17 @@
  *   child  -> parent  {"ok":true,"code":0,"error":null,"meta":{},"outputs":[]} one per job
  * Strings that are not valid UTF-8 (paths may hold any byte) travel as {"hex":"..."}.
  *
+ * How the child comes to life: mf-worker-<lane> (the supervisor) links no media library; its
+ * forked child execv()s the lane's executor program mf-exec-<lane> (mf_executor_set_program,
+ * found by mf_executor_find) as `mf-exec-<lane> --executor=<worker pid> -- ARGS...`, where ARGS
+ * are the worker's own configuration arguments, so both load the same configuration. Without
+ * a program (the unit tests' fake lanes) the forked child runs the lane itself. Either way the
+ * child has the jobs on descriptor 3 and the replies on 4, dies with the worker
+ * (PR_SET_PDEATHSIG) and is supervised the same way.
+ *
  * Thread safety: an mf_executor belongs to one thread. The parent must not have started any
  * thread when it forks (mf_executor_start), and must not have initialised the lane's
- * libraries: the child inherits the parent's memory as it is. */
+ * libraries: a forked child inherits the parent's memory as it is. */
 #ifndef MF_EXECUTOR_H
 #define MF_EXECUTOR_H
 
@@ -53,7 +61,18 @@ char *mf_exec_reply_encode(int rc, const mf_result *res, const mf_err *err);
  * that is not a reply. */
 int mf_exec_reply_decode(const char *line, size_t len, mf_result *res, mf_err *err);
 
+/* The first argument of an exec'd executor, followed by the worker's pid. */
+#define MF_EXEC_FLAG "--executor="
+/* Where the executor programs are installed, relative to the folder of mf-worker-<lane>. */
+#define MF_EXEC_LIBEXEC "../libexec/mediafleet"
+
 typedef struct mf_executor mf_executor;
+
+/* Finds mf-exec-<lane> for the running binary: $MF_EXEC_DIR/mf-exec-<lane> when MF_EXEC_DIR
+ * is set, else <dir of /proc/self/exe>/../libexec/mediafleet/mf-exec-<lane> (installed), else
+ * <dir of /proc/self/exe>/mf-exec-<lane> (build tree). Returns 0 with the path in path, or
+ * MF_ECONFIG with err naming every path tried. */
+int mf_executor_find(const char *lane, char *path, size_t size, mf_err *err);
 
 /* Creates the supervisor (no child yet). cfg and lane must outlive it. The wall-clock limit
  * is mf_config_lane_timeout(cfg, lane->name) (0: none); the memory limit job_memory_mb. */
@@ -61,6 +80,10 @@ mf_executor *mf_executor_new(const mf_lane *lane, const mf_config *cfg);
 /* Closes the job pipe so the child runs lane->shutdown() and exits; kills it after a grace
  * period. NULL-safe. */
 void mf_executor_free(mf_executor *ex);
+
+/* Makes the child execv() path (see above) instead of running lane itself; argv holds the argc
+ * configuration arguments to pass on (copied). Only lane->name is used then. */
+void mf_executor_set_program(mf_executor *ex, const char *path, int argc, char *const *argv);
 
 /* Forks the executor and waits until lane->init() has run. Returns 0, the child's init error
  * (code and message as init() returned them), or MF_ECRASH / -errno. */

@@ -1,10 +1,12 @@
 /* The table every lane implements, so the worker loop (claim -> process -> write -> ack) is
  * written once (workers/runtime/worker.c). Like nginx modules or curl's TLS backends.
  *
- * Threading and processes: init() and process() run in the job executor, a child process of
- * the worker that the runtime forks and supervises (wall-clock timeout, memory cap, crash
+ * Threading and processes: a lane is linked into mf-exec-<lane> only, never into the
+ * supervisor mf-worker-<lane>. init() and process() run in the job executor, a child process
+ * of the worker that the runtime starts and supervises (wall-clock timeout, memory cap, crash
  * detection); init() once per executor, process() once per job, sequentially. In one-shot
- * mode (`mf-worker-<lane> process FILE`) they run in the calling process. */
+ * mode (`mf-worker-<lane> process FILE`, which becomes mf-exec-<lane>) they run in the
+ * calling process. */
 #ifndef MF_LANE_H
 #define MF_LANE_H
 

@@ -1,4 +1,5 @@
-/* The worker runtime shared by every lane binary: `main` of mf-worker-<lane> is one call.
+/* The worker runtime shared by every lane: `main` of mf-worker-<lane> (the supervisor) and of
+ * mf-exec-<lane> (the lane's code) is one call each.
  *
  *   mf-worker-image [--config FILE] [--name=value ...]          run: claim jobs from Redis
  *   mf-worker-image process FILE [--profile P] [--out DIR]       one-shot: no Redis; outputs
@@ -6,8 +7,10 @@
  *   mf-worker-image --check-config                                validate and exit
  *
  * Isolation model (documented in README "How a job is isolated"): the worker process holds
- * the Redis connection and never decodes anything. It forks one executor child that runs
- * lane->init() once and then jobs one at a time, fed over a pipe. The worker watches the
+ * the Redis connection, never decodes anything and links no media library. It forks one
+ * executor child, which execv()s mf-exec-<lane> (found as mf_executor_find() says), runs
+ * lane->init() once and then jobs one at a time, fed over a pipe. One-shot mode and
+ * --check-config execv() mf-exec-<lane> in place, with the same arguments. The worker watches the
  * executor: a job over its lane's wall-clock timeout or over job_memory_mb of RSS is killed
  * (SIGKILL) and failed with an error naming the limit; a crash (signal) is a retryable
  * MF_ECRASH, so a file that always crashes ends in the DLQ after max_attempts; a new
@@ -19,7 +22,13 @@
 
 #include "mf/lane.h"
 
-/* Parses argv, runs the chosen mode, returns the process exit status. */
-int mf_worker_main(const mf_lane *lane, int argc, char **argv);
+/* mf-worker-<lane>: parses argv, runs the chosen mode, returns the process exit status (or
+ * becomes mf-exec-<lane> for one-shot and --check-config). lane is the lane's name. */
+int mf_worker_main(const char *lane, int argc, char **argv);
+
+/* mf-exec-<lane>: the executor child when started by mf-worker-<lane> (never returns then);
+ * else one-shot mode and --check-config as mf-worker-<lane> hands them over. Returns the
+ * process exit status. */
+int mf_exec_main(const mf_lane *lane, int argc, char **argv);
 
 #endif
