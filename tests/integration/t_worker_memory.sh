@@ -2,7 +2,8 @@
 # no media library; its executor child runs mf-exec-image, which does, and sees the same
 # configuration (here a command-line flag). An installed layout (bin/ + libexec/mediafleet/)
 # works, a missing executor is a clear startup error, and a kill -9 of the worker takes the
-# exec'd executor with it.
+# exec'd executor with it. After executor_idle_s without a job the executor is stopped, and
+# the next job starts a fresh one.
 source "$(dirname "$0")/lib.sh"
 mf_setup
 
@@ -35,6 +36,23 @@ mk_jpeg "$MF_INBOX/a.jpg"
 a=$(mf_enqueue a.jpg image/jpeg)
 mf_expect_status a.jpg done 60
 [ -s "$MF_OUTBOX/$a/thumb-256.png" ] || mf_fail "no thumb-256.png: $(mf_ls_dir "$MF_OUTBOX/$a")"
+
+# An idle worker gives the executor's memory back (executor_idle_s) and starts a fresh one
+# for the next job.
+mf_start w2 "$MF_BIN_DIR/mf-worker-image" --executor-idle-s=1
+mf_wait 30 "the second worker to be ready" ready w2
+no_child() { [ -z "$(pgrep -P "$MF_PID_w2")" ]; }
+mf_wait 10 "the idle executor to be stopped" no_child
+grep -q 'idle: executor stopped until the next job' "$T/logs/w2.log" ||
+    mf_fail "no idle message: $(cat "$T/logs/w2.log")"
+kill -STOP "$MF_PID_w1" # the next job goes to w2
+mk_jpeg "$MF_INBOX/b.jpg"
+mf_enqueue b.jpg image/jpeg >/dev/null
+mf_expect_status b.jpg done 60
+kill -CONT "$MF_PID_w1"
+mf_assert_eq "$(field "$(rraw HGET mf:paths b.jpg)" worker | cut -d: -f2)" "$MF_PID_w2" \
+    "the idle worker took the job"
+kill -TERM "$MF_PID_w2"
 
 # kill -9 of the worker: the exec'd executor dies with it (PR_SET_PDEATHSIG).
 kill -KILL "$MF_PID_w1"

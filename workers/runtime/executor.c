@@ -512,13 +512,11 @@ void mf_executor_kill(mf_executor *ex)
     mf__exec_reap(ex, NULL);
 }
 
-void mf_executor_free(mf_executor *ex)
+void mf_executor_stop(mf_executor *ex)
 {
     int64_t until;
     pid_t r;
 
-    if (ex == NULL)
-        return;
     if (ex->pid > 0 && !ex->busy) {
         /* EOF on the job pipe: the child runs lane->shutdown() and exits by itself. */
         close(ex->to_child);
@@ -534,6 +532,13 @@ void mf_executor_free(mf_executor *ex)
         }
     }
     mf__exec_reap(ex, NULL);
+}
+
+void mf_executor_free(mf_executor *ex)
+{
+    if (ex == NULL)
+        return;
+    mf_executor_stop(ex);
     mf__exec_forget_program(ex);
     free(ex->outdir);
     free(ex);

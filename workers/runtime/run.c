@@ -345,8 +345,25 @@ static void mf__worker_consumer(char *buf, size_t size)
     snprintf(buf, size, "%s:%ld", host, (long)getpid());
 }
 
+/* An executor without a job for executor_idle_s is stopped: an idle worker keeps only its
+ * small supervisor in memory (the lane's libraries, models and decoder caches go), and the
+ * next job starts a fresh executor (mf_executor_submit), paying the lane's start-up once. */
+static void mf__worker_idle(mf__worker *w, int64_t last_job_ms)
+{
+    pid_t pid = mf_executor_pid(w->ex);
+
+    if (w->cfg->executor_idle_s <= 0 || pid <= 0 ||
+        mf_clock_mono_ms() - last_job_ms < w->cfg->executor_idle_s * 1000)
+        return;
+    mf_log(MF_LOG_INFO,
+           "executor=%ld idle_s=%lld msg=\"idle: executor stopped until the next job\"", (long)pid,
+           (long long)w->cfg->executor_idle_s);
+    mf_executor_stop(w->ex);
+}
+
 int mf__worker_run(const mf_lane *lane, const mf_config *cfg, mf_executor *ex)
 {
+    int64_t last_job_ms;
     char q[MF_ERR_MSG_MAX + 64];
     int rc, status = MF_EXIT_OK;
     mf__worker w;
@@ -383,12 +400,16 @@ int mf__worker_run(const mf_lane *lane, const mf_config *cfg, mf_executor *ex)
         goto out;
     }
     mf_log(MF_LOG_INFO, "consumer=%s msg=\"worker ready\"", w.consumer);
+    last_job_ms = mf_clock_mono_ms();
     while (!mf__stop) {
         memset(&job, 0, sizeof(job));
         rc = mf_queue_claim(w.r, &w.o, MF__CLAIM_BLOCK_MS, &job, &err);
-        if (rc == 1)
+        if (rc == 1) {
             mf__worker_job(&w, &job);
+            last_job_ms = mf_clock_mono_ms();
+        }
         mf_job_close(&job);
+        mf__worker_idle(&w, last_job_ms);
         if (rc < 0 && !mf__stop) {
             mf_log(MF_LOG_WARN, "msg=\"claim failed\" error=%s",
                    mf_log_quote(q, sizeof(q), err.msg));

@@ -99,6 +99,10 @@ int mf_executor_submit(mf_executor *ex, const mf_exec_job *job, mf_err *err);
  * words a user understands. After a kill or crash the next submit forks a fresh executor. */
 int mf_executor_wait(mf_executor *ex, int slice_ms, mf_result *res, mf_err *err);
 
+/* Stops an idle executor the way mf_executor_free() does (lane->shutdown(), then exit; killed
+ * after 2 s) and keeps ex: the next mf_executor_submit() starts a fresh one. A busy one is
+ * killed. */
+void mf_executor_stop(mf_executor *ex);
 /* Kills the executor now (SIGKILL) and reaps it: used to abandon a job on a hard stop. */
 void mf_executor_kill(mf_executor *ex);
 
