@@ -24,6 +24,11 @@
 /* A scan stops feeding the pool above this many files in flight and resumes below half;
  * events are never throttled (the kernel queue would overflow instead). */
 #define MF__SCAN_INFLIGHT_MAX 2048
+/* Files between their event and their record (hashing, classifying, waiting for the next
+ * pipeline) above which the inotify fd is no longer read, until half have gone: the kernel
+ * keeps queuing (max_queued_events, 16384 by default) and past that reports an overflow that
+ * a rescan repairs. The dispatcher's memory is bounded whatever the upload rate (~1 MB). */
+#define MF__EVENT_INFLIGHT_MAX 4096
 /* Hashed uploads kept while Redis is down. Beyond this they are dropped from memory: the
  * rescan that follows every reconnect finds them in the inbox again. */
 #define MF__PENDING_MAX 65536
@@ -75,7 +80,9 @@ struct mf__disp {
     int ino_fd;
     uv_poll_t ino_poll;
     int ino_active;
-    mf__htab wds; /* int wd -> char *rel of the folder ("" for the inbox) */
+    int ino_paused;   /* not read for now: too many files in flight (mf__watch_throttle) */
+    size_t load_peak; /* most files in flight since the last trim */
+    mf__htab wds;     /* int wd -> char *rel of the folder ("" for the inbox) */
     int root_wd;
     int watch_full_warned;
 
@@ -110,6 +117,7 @@ struct mf__disp {
     uv_timer_t stats_timer;
     uint64_t n_recorded[4]; /* by mf_enq_status */
     uint64_t n_skipped;
+    uint64_t n_throttled;    /* times event reading was paused (mf__watch_throttle) */
     uint64_t lat_hist[1001]; /* 0.1 ms buckets up to 100 ms, then overflow */
     uint64_t lat_n;
 };
@@ -135,6 +143,9 @@ void mf__scan_stop(mf__disp *d);
 int mf__pipeline_start(mf__disp *d, mf_err *err);
 /* Takes ownership of path. */
 void mf__pipeline_submit(mf__disp *d, char *path, int64_t received_ms, uint64_t seen_ns);
+/* Pauses or resumes reading inotify events by the files in flight (MF__EVENT_INFLIGHT_MAX),
+ * and gives freed memory back to the system once a burst is over. */
+void mf__watch_throttle(mf__disp *d);
 /* Records what is pending now (one pipeline per MF__BATCH_MAX). */
 void mf__pipeline_flush(mf__disp *d);
 /* Shutdown: one last connection attempt if Redis is down, then records what is pending.

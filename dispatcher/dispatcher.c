@@ -41,13 +41,14 @@ static void mf__stats_log(mf__disp *d)
 {
     mf_log(MF_LOG_INFO,
            "msg=stats queued=%llu duplicate=%llu unsupported=%llu known=%llu skipped=%llu "
-           "events_timed=%llu latency_p50_ms=%.1f latency_p99_ms=%.1f magic_handles=%zu",
+           "events_timed=%llu latency_p50_ms=%.1f latency_p99_ms=%.1f magic_handles=%zu "
+           "throttled=%llu",
            (unsigned long long)d->n_recorded[MF_ENQ_QUEUED],
            (unsigned long long)d->n_recorded[MF_ENQ_DUPLICATE],
            (unsigned long long)d->n_recorded[MF_ENQ_UNSUPPORTED],
            (unsigned long long)d->n_recorded[MF_ENQ_KNOWN], (unsigned long long)d->n_skipped,
            (unsigned long long)d->lat_n, mf__lat_percentile(d, 0.5), mf__lat_percentile(d, 0.99),
-           mf_classify_handles(d->magic));
+           mf_classify_handles(d->magic), (unsigned long long)d->n_throttled);
 }
 
 static void mf__on_stats(uv_timer_t *handle)

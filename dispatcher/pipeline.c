@@ -52,6 +52,7 @@ static void mf__item_queue(mf__disp *d, mf__item *it)
         mf_log(MF_LOG_ERROR, "msg=\"uv_queue_work() failed\" error=\"%s\"", uv_strerror(rc));
         abort();
     }
+    mf__watch_throttle(d);
 }
 
 static void mf__work(uv_work_t *req)
@@ -201,6 +202,7 @@ static void mf__after_work(uv_work_t *req, int status)
     if (path != NULL)
         mf__pipeline_submit(d, path, again_ms, again_ns);
     mf__scan_kick(d);
+    mf__watch_throttle(d);
 }
 
 void mf__pipeline_submit(mf__disp *d, char *path, int64_t received_ms, uint64_t seen_ns)
@@ -321,6 +323,7 @@ void mf__pipeline_flush(mf__disp *d)
         if (mf__flush_some(d, n) < 0)
             break;
     }
+    mf__watch_throttle(d);
 }
 
 static void mf__on_flush_check(uv_check_t *handle)
