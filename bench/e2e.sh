@@ -9,7 +9,8 @@
 #           record is terminal (done failed duplicate unsupported), polled with redis-cli on
 #           <state>/redis.sock.
 #   shell:  find | xargs -P2 per file: file --mime-type, sha256sum, then by type
-#           vipsthumbnail x2 (256 + 1280 WebP) | ffmpeg keyframes (320 px JPEGs) + ffmpeg 720p
+#           vipsthumbnail x2 (256 + 1280 WebP) | ffmpeg keyframes (320 px JPEGs), poster, contact
+#           sheet (tile of keyframes) + ffmpeg 720p
 #           transcode (libx264 veryfast crf 23, aac 128k, faststart) | pdftotext, and for a PDF
 #           without text pdftoppm -r 300 -gray + tesseract per page, plus pdftoppm -png of the
 #           first 3 pages; then redis-cli HSET of a record per file (a private redis-server).
@@ -126,6 +127,11 @@ video/*)
     type=video
     ffmpeg -nostdin -v error -y -skip_frame nokey -i "$f" -vf scale=320:-2 \
         -fps_mode passthrough -q:v 3 "$o/kf-%04d.jpg"
+    # poster (a frame a tenth in) and a contact sheet of keyframes, as the video lane writes
+    ffmpeg -nostdin -v error -y -ss 0.4 -i "$f" -frames:v 1 -vf scale=-2:720 -q:v 3 \
+        "$o/poster.jpg"
+    ffmpeg -nostdin -v error -y -skip_frame nokey -i "$f" -vf scale=320:-2,tile=5x2 \
+        -fps_mode passthrough -frames:v 1 -q:v 3 "$o/contact-sheet.jpg"
     ffmpeg -nostdin -v error -y -i "$f" -vf scale=-2:720 -c:v libx264 -preset veryfast \
         -crf 23 -c:a aac -b:a 128k -movflags +faststart "$o/video-720p.mp4"
     ;;
