@@ -84,6 +84,11 @@ void mf_textbuf_append(mf_textbuf *b, const char *s, size_t n);
 /* Number of visible (non-space, non-control) UTF-8 characters in s; NULL counts 0. */
 size_t mf_pdftext_visible(const char *s);
 
+/* meta.text: the first max_chars UTF-8 characters of text.txt (len bytes), cut at a character
+ * boundary, as a new JSON string; NULL when the text is not valid UTF-8. */
+#define MF_DOC_META_TEXT_CHARS 1000
+json_t *mf_pdftext_excerpt(const char *text, size_t len, size_t max_chars);
+
 /* Appends one page's text the way pdftotext lays it out: the text, a newline unless it ends
  * in one, then a form feed (every page, the last included). */
 void mf_pdftext_append_page(mf_textbuf *b, const char *text);

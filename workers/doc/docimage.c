@@ -164,6 +164,8 @@ int mf_docimage_process(const mf_lane_job *job, mf_ocr *ocr, int format, int sea
     if (rc < 0)
         goto out;
     mf_result_add_output(res, "text.txt");
+    json_object_set_new(meta, "text",
+                        mf_pdftext_excerpt(buf.data, buf.len, MF_DOC_META_TEXT_CHARS));
     if (searchable) {
         rc = mf_ocr_pdf_end(ocr, 1, "searchable.pdf", err);
         if (rc < 0)

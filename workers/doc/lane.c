@@ -164,6 +164,8 @@ static int mf__doc_pages(mf__doc_job *dj, int n_pages, mf_result *res, mf_err *e
     if (rc < 0)
         goto out;
     mf_result_add_output(res, "text.txt");
+    json_object_set_new(res->meta, "text",
+                        mf_pdftext_excerpt(dj->text.data, dj->text.len, MF_DOC_META_TEXT_CHARS));
     if (dj->force_ocr) {
         rc = mf_ocr_pdf_end(mf__doc_ocr, 1, "searchable.pdf", err);
         if (rc == 0)

@@ -49,6 +49,21 @@ size_t mf_pdftext_visible(const char *s)
     return n;
 }
 
+json_t *mf_pdftext_excerpt(const char *text, size_t len, size_t max_chars)
+{
+    size_t i = 0, chars = 0;
+
+    if (len == 0)
+        return json_string("");
+    while (i < len && chars < max_chars) {
+        i++; /* past the lead byte, then past its continuation bytes */
+        while (i < len && ((unsigned char)text[i] & 0xc0) == 0x80)
+            i++;
+        chars++;
+    }
+    return json_stringn(text, i); /* validates: NULL for bytes that are not UTF-8 */
+}
+
 void mf_pdftext_append_page(mf_textbuf *b, const char *text)
 {
     size_t n = text != NULL ? strlen(text) : 0;
