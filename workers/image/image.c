@@ -12,6 +12,7 @@
  * fleet scales by processes (see README "How a job is isolated"). */
 #include <errno.h>
 #include <glib.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,6 +187,13 @@ static int mf__image_init(const mf_config *cfg, mf_err *err)
      * the environment still overrides. */
     if (getenv("VIPS_CONCURRENCY") == NULL)
         vips_concurrency_set(1);
+    /* Every job allocates and frees the same few buffers of a few MB (decoded preview, JPEG
+     * rows, encoder state); above glibc's default mmap threshold each is a fresh mmap() and
+     * page faults. Kept in the heap instead: 5-8 % less CPU per photo in a warm executor
+     * (8 photos of 4000x3000, median of 3). The memory stays until executor_idle_s stops the
+     * executor, and is within job_memory_mb's sampling like any other. */
+    mallopt(M_MMAP_THRESHOLD, 16 << 20);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
     if (cfg->image_faces)
         return mf_image_faces_init(cfg->image_face_model, err);
     return 0;
