@@ -26,6 +26,31 @@ meta = json.load(open(sys.argv[1]))["meta"]
 text = open(sys.argv[2], encoding="utf-8").read()
 assert len(text) > 0 and meta["text"] == text[:1000], (meta.get("text"), text[:80])
 PY
+# A phone-style page: WebP, stored sideways with EXIF orientation 6 (JPEG): both upright text.
+vips copy "$T/scan.png" "$T/page.webp[Q=90]" || mf_fail "webp fixture"
+"$MF_BIN_DIR/mf-worker-doc" process "$T/page.webp" --out "$T/webp" >"$T/webp.json" ||
+    mf_fail "webp: $(cat "$T/webp.json")"
+mf_assert_eq "$(jq -cr '.meta.format' "$T/webp.json")" webp "webp: format"
+mf_similar "$T/webp/text.txt" "$T/lines.txt" 0.95 || mf_fail "webp: OCR text"
+vips rot "$T/scan.png" "$T/side.v" d270 && vips copy "$T/side.v" "$T/side.jpg[Q=92]" &&
+    python3 - "$T/side.jpg" <<'PY' || mf_fail "orientation fixture"
+# An APP1 Exif segment holding only Orientation = 6 (turn 90 clockwise to display), after SOI.
+import struct, sys
+p = sys.argv[1]
+data = open(p, "rb").read()
+ifd = b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", 1) + \
+    struct.pack("<HHII", 0x0112, 3, 1, 6) + struct.pack("<I", 0)
+app1 = b"Exif\x00\x00" + ifd
+open(p, "wb").write(data[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + data[2:])
+PY
+mf_assert_eq "$(vipsheader -f orientation "$T/side.jpg")" 6 "orientation fixture tag"
+"$MF_BIN_DIR/mf-worker-doc" process "$T/side.jpg" --out "$T/side" >"$T/side.json" ||
+    mf_fail "side: $(cat "$T/side.json")"
+mf_assert_eq "$(jq -c '[.meta.width, .meta.height]' "$T/side.json")" \
+    "[$(vipsheader -f width "$T/scan.png"),$(vipsheader -f height "$T/scan.png")]" \
+    "EXIF-rotated page: size as displayed"
+mf_similar "$T/side/text.txt" "$T/lines.txt" 0.9 || mf_fail "EXIF-rotated page: OCR text"
+
 # A page photographed upside down: found by OSD and turned before recognition.
 vips rot "$T/scan.png" "$T/upside.png" d180 || mf_fail "upside fixture"
 "$MF_BIN_DIR/mf-worker-doc" process "$T/upside.png" --out "$T/upside" >"$T/upside.json" ||

@@ -154,8 +154,12 @@ int mf_ocr_pdf_end(mf_ocr *ocr, int keep, const char *name, mf_err *err);
 
 /* ---- docimage.c ---- */
 
-/* The leptonica format (IFF_PNG, IFF_JFIF_JPEG, IFF_TIFF*) when fd's first bytes are an image
- * of a document this lane reads, else 0 (then it is treated as a PDF). */
+/* libvips for images of documents (see docimage.c): once per executor, from the lane's
+ * init and shutdown. */
+int mf_docimage_init(mf_err *err);
+void mf_docimage_shutdown(void);
+/* Non-zero (which allow-listed loader, PNG JPEG TIFF WebP HEIF) when fd's content is an image
+ * this lane reads, else 0 (then it is treated as a PDF). */
 int mf_docimage_format(int fd);
 
 /* OCRs every page of the image in job->fd (format from mf_docimage_format()): text.txt, with

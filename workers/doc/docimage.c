@@ -1,16 +1,19 @@
-/* Images of documents: a PNG, TIFF (multi-page too) or JPEG scan that reaches the doc lane
- * (e.g. dropped in inbox/ocr/) is read like a scanned PDF: every page is OCRed, its text goes
- * to text.txt, and with the ocr profile the pages become a searchable PDF. The file's own
- * bytes decide the format (the one-shot mode has no MIME type), never its name.
+/* Images of documents: a PNG, TIFF (multi-page too), JPEG, WebP or HEIC scan or photo of a
+ * page that reaches the doc lane (e.g. dropped in inbox/ocr/) is read like a scanned PDF:
+ * every page is OCRed, its text goes to text.txt, and with the ocr profile the pages become a
+ * searchable PDF. The file's own bytes decide the format (the one-shot mode has no MIME type),
+ * never its name.
  *
- * Decoding is leptonica's (the library tesseract already uses), with the size read from the
- * header and checked before a pixel is decoded. */
+ * Decoding is libvips', hardened as in the image lane: untrusted loaders blocked, an
+ * allow-list of loaders, the size and page count read from the header and checked before a
+ * pixel is decoded, EXIF orientation applied; tesseract gets raw 8-bit grey pixels, never an
+ * encoded file. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <leptonica/allheaders.h>
+#include <vips/vips.h>
 #include "mf/clock.h"
 #include "mf/fsutil.h"
 #include "doc.h"
@@ -21,63 +24,90 @@
 #define MF__IMG_DPI_MAX 1200
 #define MF__IMG_DPI_DEFAULT 300
 
-int mf_docimage_format(int fd)
-{
-    l_uint8 head[16] = {0};
-    l_int32 format = IFF_UNKNOWN;
+/* The loaders accepted, by vips nickname, index + 1 being mf_docimage_format()'s answer. */
+static const struct {
+    const char *loader, *format;
+} mf__img_loaders[] = {{"pngload", "png"},
+                       {"jpegload", "jpeg"},
+                       {"tiffload", "tiff"},
+                       {"webpload", "webp"},
+                       {"heifload", "heif"}};
+#define MF__IMG_NLOADERS (int)(sizeof(mf__img_loaders) / sizeof(mf__img_loaders[0]))
 
-    if (fd < 0 || pread(fd, head, sizeof(head), 0) < 12)
-        return 0;
-    findFileFormatBuffer(head, &format);
-    if (format == IFF_PNG || format == IFF_JFIF_JPEG || L_FORMAT_IS_TIFF(format))
-        return format;
+int mf_docimage_init(mf_err *err)
+{
+    if (VIPS_INIT("mf-worker-doc") != 0) {
+        vips_error_clear();
+        return mf_err_set(err, MF_ECONFIG, "vips_init() failed");
+    }
+    vips_block_untrusted_set(TRUE);
+    vips_cache_set_max(0);
+    if (getenv("VIPS_CONCURRENCY") == NULL)
+        vips_concurrency_set(1);
     return 0;
 }
 
-/* out = pix as 8-bit grey rows (leptonica packs bytes in 32-bit words: GET_DATA_BYTE). */
-static void mf__pix_to_grey(PIX *pix, mf_grey *out)
+void mf_docimage_shutdown(void)
 {
-    PIX *g = pixConvertTo8(pix, 0);
-    l_uint32 *line;
-    l_int32 x, y, wpl = pixGetWpl(g), dpi = pixGetYRes(pix);
-
-    out->width = pixGetWidth(g);
-    out->height = pixGetHeight(g);
-    out->stride = out->width;
-    out->dpi = dpi >= MF__IMG_DPI_MIN && dpi <= MF__IMG_DPI_MAX ? dpi : MF__IMG_DPI_DEFAULT;
-    out->px = malloc((size_t)out->width * (size_t)out->height);
-    if (out->px == NULL)
-        abort();
-    for (y = 0; y < out->height; y++) {
-        line = pixGetData(g) + (size_t)y * (size_t)wpl;
-        for (x = 0; x < out->width; x++)
-            out->px[(size_t)y * (size_t)out->width + (size_t)x] = GET_DATA_BYTE(line, x);
-    }
-    pixDestroy(&g);
+    vips_shutdown();
 }
 
-/* Pages in the file (TIFF may hold many) and the first page's size, before any decoding. */
-static int mf__img_check(const char *file, int format, long max_pixels, int *pages, json_t *meta,
-                         mf_err *err)
+int mf_docimage_format(int fd)
 {
-    l_int32 fmt = 0, w = 0, h = 0, bps = 0, spp = 0, cmap = 0, n = 1;
-    FILE *fp = NULL;
-    int rc = 0;
+    char path[64];
+    const char *cls, *nick = NULL;
+    int i;
 
-    if (pixReadHeader(file, &fmt, &w, &h, &bps, &spp, &cmap) != 0 || w <= 0 || h <= 0) {
-        rc = mf_err_set(err, MF_ECORRUPT, "pixReadHeader() failed: unreadable image header");
+    if (fd < 0)
+        return 0;
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    cls = vips_foreign_find_load(path);
+    vips_error_clear(); /* a PDF is "not a known file format" to a blocked libvips: fine */
+    if (cls != NULL)
+        nick = vips_nickname_find(g_type_from_name(cls));
+    for (i = 0; nick != NULL && i < MF__IMG_NLOADERS; i++)
+        if (strcmp(nick, mf__img_loaders[i].loader) == 0)
+            return i + 1;
+    return 0;
+}
+
+/* The libvips error buffer's first line, then cleared. */
+static const char *mf__img_vips_error(char *buf, size_t size)
+{
+    const char *e = vips_error_buffer();
+
+    snprintf(buf, size, "%.*s", (int)strcspn(e, "\n"), *e != '\0' ? e : "unknown libvips error");
+    vips_error_clear();
+    return buf;
+}
+
+/* Pages in the file (a TIFF may hold many) and the first page's size as displayed, from the
+ * header: no pixel is decoded. */
+static int mf__img_check(const char *file, long max_pixels, int *pages, json_t *meta, mf_err *err)
+{
+    char why[256];
+    VipsImage *head = vips_image_new_from_file(file, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
+    int w, h, n, rc = 0;
+
+    if (head == NULL) {
+        rc = mf_err_set(err, MF_ECORRUPT, "vips_image_new_from_file() failed: %s",
+                        mf__img_vips_error(why, sizeof(why)));
         goto out;
+    }
+    w = vips_image_get_width(head);
+    h = vips_image_get_height(head);
+    n = vips_image_get_n_pages(head);
+    if (vips_image_get_orientation_swap(head)) {
+        w = vips_image_get_height(head);
+        h = vips_image_get_width(head);
     }
     if ((double)w * h > (double)max_pixels) {
         rc = mf_err_set(err, MF_ELIMIT, "image is %dx%d, over the limit of %ld megapixels", w, h,
                         max_pixels / 1000000);
         goto out;
     }
-    fp = L_FORMAT_IS_TIFF(format) ? fopen(file, "rb") : NULL;
-    if (fp != NULL && tiffGetCount(fp, &n) != 0)
-        n = 1;
     if (n > MF_DOC_MAX_PAGES) {
-        rc = mf_err_set(err, MF_ELIMIT, "TIFF has %d pages, over the limit of %d pages", n,
+        rc = mf_err_set(err, MF_ELIMIT, "image has %d pages, over the limit of %d pages", n,
                         MF_DOC_MAX_PAGES);
         goto out;
     }
@@ -86,40 +116,90 @@ static int mf__img_check(const char *file, int format, long max_pixels, int *pag
     json_object_set_new(meta, "width", json_integer(w));
     json_object_set_new(meta, "height", json_integer(h));
 out:
-    if (fp != NULL)
-        fclose(fp);
+    if (head != NULL)
+        g_object_unref(head);
     return rc;
 }
 
-/* Decodes page index (TIFF: from *offset on) and OCRs it into text. */
-static int mf__img_page(mf_ocr *ocr, const char *file, int format, size_t *offset, long max_pixels,
+/* Page index of file as 8-bit grey, upright, alpha flattened on white. */
+static int mf__img_grey(const char *file, int index, long max_pixels, mf_grey *out, mf_err *err)
+{
+    VipsImage *t[5] = {NULL, NULL, NULL, NULL, NULL}, *cur;
+    double dpi;
+    char why[256];
+    size_t len = 0;
+    int rc = 0, i;
+
+    /* "page" only where there are pages (PNG and JPEG loaders have no such option). Random
+     * access: turning a page (EXIF orientation) reads it out of order; OCR wants all of it in
+     * memory anyway. */
+    t[0] = index > 0
+               ? vips_image_new_from_file(file, "page", index, "fail_on", VIPS_FAIL_ON_ERROR, NULL)
+               : vips_image_new_from_file(file, "fail_on", VIPS_FAIL_ON_ERROR, NULL);
+    cur = t[0];
+    if (cur == NULL || vips_autorot(cur, &t[1], NULL) != 0)
+        goto vips_failed;
+    cur = t[1];
+    if ((double)cur->Xsize * cur->Ysize > (double)max_pixels) {
+        rc = mf_err_set(err, MF_ELIMIT, "image page is %dx%d, over the limit of %ld megapixels",
+                        cur->Xsize, cur->Ysize, max_pixels / 1000000);
+        goto out;
+    }
+    if (vips_image_hasalpha(cur)) {
+        VipsArrayDouble *white = vips_array_double_newv(1, 255.0);
+
+        rc = vips_flatten(cur, &t[2], "background", white, NULL);
+        vips_area_unref(VIPS_AREA(white));
+        if (rc != 0)
+            goto vips_failed;
+        cur = t[2];
+    }
+    if (vips_colourspace(cur, &t[3], VIPS_INTERPRETATION_B_W, NULL) != 0 ||
+        vips_cast_uchar(t[3], &t[4], NULL) != 0)
+        goto vips_failed;
+    cur = t[4];
+    /* libvips keeps the resolution in pixels per millimetre */
+    dpi = vips_image_get_yres(t[0]) * 25.4;
+    out->dpi =
+        dpi >= MF__IMG_DPI_MIN && dpi <= MF__IMG_DPI_MAX ? (int)(dpi + 0.5) : MF__IMG_DPI_DEFAULT;
+    out->px = vips_image_write_to_memory(cur, &len); /* decoding happens here */
+    if (out->px == NULL)
+        goto vips_failed;
+    out->width = cur->Xsize;
+    out->height = cur->Ysize;
+    out->stride = cur->Xsize;
+    goto out;
+vips_failed:
+    rc = mf_err_set(err, MF_ECORRUPT, "libvips could not decode page %d: %s", index + 1,
+                    mf__img_vips_error(why, sizeof(why)));
+out:
+    for (i = 0; i < 5; i++)
+        if (t[i] != NULL)
+            g_object_unref(t[i]);
+    return rc;
+}
+
+/* Decodes page index and OCRs it into text. */
+static int mf__img_page(mf_ocr *ocr, const char *file, int index, long max_pixels,
                         mf_ocr_text *text, mf_err *err)
 {
-    PIX *pix = L_FORMAT_IS_TIFF(format) ? pixReadFromMultipageTiff(file, offset) : pixRead(file);
     mf_grey g = {0};
-    int rc = 0;
+    int rc;
 
-    if (pix == NULL) {
-        rc = mf_err_set(err, MF_ECORRUPT, "pixRead() failed: the image cannot be decoded");
-        goto out;
-    }
-    if ((double)pixGetWidth(pix) * pixGetHeight(pix) > (double)max_pixels) {
-        rc = mf_err_set(err, MF_ELIMIT, "image page is %dx%d, over the limit of %ld megapixels",
-                        pixGetWidth(pix), pixGetHeight(pix), max_pixels / 1000000);
-        goto out;
-    }
-    mf__pix_to_grey(pix, &g);
-    rc = mf_ocr_recognize(ocr, &g, text, err);
-out:
-    mf_grey_close(&g);
-    pixDestroy(&pix);
+    rc = mf__img_grey(file, index, max_pixels, &g, err);
+    if (rc == 0)
+        rc = mf_ocr_recognize(ocr, &g, text, err);
+    g_free(g.px); /* from libvips: g_malloc'd */
     return rc;
 }
 
 /* meta: what mf__img_check() found, plus the format, characters per page and OCR summary. */
 static void mf__img_meta(json_t *meta, int format, json_t *chars, int pages, long conf_sum)
 {
-    json_object_set_new(meta, "format", json_string(getFormatExtension(format)));
+    json_object_set_new(meta, "format",
+                        json_string(format >= 1 && format <= MF__IMG_NLOADERS
+                                        ? mf__img_loaders[format - 1].format
+                                        : "unknown"));
     json_object_set(meta, "page_chars", chars);
     json_object_set_new(meta, "ocr",
                         json_pack("{s:i,s:f,s:s}", "pages", (json_int_t)pages, "mean_confidence",
@@ -134,19 +214,18 @@ int mf_docimage_process(const mf_lane_job *job, mf_ocr *ocr, int format, int sea
     json_t *meta = json_object(), *chars = json_array();
     mf_ocr_text text = {0};
     mf_textbuf buf;
-    size_t offset = 0;
     long conf_sum = 0;
     int64_t start;
     int i, pages = 0, rc;
 
     mf_textbuf_init(&buf);
     snprintf(file, sizeof(file), "/proc/self/fd/%d", job->fd);
-    rc = mf__img_check(file, format, max_pixels, &pages, meta, err);
+    rc = mf__img_check(file, max_pixels, &pages, meta, err);
     if (rc == 0 && searchable)
         rc = mf_ocr_pdf_begin(ocr, job->outdir, err);
     for (i = 0; i < pages && rc == 0; i++) {
         start = mf_clock_mono_ms();
-        rc = mf__img_page(ocr, file, format, &offset, max_pixels, &text, err);
+        rc = mf__img_page(ocr, file, i, max_pixels, &text, err);
         if (rc == 0) /* the per-page budget, as for PDF pages (a TIFF may hold 2,000) */
             rc = mf_pdfdoc_check_page_time(i + 1, mf_clock_mono_ms() - start, MF_DOC_PAGE_SECONDS,
                                            err);
@@ -156,8 +235,6 @@ int mf_docimage_process(const mf_lane_job *job, mf_ocr *ocr, int format, int sea
         json_array_append_new(chars, json_integer((json_int_t)mf_pdftext_visible(text.text)));
         conf_sum += text.confidence;
         mf_ocr_text_close(&text);
-        if (L_FORMAT_IS_TIFF(format) && offset == 0)
-            pages = i + 1; /* leptonica says that was the last page */
     }
     if (rc == 0)
         rc = mf_fs_write_atomic(job->outdir, "text.txt", buf.data, buf.len, err);
