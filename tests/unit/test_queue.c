@@ -35,55 +35,7 @@
 #define MTIME 1700000000123LL
 #define RECEIVED 1700000000500LL
 
-typedef struct fx {
-    mf_redis *r;
-    redisContext *raw; /* for assertions, independent of the code under test */
-} fx;
-
-/* ---- the redis-server (tests/unit/support/redis_server.c) ---------------------------- */
-
-static int group_setup(void **state)
-{
-    (void)state;
-    mf_log_init("test_queue", "error");
-    return mf_test_redis_start("test_queue");
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    mf_test_redis_stop();
-    return 0;
-}
-
-static int setup(void **state)
-{
-    fx *f = calloc(1, sizeof(*f));
-    redisReply *rep;
-    mf_err err;
-
-    f->raw = mf_test_redis_raw();
-    if (f->raw == NULL)
-        return -1;
-    rep = redisCommand(f->raw, "FLUSHALL");
-    freeReplyObject(rep);
-    if (mf_redis_new(&f->r, mf_test_redis_url, &err) < 0) {
-        fprintf(stderr, "mf_redis_new: %s\n", err.msg);
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
-
-    mf_redis_free(f->r);
-    redisFree(f->raw);
-    free(f);
-    return 0;
-}
+typedef mf_test_fx fx; /* tests/unit/support/redis_server.h */
 
 /* ---- assertion helpers ---------------------------------------------------------------- */
 
@@ -949,12 +901,12 @@ static void test_reconnect_after_restart(void **state)
     enqueue_one(f, &a, &res);
     /* a crash and a restart between two batches: the next pipeline reconnects by itself */
     mf_test_redis_kill(SIGKILL);
-    assert_int_equal(mf_test_redis_start("test_queue"), 0);
+    assert_int_equal(mf_test_redis_start(program_invocation_short_name), 0);
     enqueue_one(f, &b, &res);
     assert_int_equal(res.status, MF_ENQ_QUEUED);
     /* and so does the next command; the empty Redis has lost the group too */
     mf_test_redis_kill(SIGKILL);
-    assert_int_equal(mf_test_redis_start("test_queue"), 0);
+    assert_int_equal(mf_test_redis_start(program_invocation_short_name), 0);
     assert_int_equal(mf_queue_claim(f->r, &o, 0, &job, &err), 0);
     assert_int_equal(raw_int(f, "EXISTS mf:q:image", NULL, NULL), 1);
     /* down: one try fails fast, a stop flag ends the wait; back up: reconnected */
@@ -963,7 +915,7 @@ static void test_reconnect_after_restart(void **state)
     assert_null(mf_redis_ctx(f->r));
     assert_int_equal(mf_redis_ensure(f->r, NULL, &err), MF_EREDIS);
     assert_int_equal(mf_redis_ensure(f->r, &stop, &err), MF_EREDIS);
-    assert_int_equal(mf_test_redis_start("test_queue"), 0);
+    assert_int_equal(mf_test_redis_start(program_invocation_short_name), 0);
     stop = 0;
     assert_int_equal(mf_redis_ensure(f->r, &stop, &err), 0);
     assert_non_null(mf_redis_ctx(f->r));
@@ -977,31 +929,53 @@ static void test_reconnect_after_restart(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_enqueue_queued_record, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_enqueue_job_and_indexes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_enqueue_duplicate, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_enqueue_unsupported, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_enqueue_batch_known, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_claim_start_done, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fail_retry_after_backoff, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fail_backoff_not_yet, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fail_attempts_exhausted, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fail_permanent, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_release, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dead_worker_reclaimed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_settled_elsewhere_left_alone, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_retry_failed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_heartbeat, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_record_gone_skipped, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_claim_blocks_until_a_job, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_events_published, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_record_json, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_memory_per_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_enqueue_queued_record, mf_test_redis_setup,
+                                        mf_test_redis_teardown),
+        cmocka_unit_test_setup_teardown(test_enqueue_job_and_indexes, mf_test_redis_setup,
+                                        mf_test_redis_teardown),
+        cmocka_unit_test_setup_teardown(test_enqueue_duplicate, mf_test_redis_setup,
+                                        mf_test_redis_teardown),
+        cmocka_unit_test_setup_teardown(test_enqueue_unsupported, mf_test_redis_setup,
+                                        mf_test_redis_teardown),
+        cmocka_unit_test_setup_teardown(test_enqueue_batch_known, mf_test_redis_setup,
+                                        mf_test_redis_teardown),
+        cmocka_unit_test_setup_teardown(test_claim_start_done, mf_test_redis_setup,
+                                        mf_test_redis_teardown),
+        cmocka_unit_test_setup_teardown(test_fail_retry_after_backoff, mf_test_redis_setup,
+                                        mf_test_redis_teardown),
+        cmocka_unit_test_setup_teardown(test_fail_backoff_not_yet, mf_test_redis_setup,
+                                        mf_test_redis_teardown),
+        cmocka_unit_test_setup_teardown(test_fail_attempts_exhausted, mf_test_redis_setup,
+                                        mf_test_redis_teardown),
+        cmocka_unit_test_setup_teardown(test_fail_permanent, mf_test_redis_setup,
+                                        mf_test_redis_teardown),
+        cmocka_unit_test_setup_teardown(test_release, mf_test_redis_setup, mf_test_redis_teardown),
+        cmocka_unit_test_setup_teardown(test_dead_worker_reclaimed, mf_test_redis_setup,
+                                        mf_test_redis_teardown),
+        cmocka_unit_test_setup_teardown(test_settled_elsewhere_left_alone, mf_test_redis_setup,
+                                        mf_test_redis_teardown),
+        cmocka_unit_test_setup_teardown(test_retry_failed, mf_test_redis_setup,
+                                        mf_test_redis_teardown),
+        cmocka_unit_test_setup_teardown(test_heartbeat, mf_test_redis_setup,
+                                        mf_test_redis_teardown),
+        cmocka_unit_test_setup_teardown(test_record_gone_skipped, mf_test_redis_setup,
+                                        mf_test_redis_teardown),
+        cmocka_unit_test_setup_teardown(test_claim_blocks_until_a_job, mf_test_redis_setup,
+                                        mf_test_redis_teardown),
+        cmocka_unit_test_setup_teardown(test_events_published, mf_test_redis_setup,
+                                        mf_test_redis_teardown),
+        cmocka_unit_test_setup_teardown(test_record_json, mf_test_redis_setup,
+                                        mf_test_redis_teardown),
+        cmocka_unit_test_setup_teardown(test_memory_per_file, mf_test_redis_setup,
+                                        mf_test_redis_teardown),
         cmocka_unit_test(test_url_rejected),
-        cmocka_unit_test_setup_teardown(test_url_password_and_db, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_script_flush, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reconnect_after_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_url_password_and_db, mf_test_redis_setup,
+                                        mf_test_redis_teardown),
+        cmocka_unit_test_setup_teardown(test_script_flush, mf_test_redis_setup,
+                                        mf_test_redis_teardown),
+        cmocka_unit_test_setup_teardown(test_reconnect_after_restart, mf_test_redis_setup,
+                                        mf_test_redis_teardown),
     };
 
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, mf_test_redis_group_setup, mf_test_redis_group_teardown);
 }

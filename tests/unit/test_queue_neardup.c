@@ -29,55 +29,9 @@
 
 #define BASE 0x0123456789abcdefULL
 
-typedef struct fx {
-    mf_redis *r;
-    redisContext *raw; /* for assertions, independent of the code under test */
-} fx;
+typedef mf_test_fx fx; /* tests/unit/support/redis_server.h */
 
 static const mf_queue_opts g_opts = {.prefix = "mf:", .lane = "image", .events_maxlen = 100};
-
-/* ---- the redis-server (tests/unit/support/redis_server.c) ---------------------------- */
-
-static int group_setup(void **state)
-{
-    (void)state;
-    mf_log_init("test_queue_neardup", "error");
-    return mf_test_redis_start("test_neardup");
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    mf_test_redis_stop();
-    return 0;
-}
-
-static int setup(void **state)
-{
-    fx *f = calloc(1, sizeof(*f));
-    mf_err err;
-
-    f->raw = mf_test_redis_raw();
-    if (f->raw == NULL)
-        return -1;
-    freeReplyObject(redisCommand(f->raw, "FLUSHALL"));
-    if (mf_redis_new(&f->r, mf_test_redis_url, &err) < 0) {
-        fprintf(stderr, "mf_redis_new: %s\n", err.msg);
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
-
-    mf_redis_free(f->r);
-    redisFree(f->raw);
-    free(f);
-    return 0;
-}
 
 /* ---- helpers -------------------------------------------------------------------------- */
 
@@ -305,14 +259,20 @@ static void test_bad_input(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_boundary_7_and_8, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_earlier_only_sorted, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rerun_idempotent, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_key_layout, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_caps, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bucket_cap_script, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_boundary_7_and_8, mf_test_redis_setup,
+                                        mf_test_redis_teardown),
+        cmocka_unit_test_setup_teardown(test_earlier_only_sorted, mf_test_redis_setup,
+                                        mf_test_redis_teardown),
+        cmocka_unit_test_setup_teardown(test_rerun_idempotent, mf_test_redis_setup,
+                                        mf_test_redis_teardown),
+        cmocka_unit_test_setup_teardown(test_key_layout, mf_test_redis_setup,
+                                        mf_test_redis_teardown),
+        cmocka_unit_test_setup_teardown(test_caps, mf_test_redis_setup, mf_test_redis_teardown),
+        cmocka_unit_test_setup_teardown(test_bucket_cap_script, mf_test_redis_setup,
+                                        mf_test_redis_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_input, mf_test_redis_setup,
+                                        mf_test_redis_teardown),
     };
 
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, mf_test_redis_group_setup, mf_test_redis_group_teardown);
 }

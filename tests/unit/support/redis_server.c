@@ -1,5 +1,6 @@
 /* See redis_server.h. */
 #include "redis_server.h"
+#include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "mf/log.h"
 
 char mf_test_redis_sock[256];
 char mf_test_redis_url[300];
@@ -101,4 +103,50 @@ void mf_test_redis_stop(void)
     snprintf(path, sizeof(path), "%s/redis.log", mf__dir);
     unlink(path);
     rmdir(mf__dir);
+}
+
+int mf_test_redis_group_setup(void **state)
+{
+    (void)state;
+    mf_log_init(program_invocation_short_name, "error");
+    return mf_test_redis_start(program_invocation_short_name);
+}
+
+int mf_test_redis_group_teardown(void **state)
+{
+    (void)state;
+    mf_test_redis_stop();
+    return 0;
+}
+
+int mf_test_redis_setup(void **state)
+{
+    mf_test_fx *f = calloc(1, sizeof(*f));
+    mf_err err;
+
+    *state = f;
+    if (f == NULL)
+        return -1;
+    f->raw = mf_test_redis_raw();
+    if (f->raw == NULL)
+        return -1;
+    freeReplyObject(redisCommand(f->raw, "FLUSHALL"));
+    if (mf_redis_new(&f->r, mf_test_redis_url, &err) < 0) {
+        fprintf(stderr, "mf_redis_new: %s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+int mf_test_redis_teardown(void **state)
+{
+    mf_test_fx *f = *state;
+
+    if (f != NULL) {
+        mf_redis_free(f->r);
+        if (f->raw != NULL)
+            redisFree(f->raw);
+        free(f);
+    }
+    return 0;
 }
