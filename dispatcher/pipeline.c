@@ -1,10 +1,13 @@
 /* From a path to a record: inspection on the libuv pool, then batched recording.
  *
- * Threads: the loop thread owns everything here. mf__work() runs on a pool thread and only
- * writes the item it was given. Items finish in any order; their after-work callbacks append
- * them to `pending`, and the check handle (which runs once per loop iteration, right after
- * the poll phase that delivered those callbacks) records everything pending with one
- * mf_queue_enqueue() pipeline per MF__BATCH_MAX: no per-file round trip, no fsync.
+ * Threads: the loop thread owns everything here. Paths are inspected in chunks of up to
+ * MF__CHUNK_MAX: a chunk goes to the pool when full or at the end of the loop phase that
+ * filled it, and a chunk of a few small files is inspected on the loop thread instead (a pool
+ * job costs two thread switches, more than hashing a small file). mf__work() runs on a pool
+ * thread and only writes the items it was given. Chunks finish in any order; their after-work
+ * callbacks append the items to `pending`, and the check handle (which runs once per loop
+ * iteration, right after the poll phase that delivered those callbacks) records everything pending
+ * with one mf_queue_enqueue() pipeline per MF__BATCH_MAX: no per-file round trip, no fsync.
  *
  * Ordering: one path is never inspected twice at once. A close that arrives while its path
  * is in flight sets `again`, and the path is inspected anew once the first result has been
@@ -19,6 +22,8 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 
 #include "mf/clock.h"
 #include "mf/log.h"
@@ -27,6 +32,7 @@ static const char *const mf__lanes[] = {"image", "video", "doc"};
 static const char *const mf__status_names[] = {"queued", "duplicate", "unsupported", "known"};
 
 static void mf__on_flush_check(uv_check_t *handle);
+static void mf__on_submit_prepare(uv_prepare_t *handle);
 static void mf__on_busy_timer(uv_timer_t *handle);
 static void mf__on_retry_timer(uv_timer_t *handle);
 
@@ -41,28 +47,77 @@ static void mf__item_free(mf__item *it)
 static void mf__work(uv_work_t *req);
 static void mf__after_work(uv_work_t *req, int status);
 
-static void mf__item_queue(mf__disp *d, mf__item *it)
+/* 1 when every file of c is a regular file of at most MF__INLINE_BYTES. Only a hint (the
+ * inspection itself opens without following links): a stat that fails says no. */
+static int mf__chunk_small(const mf__disp *d, const mf__chunk *c)
 {
+    struct stat st;
+
+    if (c->n > MF__INLINE_ITEMS)
+        return 0;
+    for (size_t i = 0; i < c->n; i++)
+        if (fstatat(d->inbox_fd, c->items[i]->path, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+            !S_ISREG(st.st_mode) || st.st_size > MF__INLINE_BYTES)
+            return 0;
+    return 1;
+}
+
+/* Hands the chunk being filled to the pool, or inspects it here when it is a few small
+ * files. Called when the chunk is full and at the end of each loop phase that can fill it
+ * (prepare: before the loop waits; check: right after the events were read). */
+static void mf__chunk_submit(mf__disp *d)
+{
+    mf__chunk *c = d->chunk;
     int rc;
 
-    d->n_inflight++;
-    rc = uv_queue_work(d->loop, &it->req, mf__work, mf__after_work);
+    if (c == NULL)
+        return;
+    d->chunk = NULL; /* items queued again while this one finishes start a new chunk */
+    if (mf__chunk_small(d, c)) {
+        mf__work(&c->req);
+        mf__after_work(&c->req, 0);
+        return;
+    }
+    rc = uv_queue_work(d->loop, &c->req, mf__work, mf__after_work);
     if (rc < 0) {
         /* only fails for a NULL callback: a programming error */
         mf_log(MF_LOG_ERROR, "msg=\"uv_queue_work() failed\" error=\"%s\"", uv_strerror(rc));
         abort();
     }
+}
+
+static void mf__item_queue(mf__disp *d, mf__item *it)
+{
+    mf__chunk *c = d->chunk;
+
+    if (c == NULL) {
+        c = calloc(1, sizeof(*c));
+        if (c == NULL)
+            abort();
+        c->d = d;
+        c->req.data = c;
+        d->chunk = c;
+    }
+    c->items[c->n++] = it;
+    d->n_inflight++;
+    if (c->n == MF__CHUNK_MAX)
+        mf__chunk_submit(d);
     mf__watch_throttle(d);
 }
 
 static void mf__work(uv_work_t *req)
 {
-    mf__item *it = req->data;
-    mf__disp *d = it->d;
+    mf__chunk *c = req->data;
+    mf__disp *d = c->d;
 
     /* check_writers always: a close by one writer while another still writes is not the
      * end of the upload either; the last writer's close brings it back */
-    it->rc = mf_dispatch_inspect(d->inbox_fd, it->path, d->cfg, d->magic, 1, &it->info, &it->err);
+    for (size_t i = 0; i < c->n; i++) {
+        mf__item *it = c->items[i];
+
+        it->rc =
+            mf_dispatch_inspect(d->inbox_fd, it->path, d->cfg, d->magic, 1, &it->info, &it->err);
+    }
 }
 
 /* Logs why an inspected file is not recorded. */
@@ -166,10 +221,10 @@ void mf__pipeline_drop_busy(mf__disp *d)
         uv_timer_stop(&d->busy_timer);
 }
 
-static void mf__after_work(uv_work_t *req, int status)
+/* One inspected item back on the loop thread: recorded next, waiting for its writer, or
+ * skipped; a close that came meanwhile submits the path again. */
+static void mf__item_done(mf__disp *d, mf__item *it, int status)
 {
-    mf__item *it = req->data;
-    mf__disp *d = it->d;
     mf__hnode *node;
     int again;
     int64_t again_ms;
@@ -201,6 +256,16 @@ static void mf__after_work(uv_work_t *req, int status)
     }
     if (path != NULL)
         mf__pipeline_submit(d, path, again_ms, again_ns);
+}
+
+static void mf__after_work(uv_work_t *req, int status)
+{
+    mf__chunk *c = req->data;
+    mf__disp *d = c->d;
+
+    for (size_t i = 0; i < c->n; i++)
+        mf__item_done(d, c->items[i], status);
+    free(c);
     mf__scan_kick(d);
     mf__watch_throttle(d);
 }
@@ -233,7 +298,6 @@ void mf__pipeline_submit(mf__disp *d, char *path, int64_t received_ms, uint64_t 
     it->path = path;
     it->received_ms = received_ms;
     it->seen_ns = seen_ns;
-    it->req.data = it;
     node->value = it;
     mf__item_queue(d, it);
 }
@@ -245,6 +309,9 @@ int mf__pipeline_start(mf__disp *d, mf_err *err)
     d->res = calloc(MF__BATCH_MAX, sizeof(*d->res));
     if (d->ups == NULL || d->res == NULL)
         abort();
+    uv_prepare_init(d->loop, &d->submit_prepare);
+    d->submit_prepare.data = d;
+    uv_prepare_start(&d->submit_prepare, mf__on_submit_prepare);
     uv_check_init(d->loop, &d->flush_check);
     d->flush_check.data = d;
     uv_check_start(&d->flush_check, mf__on_flush_check);
@@ -326,10 +393,22 @@ void mf__pipeline_flush(mf__disp *d)
     mf__watch_throttle(d);
 }
 
+/* Before the loop waits: what timers and the scan queued goes to the pool now, and what was
+ * inspected inline is recorded, not left until the next event wakes the loop. */
+static void mf__on_submit_prepare(uv_prepare_t *handle)
+{
+    mf__disp *d = handle->data;
+
+    mf__chunk_submit(d);
+    if (d->n_pending > 0)
+        mf__pipeline_flush(d);
+}
+
 static void mf__on_flush_check(uv_check_t *handle)
 {
     mf__disp *d = handle->data;
 
+    mf__chunk_submit(d);
     mf__pipeline_flush(d);
     if (d->stopping)
         mf__disp_maybe_finish(d);
@@ -420,6 +499,12 @@ size_t mf__pipeline_final_flush(mf__disp *d)
 
 void mf__pipeline_close(mf__disp *d)
 {
+    if (d->chunk != NULL) {
+        for (size_t i = 0; i < d->chunk->n; i++)
+            mf__item_free(d->chunk->items[i]);
+        free(d->chunk);
+        d->chunk = NULL;
+    }
     for (size_t i = 0; i < d->n_pending; i++)
         mf__item_free(d->pending[i]);
     free(d->pending);
