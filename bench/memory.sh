@@ -8,9 +8,10 @@
 #       a mf:sha:<sha256> key; mf:events is capped (events_maxlen 100000) and reported apart.
 #   (b) dispatcher VmRSS sampled every 0.5 s from /proc while FLOW files flow through it
 #       (written as fast as a script can, in 100 folders; every one recorded).
-#   (c) idle mf-worker-image in run mode: VmRSS of the worker plus its executor child, after
-#       start and again after it processed one photo (warm), then once executor_idle_s (8 s
-#       here, 60 by default) passed without a job and the executor was stopped.
+#   (c) mf-worker-image in run mode, VmRSS of the worker plus its executor child: idle after
+#       start (the executor that proved the lane initialises is stopped when no job waits),
+#       warm right after one photo, and idle again once executor_idle_s (default 10 s)
+#       passed without a job and the executor was stopped.
 #   (d) peak RSS of `mf-worker-video process` transcoding a 1080p H.264 clip (GNU time).
 #   (e) peak RSS of `mf-worker-image process` on a 100 MP JPEG (GNU time).
 # Writes the "Memory" section of bench/RESULTS.md.
@@ -98,11 +99,11 @@ mkdir -p "$W/inbox2/c"
 vips gaussnoise "$W/n.v" 4000 3000 --mean 128 --sigma 60 --seed 7
 vips gaussblur "$W/n.v" "$W/inbox2/c/photo.jpg[Q=90]" 2
 rm -f "$W/n.v"
-MF_INBOX=$W/inbox2 MF_OUTBOX=$W/outbox MF_LOG_LEVEL=warn MF_EXECUTOR_IDLE_S=8 \
+MF_INBOX=$W/inbox2 MF_OUTBOX=$W/outbox MF_LOG_LEVEL=warn \
     "$BIN/mf-worker-image" >"$W/worker.log" 2>&1 &
 ipid=$!
 BENCH_PIDS+=($ipid)
-sleep 3
+sleep 4 # ready, then one empty claim (1 s): the start-up executor is stopped
 # VmRSS counts the pages of the ~100 shared libraries (libvips, glib, ...) in each process;
 # Pss shares them out between the processes mapping them, Private_Dirty is the process's own
 tree_rss() {
@@ -127,11 +128,10 @@ for _ in $(seq 600); do
     sleep 0.1
 done
 kill -TERM "$d2" 2>/dev/null || true
-sleep 2
-read -r after_kb _ _ after_pss after_priv <<<"$(tree_rss "$ipid")"
-sleep 9 # executor_idle_s=8 without a job: the executor is stopped
+read -r after_kb _ after_kids after_pss after_priv <<<"$(tree_rss "$ipid")"
+sleep 12 # executor_idle_s (10 s by default) without a job: the executor is stopped
 read -r rest_kb _ rest_kids rest_pss _ <<<"$(tree_rss "$ipid")"
-C="warm, worker + executor ($idle_kids child) after start: VmRSS $(mb "$idle_kb") MB (worker alone $idle_parent MB), Pss $idle_pss MB, Private_Dirty $idle_priv MB; after one 12 MP photo: VmRSS $(mb "$after_kb") MB, Pss $after_pss MB, Private_Dirty $after_priv MB (status $(rc HGET "mf:file:$pid_c" status)); idle, executor_idle_s=8 s later: VmRSS $(mb "$rest_kb") MB ($rest_kids child), Pss $rest_pss MB"
+C="idle after start: VmRSS $(mb "$idle_kb") MB ($idle_kids executor; worker alone $idle_parent MB), Pss $idle_pss MB, Private_Dirty $idle_priv MB; warm right after one 12 MP photo (status $(rc HGET "mf:file:$pid_c" status)), worker + $after_kids executor: VmRSS $(mb "$after_kb") MB, Pss $after_pss MB, Private_Dirty $after_priv MB; idle again executor_idle_s (10 s) later: VmRSS $(mb "$rest_kb") MB ($rest_kids executor), Pss $rest_pss MB"
 echo "(c) $C"
 kill -TERM "$ipid" 2>/dev/null || true
 

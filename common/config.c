@@ -96,7 +96,7 @@ static const mf__centry mf__table[] = {
     MF__S(video_hw_encoder, "none",
           "video transcode encoder: none (libx264), vaapi or nvenc; when the hardware one "
           "cannot start, libx264 is used and meta.hw_fallback says why"),
-    MF__I(executor_idle_s, 60, 0, 86400,
+    MF__I(executor_idle_s, 10, 0, 86400,
           "seconds without a job after which a worker stops its executor (0: never)"),
     MF__S(workers, "auto",
           "mfctl up: workers per lane, lane=count,...; auto: image 1 per CPU, doc 1 per 2, "

@@ -2,8 +2,8 @@
 # no media library; its executor child runs mf-exec-image, which does, and sees the same
 # configuration (here a command-line flag). An installed layout (bin/ + libexec/mediafleet/)
 # works, a missing executor is a clear startup error, and a kill -9 of the worker takes the
-# exec'd executor with it. After executor_idle_s without a job the executor is stopped, and
-# the next job starts a fresh one.
+# exec'd executor with it. A worker without a job stops its executor at once after start-up
+# and executor_idle_s after its last job; the next job starts a fresh one.
 source "$(dirname "$0")/lib.sh"
 mf_setup
 
@@ -11,7 +11,8 @@ mf_setup
 status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 ready() { grep -q 'worker ready' "$T/logs/$1.log"; }
 
-mf_start w1 "$MF_BIN_DIR/mf-worker-image" --image-format=png
+# --executor-idle-s=0: the executor is kept, to be looked at
+mf_start w1 "$MF_BIN_DIR/mf-worker-image" --image-format=png --executor-idle-s=0
 mf_wait 30 "the worker to be ready" ready w1
 ex=$(pgrep -P "$MF_PID_w1" | head -1)
 [ -n "$ex" ] || mf_fail "no executor child"
@@ -37,12 +38,12 @@ a=$(mf_enqueue a.jpg image/jpeg)
 mf_expect_status a.jpg done 60
 [ -s "$MF_OUTBOX/$a/thumb-256.png" ] || mf_fail "no thumb-256.png: $(mf_ls_dir "$MF_OUTBOX/$a")"
 
-# An idle worker gives the executor's memory back (executor_idle_s) and starts a fresh one
-# for the next job.
-mf_start w2 "$MF_BIN_DIR/mf-worker-image" --executor-idle-s=1
+# A worker that starts with nothing to do keeps only its supervisor; a job starts a fresh
+# executor, which is stopped again executor_idle_s after the job.
+mf_start w2 "$MF_BIN_DIR/mf-worker-image" --executor-idle-s=2
 mf_wait 30 "the second worker to be ready" ready w2
 no_child() { [ -z "$(pgrep -P "$MF_PID_w2")" ]; }
-mf_wait 10 "the idle executor to be stopped" no_child
+mf_wait 10 "the idle executor to be stopped after start-up" no_child
 grep -q 'idle: executor stopped until the next job' "$T/logs/w2.log" ||
     mf_fail "no idle message: $(cat "$T/logs/w2.log")"
 kill -STOP "$MF_PID_w1" # the next job goes to w2
@@ -52,6 +53,10 @@ mf_expect_status b.jpg done 60
 kill -CONT "$MF_PID_w1"
 mf_assert_eq "$(field "$(rraw HGET mf:paths b.jpg)" worker | cut -d: -f2)" "$MF_PID_w2" \
     "the idle worker took the job"
+[ -n "$(pgrep -P "$MF_PID_w2")" ] || mf_fail "no warm executor right after the job"
+mf_wait 10 "the executor to be stopped executor_idle_s after the job" no_child
+[ "$(grep -c 'idle: executor stopped until the next job' "$T/logs/w2.log")" -eq 2 ] ||
+    mf_fail "expected two idle stops: $(cat "$T/logs/w2.log")"
 kill -TERM "$MF_PID_w2"
 
 # kill -9 of the worker: the exec'd executor dies with it (PR_SET_PDEATHSIG).
