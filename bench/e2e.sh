@@ -68,6 +68,7 @@ run_fleet() {
     sleep 0.5
     sync
     c0=$(cpu_tree "$pid")
+    cpu_by_name "$pid" >"$W/names0"
     t0=$(now)
     mv "$d"/stage/* "$d/inbox/"
     while [ "$n" -lt "$NFILES" ]; do
@@ -76,6 +77,10 @@ run_fleet() {
     done
     t1=$(now)
     c1=$(cpu_tree "$pid")
+    cpu_by_name "$pid" >"$W/names1"
+    # CPU seconds by process during the run, largest first
+    F_NAMES=$(join -a2 "$W/names0" "$W/names1" | awk 'NF == 2 {$3 = $2; $2 = 0}
+        {printf "%s %.2f\n", $1, $3 - $2}' | sort -k2,2gr | awk '{printf "%s%s %ss", (NR > 1 ? ", " : ""), $1, $2}')
     F_WALL=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')
     F_CPU=$(awk -v a="$c0" -v b="$c1" 'BEGIN {printf "%.2f", b - a}')
     F_DONE=$(for id in $(redis-cli -s "$sock" HVALS mf:paths); do
@@ -172,7 +177,8 @@ for i in $(seq "$RUNS"); do
     # alternate who goes first, so a neighbour's burst does not always hit the same side
     if [ $((i % 2)) = 1 ]; then run_shell; run_fleet; else run_fleet; run_shell; fi
     echo "run $i: fleet ${F_WALL}s cpu ${F_CPU}s done=$F_DONE outputs=$F_OUT;" \
-        "shell ${S_WALL}s cpu ${S_CPU}s records=$S_DONE outputs=$S_OUT; fleet lanes: $F_LANES" >&2
+        "shell ${S_WALL}s cpu ${S_CPU}s records=$S_DONE outputs=$S_OUT; fleet lanes: $F_LANES;" \
+        "fleet cpu by process: $F_NAMES" >&2
     fw+=("$F_WALL") fc+=("$F_CPU") sw+=("$S_WALL") sc+=("$S_CPU")
     rw+=("$(ratio "$S_WALL" "$F_WALL")")
 done
@@ -187,6 +193,7 @@ if [ -z "${BENCH_NO_RESULTS:-}" ]; then
         echo "- result: $summary"
         echo "- runs (wall s): fleet ${fw[*]}; shell ${sw[*]}"
         echo "- fleet lanes, last run: $F_LANES"
+        echo "- fleet CPU by process, last run (a stopped executor counts in its worker): $F_NAMES"
         echo "- target: >= 2x the shell pipeline (wall ratio)"
     } >"$W/section.md"
     results_section "End to end" "$W/section.md"

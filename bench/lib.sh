@@ -47,6 +47,24 @@ cpu_tree() {
             END {printf "%.2f", t / hz}'
 }
 
+# cpu_by_name PID: "name seconds" lines, user+sys of PID and its descendants summed by
+# process name (an executor that was stopped counts in its worker's reaped-children time,
+# so the worker's and its executor's names are folded into mf-<lane>).
+cpu_by_name() {
+    local pids=$1 all=$1 p kids
+    while [ -n "$pids" ]; do
+        kids=""
+        for p in $pids; do kids="$kids $(cat /proc/"$p"/task/*/children 2>/dev/null)"; done
+        pids=$(echo $kids)
+        all="$all $pids"
+    done
+    for p in $all; do cat /proc/"$p"/stat 2>/dev/null; done |
+        awk -v hz="$(getconf CLK_TCK)" '{
+            name = $2; gsub(/[()]/, "", name); sub(/^mf-(worker|exec)-/, "mf-", name)
+            sub(/^.*\) /, ""); t[name] += $12 + $13 + $14 + $15}
+            END {for (n in t) printf "%s %.2f\n", n, t[n] / hz}' | sort
+}
+
 # TERMINAL_LUA with KEYS[1] = mf:paths: how many recorded files are in a terminal state.
 TERMINAL_LUA="local n = 0
 for _, id in ipairs(redis.call('HVALS', KEYS[1])) do
