@@ -2,7 +2,9 @@
 # Dispatcher throughput and latency: N small distinct files written as fast as a script can
 # into 20 subfolders of a watched inbox; every one must be recorded and enqueued.
 # Prints files/s (first close-write to last enqueue) and p50/p99 close-write -> queued_at.
-# Files start with a PNG header so each is classified and queued (no workers run).
+# Files start with a PNG header so each is classified and queued (no workers run); every
+# 100th is written as .part and renamed. Each run checks one record and one job per file and
+# no .part file recorded.
 # Paced mode: RATE=10000 bench/dispatcher.sh writes at that many files/s (sleeping when ahead
 # of the schedule), so the latency is the dispatcher's own, not the time a file waited behind
 # a backlog the writer piled up; unpaced (RATE=0, the default) measures peak throughput.
@@ -47,10 +49,15 @@ for i in range(n):
         ahead = t0 + i / rate - time.time()
         if ahead > 0.001:
             time.sleep(ahead)
-    fd = os.open(os.path.join(root, "d%02d/f%06d.png" % (i % 20, i)), flags, 0o644)
+    path = os.path.join(root, "d%02d/f%06d.png" % (i % 20, i))
+    # every 100th arrives as an upload tool writes it: a .part file renamed when complete
+    part = i % 100 == 99
+    fd = os.open(path + ".part" if part else path, flags, 0o644)
     # classified image/png, so every file is queued on mf:q:image
     os.write(fd, png + b"file %d of the dispatcher benchmark\n" % i)
     os.close(fd)
+    if part:
+        os.rename(path + ".part", path)
     closed[i] = time.time()
 with open(out, "w") as log:
     for i in range(n):
@@ -86,6 +93,10 @@ run_once() {
     while [ "$(rcr HLEN mf:paths)" -lt "$N" ] && [ $SECONDS -lt $end ]; do sleep 0.1; done
     got=$(rcr HLEN mf:paths)
     cpu1=$(cpu_s "$dpid") rcpu1=$(cpu_s "$rpid")
+    # correct at this rate: one record and one job per file, no .part file recorded
+    records=$(rcr --scan --pattern 'mf:file:*' | wc -l)
+    jobs=$(rcr XLEN mf:q:image)
+    parts=$(rcr HKEYS mf:paths | grep -c '\.part$' || true)
     # queued_at per path, through one redis-cli pipeline
     rcr HGETALL mf:paths | paste - - | cut -f2 |
         awk '{print "HMGET mf:file:" $1 " path received_at queued_at"}' | rcr >"$r/fields.txt"
@@ -118,7 +129,9 @@ PY
     awk -v a="$cpu0" -v b="$cpu1" -v ra="$rcpu0" -v rb="$rcpu1" -v n="$got" 'BEGIN {
         printf " dispatcher_cpu_s=%.2f us_per_file=%.1f files_per_cpu_s=%.0f redis_cpu_s=%.2f redis_us_per_file=%.1f",
             b - a, (b - a) * 1e6 / n, n / (b - a), rb - ra, (rb - ra) * 1e6 / n}' >>"$r/summary.txt"
-    echo " load=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' /)" >>"$r/summary.txt"
+    echo " records=$records jobs=$jobs part_recorded=$parts load=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' /)" >>"$r/summary.txt"
+    [ "$records" = "$N" ] && [ "$jobs" = "$N" ] && [ "$parts" = 0 ] ||
+        echo "run $i: records=$records jobs=$jobs part_recorded=$parts, expected $N $N 0" >&2
     kill -TERM "$dpid" "$rpid" 2>/dev/null || true
     wait "$dpid" "$rpid" 2>/dev/null || true
     rm -rf "$inbox"
