@@ -59,6 +59,7 @@ run_fleet() {
     (unset MF_REDIS_URL; export MF_INBOX=$d/inbox MF_OUTBOX=$d/outbox MF_STATE_DIR=$d/state \
         MF_LOG_LEVEL=warn; exec "$BIN/mfctl" up >"$d/fleet.log" 2>&1) &
     pid=$!
+    BENCH_PIDS+=($pid) # so that an early exit stops the fleet too
     # ready: Redis answers and every worker of the plan (2+1+1) has named its connection
     for _ in $(seq 300); do
         [ "$(redis-cli -s "$sock" CLIENT LIST 2>/dev/null | grep -c 'name=worker-')" -ge 4 ] &&
@@ -71,7 +72,9 @@ run_fleet() {
     cpu_by_name "$pid" >"$W/names0"
     t0=$(now)
     mv "$d"/stage/* "$d/inbox/"
+    local end=$((SECONDS + 600))
     while [ "$n" -lt "$NFILES" ]; do
+        [ $SECONDS -lt $end ] || { echo "e2e: the fleet finished $n of $NFILES files in 600 s" >&2; exit 1; }
         sleep 0.05
         n=$(redis-cli -s "$sock" EVAL "$TERMINAL_LUA" 1 mf:paths 2>/dev/null || echo 0)
     done

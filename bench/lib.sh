@@ -33,36 +33,32 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}'; 
 # peak RSS in MB of a command (GNU time)
 peak_rss_mb() { /usr/bin/time -f '%M' -o "$W/rss" "$@" >/dev/null 2>&1 || true; awk '{printf "%.1f", $1/1024}' "$W/rss"; }
 
-# cpu_tree PID: user+sys seconds of PID and its descendants (live ones, plus reaped children).
-cpu_tree() {
+# tree_stats PID: /proc/<pid>/stat of PID and all its descendants, one line each.
+tree_stats() {
     local pids=$1 all=$1 p kids
     while [ -n "$pids" ]; do
         kids=""
-        for p in $pids; do kids="$kids $(cat /proc/"$p"/task/*/children 2>/dev/null)"; done
+        for p in $pids; do kids="$kids $(cat /proc/"$p"/task/*/children 2>/dev/null || true)"; done
         pids=$(echo $kids)
         all="$all $pids"
     done
-    for p in $all; do cat /proc/"$p"/stat 2>/dev/null; done |
-        awk -v hz="$(getconf CLK_TCK)" '{sub(/^.*\) /, ""); t += $12 + $13 + $14 + $15}
-            END {printf "%.2f", t / hz}'
+    for p in $all; do cat /proc/"$p"/stat 2>/dev/null || true; done # some may have exited
+}
+
+# cpu_tree PID: user+sys seconds of PID and its descendants (live ones, plus reaped children).
+cpu_tree() {
+    tree_stats "$1" | awk -v hz="$(getconf CLK_TCK)" '{sub(/^.*\) /, ""); t += $12 + $13 + $14 + $15}
+        END {printf "%.2f", t / hz}'
 }
 
 # cpu_by_name PID: "name seconds" lines, user+sys of PID and its descendants summed by
 # process name (an executor that was stopped counts in its worker's reaped-children time,
 # so the worker's and its executor's names are folded into mf-<lane>).
 cpu_by_name() {
-    local pids=$1 all=$1 p kids
-    while [ -n "$pids" ]; do
-        kids=""
-        for p in $pids; do kids="$kids $(cat /proc/"$p"/task/*/children 2>/dev/null)"; done
-        pids=$(echo $kids)
-        all="$all $pids"
-    done
-    for p in $all; do cat /proc/"$p"/stat 2>/dev/null; done |
-        awk -v hz="$(getconf CLK_TCK)" '{
-            name = $2; gsub(/[()]/, "", name); sub(/^mf-(worker|exec)-/, "mf-", name)
-            sub(/^.*\) /, ""); t[name] += $12 + $13 + $14 + $15}
-            END {for (n in t) printf "%s %.2f\n", n, t[n] / hz}' | sort
+    tree_stats "$1" | awk -v hz="$(getconf CLK_TCK)" '{
+        name = $2; gsub(/[()]/, "", name); sub(/^mf-(worker|exec)-/, "mf-", name)
+        sub(/^.*\) /, ""); t[name] += $12 + $13 + $14 + $15}
+        END {for (n in t) printf "%s %.2f\n", n, t[n] / hz}' | sort
 }
 
 # TERMINAL_LUA with KEYS[1] = mf:paths: how many recorded files are in a terminal state.
