@@ -16,12 +16,17 @@
 #           first 3 pages; then redis-cli HSET of a record per file (a private redis-server).
 # Both sides run OCR with OMP_THREAD_LIMIT=1 (the doc lane does so itself). Wall and CPU time
 # (user+sys of every process of each side) are reported; the CPU ratio is the steadier one on
-# a shared machine. Writes the "End to end" section of bench/RESULTS.md.
-# Usage: bench/e2e.sh [PHOTOS] [RUNS]   (default 60 photos of 3000x2000, 3 runs)
+# a shared machine. Writes the "End to end" section of bench/RESULTS.md. The fleet does more
+# than the shell (faces, perceptual hash and near-duplicates, EXIF metadata); MF_<SETTING>
+# variables reach the fleet, so `MF_IMAGE_FACES=0 bench/e2e.sh` compares like for like and
+# writes its own section, "End to end, fleet with MF_IMAGE_FACES=0".
+# Usage: [MF_<SETTING>=...] bench/e2e.sh [PHOTOS] [RUNS]   (default 60 photos of 3000x2000, 3 runs)
 source "$(dirname "$0")/lib.sh"
 PHOTOS=${1:-60}
 RUNS=${2:-3}
 VSECS=${VSECS:-4}
+# fleet settings given in the environment (bench_redis sets MF_REDIS_URL for the shell side)
+FLEET_ENV=$(env | grep '^MF_' | grep -v -e '^MF_REDIS_URL=' -e '^MF_BIN_DIR=' -e '^MF_KEEP_BENCH=' | sort | paste -sd' ' || true)
 for tool in vips vipsthumbnail ffmpeg file sha256sum pdftotext pdftoppm tesseract redis-cli; do
     command -v "$tool" >/dev/null || { echo "bench/e2e.sh: $tool not installed" >&2; exit 2; }
 done
@@ -192,12 +197,12 @@ echo "$summary"
 if [ -z "${BENCH_NO_RESULTS:-}" ]; then
     {
         echo "- date: $(date -u +%Y-%m-%dT%H:%MZ); machine: $(machine)"
-        echo "- command: \`bench/e2e.sh $PHOTOS $RUNS\` (VSECS=$VSECS)"
+        echo "- command: \`${FLEET_ENV:+$FLEET_ENV }bench/e2e.sh $PHOTOS $RUNS\` (VSECS=$VSECS)"
         echo "- result: $summary"
         echo "- runs (wall s): fleet ${fw[*]}; shell ${sw[*]}"
         echo "- fleet lanes, last run: $F_LANES"
         echo "- fleet CPU by process, last run (a stopped executor counts in its worker): $F_NAMES"
         echo "- target: >= 2x the shell pipeline (wall ratio)"
     } >"$W/section.md"
-    results_section "End to end" "$W/section.md"
+    results_section "End to end${FLEET_ENV:+, fleet with $FLEET_ENV}" "$W/section.md"
 fi
