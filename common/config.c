@@ -96,6 +96,8 @@ static const mf__centry mf__table[] = {
     MF__S(video_hw_encoder, "none",
           "video transcode encoder: none (libx264), vaapi or nvenc; when the hardware one "
           "cannot start, libx264 is used and meta.hw_fallback says why"),
+    MF__I(video_threads, 0, 0, 64,
+          "threads per video job; 0: one per core, or one per core other work leaves idle"),
     MF__I(executor_idle_s, 10, 0, 86400,
           "seconds without a job after which a worker stops its executor (0: never)"),
     MF__S(workers, "auto",

@@ -134,12 +134,28 @@ static void test_hw_encoder_config(void **state)
     assert_non_null(strstr(err.msg, "video_hw_encoder"));
 }
 
+/* video_threads: a number is used as given; auto leaves libav its one-per-core choice when the
+ * job has the machine to itself, and takes the cores the other runnable tasks leave idle, at
+ * least one, when it does not. */
+static void test_threads_pick(void **state)
+{
+    (void)state;
+    assert_int_equal(mf_video_threads_pick(3, 2, 9), 3);
+    assert_int_equal(mf_video_threads_pick(0, 2, 1), 0); /* only this job runs */
+    assert_int_equal(mf_video_threads_pick(0, 2, 0), 0);
+    assert_int_equal(mf_video_threads_pick(0, 2, 2), 1); /* one other task: one core left */
+    assert_int_equal(mf_video_threads_pick(0, 2, 4), 1); /* busy fleet: never 0 or less */
+    assert_int_equal(mf_video_threads_pick(0, 8, 3), 6);
+    assert_int_equal(mf_video_threads_pick(0, 1, 1), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_allow_list),   cmocka_unit_test(test_rotation),
         cmocka_unit_test(test_display_size), cmocka_unit_test(test_fit_even),
         cmocka_unit_test(test_iso6709),      cmocka_unit_test(test_hw_encoder_config),
+        cmocka_unit_test(test_threads_pick),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

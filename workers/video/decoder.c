@@ -30,7 +30,7 @@ int mf_video_decoder_open(const mf_video_input *in, int idx, int keyframes_only,
     (*dec)->pkt_timebase = st->time_base;
     /* A stream whose pictures grow past its header's size is refused by the decoder itself. */
     (*dec)->max_pixels = (int64_t)in->lim->max_width * in->lim->max_height;
-    (*dec)->thread_count = 0; /* one per core */
+    (*dec)->thread_count = mf_video_threads(); /* 0: one per core */
     if (keyframes_only) {
         (*dec)->thread_type = FF_THREAD_SLICE;
         (*dec)->skip_frame = AVDISCARD_NONKEY;

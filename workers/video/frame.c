@@ -86,7 +86,7 @@ static int mf__sws_get(struct SwsContext **sws, const AVFrame *src, int sw, int 
     av_opt_set_int(*sws, "dsth", sh, 0);
     av_opt_set_int(*sws, "dst_format", pix_fmt, 0);
     av_opt_set_int(*sws, "sws_flags", SWS_BICUBIC, 0);
-    av_opt_set_int(*sws, "threads", 0, 0); /* auto */
+    av_opt_set_int(*sws, "threads", mf_video_threads(), 0); /* 0: auto */
     rc = sws_init_context(*sws, NULL, NULL);
     if (rc < 0) {
         sws_freeContext(*sws);

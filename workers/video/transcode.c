@@ -44,7 +44,8 @@ static AVCodecContext *mf__tc_enc_alloc(mf__tc *t, const AVCodec *codec)
     enc->sample_aspect_ratio = (AVRational){1, 1};
     enc->time_base = ist->time_base;
     enc->framerate = ist->avg_frame_rate.num > 0 ? ist->avg_frame_rate : ist->r_frame_rate;
-    enc->thread_count = 0; /* x264: threads=auto, lookahead threads auto, as the ffmpeg CLI */
+    /* 0: x264's threads=auto, lookahead threads auto, as the ffmpeg CLI */
+    enc->thread_count = mf_video_threads();
     if (t->mux.ofmt->oformat->flags & AVFMT_GLOBALHEADER)
         enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
     return enc;

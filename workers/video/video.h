@@ -64,6 +64,15 @@ int mf_video_iso6709(const char *s, double *lat, double *lon);
 struct AVPacket;
 struct SwsContext;
 
+/* ---- lane.c ---- */
+/* Threads for a job's decoders, scaler and encoder: configured when > 0; else 0 (libav's own
+ * choice, one per core, as the ffmpeg CLI) when the other runnable tasks leave every core
+ * idle, and otherwise one per core they leave idle, at least 1. running counts the runnable
+ * tasks including the caller (/proc/loadavg). */
+int mf_video_threads_pick(int configured, int cpus, int running);
+/* The current job's pick (0 before the first job). */
+int mf_video_threads(void);
+
 /* ---- safety/open.c ---- */
 typedef struct AVFormatContext AVFormatContext;
 typedef struct AVIOContext AVIOContext;

@@ -54,6 +54,7 @@ typedef struct mf_config {
     char *image_face_model;    /* the cascade file (opencv-data) */
     /* video lane */
     char *video_hw_encoder; /* "none", "vaapi", "nvenc": hardware H.264, libx264 fallback */
+    int64_t video_threads;  /* per job; 0: auto (mf_video_threads_pick) */
     /* fleet */
     char *workers; /* "image=2,video=1,doc=1" */
     char *log_level;
