@@ -19,11 +19,11 @@
 #include "disp.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <fcntl.h>
 
 #include "mf/clock.h"
 #include "mf/log.h"
