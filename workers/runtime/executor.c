@@ -194,8 +194,7 @@ static void mf__exec_trim(int idle)
     struct pollfd p = {.fd = MF__EXEC_IN_FD, .events = POLLIN};
     struct mallinfo2 mi = mallinfo2();
 
-    if (mi.fordblks > MF__EXEC_KEEP_FREE_BYTES ||
-        (idle && poll(&p, 1, MF__EXEC_TRIM_IDLE_MS) == 0))
+    if (mi.fordblks > MF__EXEC_KEEP_FREE_BYTES || (idle && poll(&p, 1, MF__EXEC_TRIM_IDLE_MS) == 0))
         malloc_trim(0);
 }
 
