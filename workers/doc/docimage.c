@@ -16,6 +16,7 @@
 #include <vips/vips.h>
 #include "mf/clock.h"
 #include "mf/fsutil.h"
+#include "mf/vipsutil.h"
 #include "doc.h"
 
 /* A scan without a usable resolution tag is assumed to be 300 dpi, the common scanner setting;
@@ -36,15 +37,7 @@ static const struct {
 
 int mf_docimage_init(mf_err *err)
 {
-    if (VIPS_INIT("mf-worker-doc") != 0) {
-        vips_error_clear();
-        return mf_err_set(err, MF_ECONFIG, "vips_init() failed");
-    }
-    vips_block_untrusted_set(TRUE);
-    vips_cache_set_max(0);
-    if (getenv("VIPS_CONCURRENCY") == NULL)
-        vips_concurrency_set(1);
-    return 0;
+    return mf_vips_init("mf-worker-doc", err);
 }
 
 void mf_docimage_shutdown(void)
@@ -71,16 +64,6 @@ int mf_docimage_format(int fd)
     return 0;
 }
 
-/* The libvips error buffer's first line, then cleared. */
-static const char *mf__img_vips_error(char *buf, size_t size)
-{
-    const char *e = vips_error_buffer();
-
-    snprintf(buf, size, "%.*s", (int)strcspn(e, "\n"), *e != '\0' ? e : "unknown libvips error");
-    vips_error_clear();
-    return buf;
-}
-
 /* Pages in the file (a TIFF may hold many) and the first page's size as displayed, from the
  * header: no pixel is decoded. */
 static int mf__img_check(const char *file, long max_pixels, int *pages, json_t *meta, mf_err *err)
@@ -91,7 +74,7 @@ static int mf__img_check(const char *file, long max_pixels, int *pages, json_t *
 
     if (head == NULL) {
         rc = mf_err_set(err, MF_ECORRUPT, "vips_image_new_from_file() failed: %s",
-                        mf__img_vips_error(why, sizeof(why)));
+                        mf_vips_error(why, sizeof(why)));
         goto out;
     }
     w = vips_image_get_width(head);
@@ -171,7 +154,7 @@ static int mf__img_grey(const char *file, int index, long max_pixels, mf_grey *o
     goto out;
 vips_failed:
     rc = mf_err_set(err, MF_ECORRUPT, "libvips could not decode page %d: %s", index + 1,
-                    mf__img_vips_error(why, sizeof(why)));
+                    mf_vips_error(why, sizeof(why)));
 out:
     for (i = 0; i < 5; i++)
         if (t[i] != NULL)

@@ -48,41 +48,6 @@ static struct {
 static const char *const mf__loaders[] = {"jpegload", "pngload",  "webpload",
                                           "gifload",  "tiffload", "heifload"};
 
-/* The vips error buffer as one readable line ("VipsJpeg: Premature end of input file"),
- * repeated lines dropped, then cleared so the next job starts clean. */
-const char *mf__image_vips_error(char *buf, size_t size)
-{
-    const char *p = vips_error_buffer(), *nl;
-    size_t len, o = 0;
-    int seen;
-
-    buf[0] = '\0';
-    while (*p != '\0') {
-        nl = strchr(p, '\n');
-        len = nl != NULL ? (size_t)(nl - p) : strlen(p);
-        seen = o > 0 && memmem(buf, o, p, len) != NULL;
-        if (len > 0 && !seen && o + len + 3 < size)
-            o += (size_t)snprintf(buf + o, size - o, "%s%.*s", o > 0 ? "; " : "", (int)len, p);
-        p += len + (nl != NULL ? 1 : 0);
-    }
-    vips_error_clear();
-    if (o == 0)
-        snprintf(buf, size, "unknown libvips error");
-    return buf;
-}
-
-/* GLib warnings from libvips ("error in tile 0 x 32") are decoder chatter: the error that
- * matters reaches the record. Keep them out of stderr unless debugging. */
-static void mf__image_glog(const gchar *domain, GLogLevelFlags level, const gchar *message,
-                           gpointer user)
-{
-    char q[512];
-
-    (void)user;
-    mf_log(level & (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_ERROR) ? MF_LOG_WARN : MF_LOG_DEBUG,
-           "domain=%s msg=%s", domain != NULL ? domain : "-", mf_log_quote(q, sizeof(q), message));
-}
-
 /* Parses "thumb:256 preview:1280". */
 static int mf__image_sizes(const char *spec, mf_err *err)
 {
@@ -162,7 +127,6 @@ static int mf__image_format(const char *format, int64_t quality, int64_t effort,
 
 static int mf__image_init(const mf_config *cfg, mf_err *err)
 {
-    char why[MF_ERR_MSG_MAX];
     int rc;
 
     rc = mf__image_sizes(cfg->image_thumb_sizes, err);
@@ -174,19 +138,9 @@ static int mf__image_init(const mf_config *cfg, mf_err *err)
     mf__img.max_megapixels = cfg->image_max_megapixels;
     mf__img.max_frames = cfg->image_max_frames;
     mf__img.anim_frames = cfg->image_anim_frames;
-    if (VIPS_INIT("mf-worker-image") != 0)
-        return mf_err_set(err, MF_ECONFIG, "vips_init() failed: %s",
-                          mf__image_vips_error(why, sizeof(why)));
-    g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL | G_LOG_FLAG_FATAL,
-                      mf__image_glog, NULL);
-    vips_block_untrusted_set(TRUE);
-    vips_cache_set_max(0);
-    /* One thread: the fleet scales by processes. Measured on 2 cores, 16 4000x3000 JPEGs:
-     * 2 workers x 1 thread took ~35% less time than 1 worker x 2 threads, which was no faster
-     * than 1 x 1 (WebP encoding, most of the work, is single-threaded). VIPS_CONCURRENCY in
-     * the environment still overrides. */
-    if (getenv("VIPS_CONCURRENCY") == NULL)
-        vips_concurrency_set(1);
+    rc = mf_vips_init("mf-worker-image", err);
+    if (rc < 0)
+        return rc;
     /* Every job allocates and frees the same few buffers of a few MB (decoded preview, JPEG
      * rows, encoder state); above glibc's default mmap threshold each is a fresh mmap() and
      * page faults. Kept in the heap instead: 5-8 % less CPU per photo in a warm executor
@@ -283,7 +237,7 @@ static int mf__image_probe(const char *path, mf__image_info *info, json_t *meta,
     head = vips_image_new_from_file(path, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
     if (head == NULL) {
         rc = mf_err_set(err, MF_ECORRUPT, "vips_image_new_from_file() failed: %s",
-                        mf__image_vips_error(why, sizeof(why)));
+                        mf_vips_error(why, sizeof(why)));
         goto out;
     }
     info->width = vips_image_get_width(head);
@@ -373,14 +327,14 @@ static int mf__image_decode(const char *path, const mf__image_info *info, VipsIm
                        VIPS_FAIL_ON_ERROR, "export_profile", info->colour_managed ? "srgb" : NULL,
                        NULL) != 0) {
         rc = mf_err_set(err, MF_ECORRUPT, "vips_thumbnail() failed: %s",
-                        mf__image_vips_error(why, sizeof(why)));
+                        mf_vips_error(why, sizeof(why)));
         goto out;
     }
     /* The pixels are computed here; decode errors surface here too. */
     *out = vips_image_copy_memory(lazy);
     if (*out == NULL)
         rc = mf_err_set(err, MF_ECORRUPT, "vips_thumbnail() failed: %s",
-                        mf__image_vips_error(why, sizeof(why)));
+                        mf_vips_error(why, sizeof(why)));
     else if (mf__img.strip)
         mf__image_strip(*out);
 out:
@@ -405,12 +359,12 @@ static int mf__image_save(VipsImage *big, const mf__image_size *s, const char *o
     } else if (vips_thumbnail_image(big, &img, s->px, "height", s->px, "size", VIPS_SIZE_DOWN,
                                     "no_rotate", TRUE, NULL) != 0) {
         rc = mf_err_set(err, MF_ECORRUPT, "vips_thumbnail_image() failed: %s",
-                        mf__image_vips_error(why, sizeof(why)));
+                        mf_vips_error(why, sizeof(why)));
         goto out;
     }
     if (vips_image_write_to_buffer(img, mf__img.save, &buf, &len, NULL) != 0) {
         rc = mf_err_set(err, MF_ECORRUPT, "vips_image_write_to_buffer(%s) failed: %s", mf__img.save,
-                        mf__image_vips_error(why, sizeof(why)));
+                        mf_vips_error(why, sizeof(why)));
         goto out;
     }
     snprintf(name, sizeof(name), "%s-%d.%s", s->name, s->px, mf__img.ext);
@@ -439,7 +393,7 @@ static int mf__image_first_frame(VipsImage *big, VipsImage **first, mf_err *err)
     }
     if (vips_crop(big, first, 0, 0, big->Xsize, page_height, NULL) != 0)
         return mf_err_set(err, MF_ECORRUPT, "vips_crop() failed: %s",
-                          mf__image_vips_error(why, sizeof(why)));
+                          mf_vips_error(why, sizeof(why)));
     return 0;
 }
 

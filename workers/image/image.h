@@ -10,11 +10,9 @@
 #include <vips/vips.h>
 #include "mf/err.h"
 #include "mf/lane.h"
+#include "mf/vipsutil.h" /* mf_vips_error() */
 
 extern const mf_lane mf_lane_image;
-
-/* The libvips error buffer as one readable line, then cleared (image.c). */
-const char *mf__image_vips_error(char *buf, size_t size);
 
 /* imgmeta.c */
 

@@ -117,8 +117,7 @@ int mf_image_faces(VipsImage *big, int width, int height, json_t *meta, mf_err *
     if (mf__faces_grey(big, &grey) == 0)
         px = vips_image_write_to_memory(grey, &len);
     if (px == NULL) {
-        rc = mf_err_set(err, MF_ECORRUPT, "face detection: %s",
-                        mf__image_vips_error(why, sizeof(why)));
+        rc = mf_err_set(err, MF_ECORRUPT, "face detection: %s", mf_vips_error(why, sizeof(why)));
         goto out;
     }
     w = vips_image_get_width(grey);

@@ -96,8 +96,7 @@ int mf_image_phash(VipsImage *img, uint64_t *hash, mf_err *err)
     int rc = 0;
 
     if (mf__phash_grey_image(img, &grey) != 0) {
-        rc = mf_err_set(err, MF_ECORRUPT, "perceptual hash: %s",
-                        mf__image_vips_error(why, sizeof(why)));
+        rc = mf_err_set(err, MF_ECORRUPT, "perceptual hash: %s", mf_vips_error(why, sizeof(why)));
         goto out;
     }
     if (grey->Xsize != MF__N || grey->Ysize != MF__N || grey->Bands != 1) {
@@ -107,8 +106,7 @@ int mf_image_phash(VipsImage *img, uint64_t *hash, mf_err *err)
     }
     px = vips_image_write_to_memory(grey, &len);
     if (px == NULL || len != MF__N * MF__N * sizeof(float)) {
-        rc = mf_err_set(err, MF_ECORRUPT, "perceptual hash: %s",
-                        mf__image_vips_error(why, sizeof(why)));
+        rc = mf_err_set(err, MF_ECORRUPT, "perceptual hash: %s", mf_vips_error(why, sizeof(why)));
         goto out;
     }
     *hash = mf_image_phash_grey(px);
