@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,4 +163,42 @@ out:
     if (rc < 0)
         unlink(tmp);
     return rc;
+}
+
+static int mf__rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if ((type == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT)
+        return -errno;
+    return 0;
+}
+
+int mf_fs_remove_tree(const char *path, mf_err *err)
+{
+    struct stat st;
+    int rc;
+
+    if (lstat(path, &st) < 0)
+        return errno == ENOENT
+                   ? 0
+                   : mf_err_set(err, -errno, "lstat() failed on %s: %s", path, strerror(errno));
+    /* FTW_DEPTH: children before their folder; FTW_PHYS: a symlink is an entry, not a way out */
+    rc = nftw(path, mf__rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (rc != 0)
+        return mf_err_set(err, rc < 0 ? rc : -EIO, "removing %s failed: %s", path,
+                          strerror(rc < 0 ? -rc : EIO));
+    return 0;
+}
+
+int mf_fs_publish_dir(const char *from, const char *to, mf_err *err)
+{
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_EXCHANGE) == 0)
+        return mf_fs_remove_tree(from, err);
+    if (errno != ENOENT)
+        return mf_err_set(err, -errno, "renameat2() failed exchanging %s and %s: %s", from, to,
+                          strerror(errno));
+    if (rename(from, to) < 0)
+        return mf_err_set(err, -errno, "rename() failed on %s: %s", from, strerror(errno));
+    return 0;
 }

@@ -638,7 +638,7 @@ int mf_queue_fail(mf_redis *r, const mf_queue_opts *o, const mf_job *job, int co
         mf_log(MF_LOG_INFO, "id=%s entry=%s msg=\"failure not recorded: job settled elsewhere\"",
                job->id, job->entry);
     if (rc == 0 && final != NULL)
-        *final = fin != 0; /* settled elsewhere counts as final: nothing is left to do */
+        *final = fin < 0 ? 2 : fin != 0; /* settled elsewhere: nothing is left to do */
     return rc;
 }
 
@@ -651,6 +651,62 @@ int mf_queue_release(mf_redis *r, const mf_queue_opts *o, const mf_job *job, mf_
     args_str(&a, o->consumer);
     args_int(&a, o->visibility_ms);
     return run_int(r, "release", &a, &found, err);
+}
+
+int mf_queue_progress(mf_redis *r, const mf_queue_opts *o, const mf_job *job, int progress,
+                      int64_t eta_s, mf_err *err)
+{
+    long long written = 0;
+    qargs a;
+
+    args_job(&a, o, job);
+    args_int(&a, progress < 0 ? 0 : progress > 100 ? 100 : progress);
+    args_int(&a, eta_s);
+    return run_int(r, "progress", &a, &written, err);
+}
+
+/* ---- the live worker registry ------------------------------------------------------- */
+
+int mf_queue_worker_beat(mf_redis *r, const char *prefix, const mf_worker_beat *b, int *paused,
+                         mf_err *err)
+{
+    long long p = 0;
+    qargs a;
+    int rc;
+
+    args_init(&a, prefix, 0);
+    args_str(&a, b->member);
+    args_str(&a, b->lane);
+    args_str(&a, b->host);
+    args_int(&a, b->pid);
+    args_str(&a, b->version);
+    args_str(&a, b->job);
+    args_str(&a, b->path);
+    args_time(&a, b->since_ms);
+    args_time(&a, b->started_ms);
+    args_int(&a, mf_clock_now_ms());
+    args_int(&a, MF_WORKER_TTL_MS);
+    rc = run_int(r, "beat", &a, &p, err);
+    if (rc == 0 && paused != NULL)
+        *paused = p == 1;
+    return rc;
+}
+
+int mf_queue_worker_gone(mf_redis *r, const char *prefix, const char *member, mf_err *err)
+{
+    char key[MF_QUEUE_KEY_MAX];
+    redisReply *rep = NULL;
+    int rc;
+
+    rc = qkey(key, sizeof(key), prefix, "worker:", member, err);
+    if (rc == 0)
+        rc = mf_redis_cmd(r, &rep, err, "DEL %s", key);
+    freeReplyObject(rep);
+    rep = NULL;
+    if (rc == 0 && qkey(key, sizeof(key), prefix, "workers", "", err) == 0)
+        rc = mf_redis_cmd(r, &rep, err, "ZREM %s %s", key, member);
+    freeReplyObject(rep);
+    return rc;
 }
 
 /* ---- near-duplicate images ---------------------------------------------------------- */
@@ -744,6 +800,35 @@ int mf_queue_retry(mf_redis *r, const char *prefix, int64_t events_maxlen, const
     return rc;
 }
 
+int mf_queue_reprocess(mf_redis *r, const char *prefix, int64_t events_maxlen, const char *id,
+                       mf_err *err)
+{
+    redisReply *rep = NULL;
+    const redisReply *code;
+    qargs a;
+    int rc;
+
+    args_init(&a, prefix, events_maxlen);
+    args_str(&a, id);
+    args_time(&a, mf_clock_now_ms());
+    rc = mf_redis_script(r, "reprocess", &rep, err, a.argc, a.argv, a.len);
+    if (rc < 0)
+        return rc;
+    code = rep->type == REDIS_REPLY_ARRAY && rep->elements > 0 ? rep->element[0] : NULL;
+    if (code == NULL || code->type != REDIS_REPLY_INTEGER)
+        rc = proto_error(err, "script reprocess");
+    else if (code->integer == -1)
+        rc = mf_err_set(err, -ENOENT, "no record %sfile:%s", prefix, id);
+    else if (code->integer == -2 && rep->elements == 2 &&
+             rep->element[1]->type == REDIS_REPLY_STRING)
+        rc = mf_err_set(err, MF_EINVAL, "status is %s; only done files are reprocessed",
+                        rep->element[1]->str);
+    else if (code->integer != 1)
+        rc = proto_error(err, "script reprocess");
+    freeReplyObject(rep);
+    return rc;
+}
+
 /* ---- record as JSON ----------------------------------------------------------------- */
 
 /* Length of the well-formed UTF-8 sequence at s (n bytes available), or 0. */
@@ -803,7 +888,8 @@ static json_t *json_text(const char *s, size_t len)
 /* outputs and meta are embedded as JSON, the counters as numbers ("" as null). */
 static json_t *field_json(const char *name, const char *s, size_t len)
 {
-    static const char *const numeric[] = {"size", "mtime", "attempts", "process_duration_ms"};
+    static const char *const numeric[] = {"size",     "mtime", "attempts", "process_duration_ms",
+                                          "progress", "eta_s"};
     json_t *v = NULL;
     size_t i;
 

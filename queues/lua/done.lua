@@ -9,7 +9,8 @@ if redis.call('EXISTS', fkey) == 0 then
     return 0
 end
 redis.call('HSET', fkey, 'status', 'done', 'outputs', outputs, 'meta', meta,
-           'finished_at', now, 'process_duration_ms', duration, 'error', '')
+           'finished_at', now, 'process_duration_ms', duration, 'error', '', 'progress', '100')
+redis.call('HDEL', fkey, 'eta_s')
 mf_event({'id', id, 'status', 'done', 'type', lane, 'path', redis.call('HGET', fkey, 'path'),
           'process_duration_ms', duration})
 return 1

@@ -20,6 +20,7 @@ if redis.call('EXISTS', fkey) == 0 then
 end
 local attempts = tonumber(redis.call('HGET', fkey, 'attempts')) or 0
 local path = redis.call('HGET', fkey, 'path')
+redis.call('HDEL', fkey, 'progress', 'eta_s') -- a next attempt starts from 0
 
 if retryable and attempts < max_attempts then
     local delay = backoff * 2 ^ math.max(attempts - 1, 0)

@@ -26,9 +26,10 @@ mf_wait 30 "worker ready" grep -q 'worker ready' "$T/logs/worker.log"
 id=$(mf_enqueue slow.png image/png)
 mf_expect_status slow.png processing
 stop_redis
-# The job finishes during the outage; its outputs exist, its result waits for Redis (and
-# meta.json, which mirrors the record, with it).
-mf_wait 30 "outputs written while Redis is down" test -s "$MF_OUTBOX/$id/preview-1280.webp"
+# The job finishes during the outage; its outputs exist in its work folder, published with
+# meta.json (which mirrors the record) once Redis is back.
+mf_wait 30 "outputs written while Redis is down" test -s "$MF_OUTBOX/.$id.work/preview-1280.webp"
+test ! -e "$MF_OUTBOX/$id" || mf_fail "outputs published before the result was recorded"
 sleep 1
 kill -0 "$MF_PID_worker" || mf_fail "worker died while Redis was down"
 mf_redis_start persist

@@ -575,7 +575,7 @@ static void test_settled_elsewhere_left_alone(void **state)
     assert_int_equal(mf_queue_done(f->r, &fast, &again, "[]", "{}", 9, &err), 0);
     assert_int_equal(mf_queue_fail(f->r, &slow, &job, MF_ETIMEOUT, "timed out", 300, &final, &err),
                      0);
-    assert_int_equal(final, 1);
+    assert_int_equal(final, 2);
     assert_int_equal(mf_queue_release(f->r, &slow, &job, &err), 0);
     assert_int_equal(mf_queue_start(f->r, &slow, &job, &err), -ENOENT);
     assert_field(f, res.id, "status", "done");
@@ -759,8 +759,9 @@ static void test_record_json(void **state)
     assert_int_equal(mf_queue_record_json(f->r, "mf:", res.id, &text, &err), 0);
     j = json_loads(text, 0, NULL);
     assert_non_null(j);
-    assert_int_equal(json_object_size(j), 20);
+    assert_int_equal(json_object_size(j), 21);
     assert_string_equal(json_string_value(json_object_get(j, "status")), "done");
+    assert_int_equal(json_integer_value(json_object_get(j, "progress")), 100);
     assert_string_equal(json_string_value(json_object_get(j, "path")), "dir/\xEF\xBF\xBD(.jpg");
     assert_int_equal(json_integer_value(json_object_get(j, "size")), 1234);
     assert_int_equal(json_integer_value(json_object_get(j, "attempts")), 1);

@@ -67,6 +67,7 @@ struct mf_executor {
     int64_t job_started_ms; /* monotonic */
     int64_t next_rss_ms;    /* monotonic */
     char *outdir;           /* the current job's, to sweep temporary files after a kill */
+    int progress;           /* the current job's, per mille; -1 until the lane reports */
 };
 
 /* ---- line buffer ---------------------------------------------------------------------- */
@@ -139,6 +140,33 @@ static int mf__write_all(int fd, const char *buf, size_t n)
 
 /* ---- child side ----------------------------------------------------------------------- */
 
+/* The last progress sent for the current job (per mille, -1: none yet) and when. */
+static int mf__progress_last = -1;
+static int64_t mf__progress_ms;
+
+void mf_lane_progress(const mf_lane_job *job, double done)
+{
+    char line[64];
+    int64_t now;
+    int pm;
+
+    if (job == NULL || job->progress_fd <= 0 || !(done >= 0))
+        return;
+    pm = done >= 1 ? 1000 : (int)(done * 1000);
+    now = mf_clock_mono_ms();
+    /* A few lines a second at most, and only forward: the worker turns them into the record's
+     * progress at most once a second. */
+    if (pm <= mf__progress_last || now - mf__progress_ms < MF_EXEC_PROGRESS_MS)
+        return;
+    mf__progress_last = pm;
+    mf__progress_ms = now;
+    snprintf(line, sizeof(line), "{\"progress\":%d}\n", pm);
+    /* The reply pipe is the parent's to read: a line the parent is too slow for would block
+     * here, which only delays the job; a failed write is harmless. */
+    if (mf__write_all(job->progress_fd, line, strlen(line)) < 0)
+        mf__progress_last = 1000;
+}
+
 /* Opens the input beneath the inbox (never through a symlink) and runs lane->process(). */
 static int mf__exec_run(const mf_lane *lane, const mf_config *cfg, const mf_exec_job *job,
                         mf_result *res, mf_err *err)
@@ -173,7 +201,9 @@ static int mf__exec_run(const mf_lane *lane, const mf_config *cfg, const mf_exec
                        .rel_path = job->rel_path,
                        .profile = job->profile != NULL ? job->profile : "default",
                        .mime = job->mime,
-                       .outdir = job->outdir};
+                       .outdir = job->outdir,
+                       .progress_fd = MF__EXEC_OUT_FD};
+    mf__progress_last = -1;
     rc = lane->process(&lj, res, err);
     if (rc < 0 && err->msg[0] == '\0')
         mf_err_set(err, rc, "%s", mf_strerror(rc));
@@ -725,6 +755,7 @@ int mf_executor_submit(mf_executor *ex, const mf_exec_job *job, mf_err *err)
     ex->next_rss_ms = ex->job_started_ms + MF_EXEC_RSS_INTERVAL_MS;
     free(ex->outdir);
     ex->outdir = mf__xstrdup(job->outdir);
+    ex->progress = -1;
 out:
     free(line);
     return rc;
@@ -774,6 +805,27 @@ static int mf__exec_limits(mf_executor *ex, int64_t now, mf_err *err)
     return 0;
 }
 
+/* A progress line of the running job ({"progress":<per mille>}): noted, 1; else 0. */
+static int mf__exec_progress_line(mf_executor *ex, const char *line, size_t n)
+{
+    static const char head[] = "{\"progress\":";
+    long pm = 0;
+    size_t i;
+
+    if (n <= sizeof(head) - 1 || memcmp(line, head, sizeof(head) - 1) != 0)
+        return 0;
+    for (i = sizeof(head) - 1; i < n && line[i] >= '0' && line[i] <= '9' && pm <= 1000; i++)
+        pm = pm * 10 + (line[i] - '0');
+    if (pm > ex->progress && pm <= 1000)
+        ex->progress = (int)pm;
+    return 1;
+}
+
+int mf_executor_progress(const mf_executor *ex)
+{
+    return ex->busy ? ex->progress : -1;
+}
+
 int mf_executor_wait(mf_executor *ex, int slice_ms, mf_result *res, mf_err *err)
 {
     int64_t now = mf_clock_mono_ms(), until = now + slice_ms, timeout_s, step;
@@ -792,6 +844,14 @@ int mf_executor_wait(mf_executor *ex, int slice_ms, mf_result *res, mf_err *err)
         if (timeout_s > 0 && ex->job_started_ms + timeout_s * 1000 < step)
             step = ex->job_started_ms + timeout_s * 1000;
         rc = mf__exec_read_line(ex, step - now, &line, &n);
+        if (rc == 1 && mf__exec_progress_line(ex, line, n)) {
+            now = mf_clock_mono_ms();
+            if (now >= until) {
+                rc = 0;
+                goto out;
+            }
+            continue;
+        }
         if (rc == 1) {
             ex->busy = 0;
             rc = mf_exec_reply_decode(line, n, res, err);

@@ -30,6 +30,9 @@
 #define MF__WAIT_SLICE_MS 250
 /* mf__worker_execute(): the job was abandoned on a second signal. */
 #define MF__ABANDONED 2
+/* The registry beat (well inside MF_WORKER_TTL_MS) and the least time between progress writes. */
+#define MF__BEAT_MS 1000
+#define MF__PROGRESS_MS 1000
 
 static volatile int mf__stop;      /* first signal: drain */
 static volatile int mf__hard_stop; /* second signal: abandon the current job */
@@ -41,7 +44,13 @@ typedef struct mf__worker {
     mf_executor *ex;
     mf_queue_opts o;
     char consumer[300]; /* "<host>:<pid>" */
+    char host[256];
     int named;          /* CLIENT SETNAME sent (redis.c repeats it on reconnect) */
+    int paused;         /* the lane is paused (mfctl pause): claim nothing new */
+    int64_t started_ms; /* epoch ms */
+    int64_t next_beat;  /* monotonic ms of the next registry beat */
+    const mf_job *job;  /* the running job, NULL when idle */
+    int64_t job_since;  /* epoch ms */
 } mf__worker;
 
 static void mf__on_signal(int sig)
@@ -119,6 +128,55 @@ static int mf__worker_retry(mf__worker *w, int rc, mf_err *err)
     return !mf__hard_stop;
 }
 
+/* The live registry (mf_queue_worker_beat): at most once per MF__BEAT_MS, or now when
+ * force is set (a job starts or ends). Learns whether the lane is paused. A failed beat is
+ * only logged: the claim loop notices a Redis outage by itself. */
+static void mf__worker_beat(mf__worker *w, int force)
+{
+    char q[MF_ERR_MSG_MAX + 64];
+    int64_t now = mf_clock_mono_ms();
+    mf_worker_beat b;
+    mf_err err;
+
+    if (!force && now < w->next_beat)
+        return;
+    w->next_beat = now + MF__BEAT_MS;
+    b = (mf_worker_beat){.member = w->consumer,
+                         .lane = w->lane->name,
+                         .host = w->host,
+                         .pid = (int64_t)getpid(),
+                         .version = MF_VERSION,
+                         .job = w->job != NULL ? w->job->id : "",
+                         .path = w->job != NULL ? w->job->path : "",
+                         .since_ms = w->job != NULL ? w->job_since : w->started_ms,
+                         .started_ms = w->started_ms};
+    if (mf_queue_worker_beat(w->r, w->o.prefix, &b, &w->paused, &err) < 0)
+        mf_log(MF_LOG_DEBUG, "msg=\"registry beat failed\" error=%s",
+               mf_log_quote(q, sizeof(q), err.msg));
+}
+
+/* The record's progress and eta_s from the executor's reports: at most once a second, and
+ * only when the whole percentage moved. */
+static void mf__worker_progress(mf__worker *w, const mf_job *job, int *last_pct, int64_t *last_ms)
+{
+    char q[MF_ERR_MSG_MAX + 64];
+    int pm = mf_executor_progress(w->ex);
+    int64_t now = mf_clock_mono_ms(), elapsed, eta = -1;
+    int pct = pm / 10;
+    mf_err err;
+
+    if (pm < 0 || pct <= *last_pct || now - *last_ms < MF__PROGRESS_MS)
+        return;
+    elapsed = now - job->started_mono_ms;
+    if (pm > 0)
+        eta = (elapsed * (1000 - pm) / pm + 999) / 1000;
+    *last_pct = pct;
+    *last_ms = now;
+    if (mf_queue_progress(w->r, &w->o, job, pct, eta, &err) < 0)
+        mf_log(MF_LOG_DEBUG, "id=%s msg=\"progress not recorded\" error=%s", job->id,
+               mf_log_quote(q, sizeof(q), err.msg));
+}
+
 /* Runs the job in the executor, renewing the claim every visibility/3 while it works.
  * Returns 1 on success (res filled), < 0 with err set, or MF__ABANDONED on a hard stop. */
 static int mf__worker_execute(mf__worker *w, const mf_job *job, const char *outdir, mf_result *res,
@@ -132,11 +190,15 @@ static int mf__worker_execute(mf__worker *w, const mf_job *job, const char *outd
                       .profile = job->profile,
                       .mime = job->mime,
                       .outdir = (char *)outdir};
+    int64_t progress_ms = 0;
+    int progress_pct = -1;
     mf_err hb;
     int rc;
 
     rc = mf_executor_submit(w->ex, &ej, err);
     while (rc == 0) {
+        mf__worker_beat(w, 0);
+        mf__worker_progress(w, job, &progress_pct, &progress_ms);
         if (mf__hard_stop) {
             mf_executor_kill(w->ex);
             rc = MF__ABANDONED;
@@ -155,16 +217,31 @@ static int mf__worker_execute(mf__worker *w, const mf_job *job, const char *outd
     return rc;
 }
 
+/* Removes a job's folder (<outbox>/<id> or its work folder); failures are only logged. */
+static void mf__worker_rmdir(const mf_job *job, const char *dir)
+{
+    char q[MF_ERR_MSG_MAX + 64];
+    mf_err err;
+
+    if (mf_fs_remove_tree(dir, &err) < 0)
+        mf_log(MF_LOG_WARN, "id=%s msg=\"could not remove the job's files\" error=%s", job->id,
+               mf_log_quote(q, sizeof(q), err.msg));
+}
+
+/* Records a failure. A file that failed for good owns no outputs: those of an earlier run
+ * (mfctl reprocess) go with it, so a full disk is not kept full by failed files. */
 static void mf__worker_fail(mf__worker *w, const mf_job *job, const mf_err *why,
                             int64_t duration_ms)
 {
-    char q[MF_ERR_MSG_MAX + 64];
+    char q[MF_ERR_MSG_MAX + 64], outdir[PATH_MAX];
     int rc, final = 0;
     mf_err err;
 
     do {
         rc = mf_queue_fail(w->r, &w->o, job, why->code, why->msg, duration_ms, &final, &err);
     } while (mf__worker_retry(w, rc, &err));
+    if (rc == 0 && final == 1 && mf_fs_join(outdir, sizeof(outdir), w->cfg->outbox, job->id) == 0)
+        mf__worker_rmdir(job, outdir);
     if (rc < 0)
         mf_log(MF_LOG_ERROR, "id=%s msg=\"could not record the failure\" error=%s", job->id,
                mf_log_quote(q, sizeof(q), err.msg));
@@ -240,8 +317,8 @@ static int mf__worker_near_dups(mf__worker *w, const mf_job *job, json_t *meta, 
     return 0;
 }
 
-static void mf__worker_done(mf__worker *w, const mf_job *job, const char *outdir, mf_result *res,
-                            int64_t duration_ms)
+static void mf__worker_done(mf__worker *w, const mf_job *job, const char *workdir,
+                            const char *outdir, mf_result *res, int64_t duration_ms)
 {
     char path[PATH_MAX], *outputs_text = NULL, *meta_text = NULL, q[MF_ERR_MSG_MAX + 64];
     json_t *outputs = json_array(), *name;
@@ -258,8 +335,12 @@ static void mf__worker_done(mf__worker *w, const mf_job *job, const char *outdir
     }
     rc = mf__worker_near_dups(w, job, res->meta, &err);
     if (rc == 0)
-        rc = mf__worker_meta_json(w, job, outdir, outputs, res->meta, duration_ms, &err);
+        rc = mf__worker_meta_json(w, job, workdir, outputs, res->meta, duration_ms, &err);
+    /* the whole set of outputs replaces the previous one (a reprocess) in one rename */
+    if (rc == 0)
+        rc = mf_fs_publish_dir(workdir, outdir, &err);
     if (rc < 0) {
+        mf__worker_rmdir(job, workdir);
         if (!mf__hard_stop)
             mf__worker_fail(w, job, &err, duration_ms);
         goto out;
@@ -283,10 +364,13 @@ out:
     json_decref(outputs);
 }
 
-/* One claimed job, from start to its terminal (or handed-back) state. */
+/* One claimed job, from start to its terminal (or handed-back) state. The lane writes into a
+ * work folder, <outbox>/.<id>.work, emptied first (what an earlier delivery left when its
+ * worker was killed goes), and published as <outbox>/<id> only when the job is done: a
+ * failed or abandoned job leaves nothing behind. */
 static void mf__worker_job(mf__worker *w, mf_job *job)
 {
-    char outdir[PATH_MAX], q[MF_PATH_MAX + 64];
+    char outdir[PATH_MAX], workdir[PATH_MAX], q[MF_PATH_MAX + 64];
     mf_result res = {0};
     int64_t t0;
     mf_err err;
@@ -317,32 +401,40 @@ static void mf__worker_job(mf__worker *w, mf_job *job)
         mf__worker_fail(w, job, &err, 0);
         return;
     }
-    if (mf_fs_join(outdir, sizeof(outdir), w->cfg->outbox, job->id) < 0) {
+    if (mf_fs_join(outdir, sizeof(outdir), w->cfg->outbox, job->id) < 0 ||
+        snprintf(workdir, sizeof(workdir), "%s/.%s.work", w->cfg->outbox, job->id) >=
+            (int)sizeof(workdir)) {
         mf_err_set(&err, MF_EINVAL, "outbox path too long: %s", w->cfg->outbox);
         mf__worker_fail(w, job, &err, 0);
         return;
     }
-    rc = mf__worker_execute(w, job, outdir, &res, &err);
+    mf__worker_rmdir(job, workdir);
+    w->job = job;
+    w->job_since = mf_clock_now_ms();
+    mf__worker_beat(w, 1);
+    rc = mf__worker_execute(w, job, workdir, &res, &err);
     if (rc == MF__ABANDONED) {
+        mf__worker_rmdir(job, workdir);
         rc = mf_queue_release(w->r, &w->o, job, &err);
         mf_log(MF_LOG_WARN, "id=%s released=%s msg=\"job handed back on a second signal\"", job->id,
                rc == 0 ? "yes" : "no");
     } else if (rc < 0) {
+        mf__worker_rmdir(job, workdir);
         mf__worker_fail(w, job, &err, mf_clock_mono_ms() - t0);
     } else {
-        mf__worker_done(w, job, outdir, &res, mf_clock_mono_ms() - t0);
+        mf__worker_done(w, job, workdir, outdir, &res, mf_clock_mono_ms() - t0);
     }
+    w->job = NULL;
+    mf__worker_beat(w, 1);
     mf_result_close(&res);
 }
 
-static void mf__worker_consumer(char *buf, size_t size)
+static void mf__worker_consumer(mf__worker *w)
 {
-    char host[256];
-
-    if (gethostname(host, sizeof(host)) < 0)
-        snprintf(host, sizeof(host), "localhost");
-    host[sizeof(host) - 1] = '\0';
-    snprintf(buf, size, "%s:%ld", host, (long)getpid());
+    if (gethostname(w->host, sizeof(w->host)) < 0)
+        snprintf(w->host, sizeof(w->host), "localhost");
+    w->host[sizeof(w->host) - 1] = '\0';
+    snprintf(w->consumer, sizeof(w->consumer), "%s:%ld", w->host, (long)getpid());
 }
 
 /* An executor without a job for executor_idle_s is stopped: an idle worker keeps only its
@@ -373,7 +465,8 @@ int mf__worker_run(const mf_lane *lane, const mf_config *cfg, mf_executor *ex)
     memset(&w, 0, sizeof(w));
     w.lane = lane;
     w.cfg = cfg;
-    mf__worker_consumer(w.consumer, sizeof(w.consumer));
+    mf__worker_consumer(&w);
+    w.started_ms = mf_clock_now_ms();
     w.o = (mf_queue_opts){.prefix = cfg->prefix,
                           .lane = lane->name,
                           .consumer = w.consumer,
@@ -406,6 +499,13 @@ int mf__worker_run(const mf_lane *lane, const mf_config *cfg, mf_executor *ex)
     last_job_ms = mf_clock_mono_ms() - cfg->executor_idle_s * 1000;
     while (!mf__stop) {
         memset(&job, 0, sizeof(job));
+        mf__worker_beat(&w, 0);
+        if (w.paused) {
+            /* mfctl pause: nothing new is claimed; the beat tells when to resume */
+            mf__worker_idle(&w, last_job_ms);
+            mf__sleep_ms(MF__BEAT_MS);
+            continue;
+        }
         rc = mf_queue_claim(w.r, &w.o, MF__CLAIM_BLOCK_MS, &job, &err);
         if (rc == 1) {
             mf__worker_job(&w, &job);
@@ -421,6 +521,9 @@ int mf__worker_run(const mf_lane *lane, const mf_config *cfg, mf_executor *ex)
         }
     }
     mf_log(MF_LOG_INFO, "msg=\"drained, exiting\"");
+    if (mf_queue_worker_gone(w.r, w.o.prefix, w.consumer, &err) < 0)
+        mf_log(MF_LOG_DEBUG, "msg=\"could not leave the registry\" error=%s",
+               mf_log_quote(q, sizeof(q), err.msg));
 out:
     mf_redis_free(w.r);
     return status;

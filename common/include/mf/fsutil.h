@@ -19,6 +19,16 @@ int mf_fs_write_atomic(const char *dir, const char *name, const void *buf, size_
 /* mkdir -p with mode 0755. Returns 0 or -errno with err set. */
 int mf_fs_mkdirs(const char *path, mf_err *err);
 
+/* rm -rf path without following symlinks (they are removed, not their targets). A missing
+ * path is success. Returns 0 or -errno of the first failure (err set). */
+int mf_fs_remove_tree(const char *path, mf_err *err);
+
+/* Publishes the folder `from` as `to` in one step: when `to` exists the two are exchanged
+ * (renameat2 RENAME_EXCHANGE) and the old contents, now at `from`, are removed; else a plain
+ * rename. A reader sees the old set of files or the new one, never a mix. Same file system.
+ * Returns 0 or -errno with err set. */
+int mf_fs_publish_dir(const char *from, const char *to, mf_err *err);
+
 /* Joins a and b with one '/' into buf. Returns 0 or -ENAMETOOLONG. */
 int mf_fs_join(char *buf, size_t size, const char *a, const char *b);
 

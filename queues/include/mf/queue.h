@@ -12,6 +12,14 @@
  *   events           STREAM + channel
  *   phash:<b>:<hex4> HASH id -> "<phash>:<seq>": band b (0..3) of image perceptual hashes
  *   phash:seq        STRING counter ordering the indexed images
+ *   workers          ZSET "<host>:<pid>" of every worker, scored by its last beat (ms)
+ *   worker:<host>:<pid> HASH one live worker (host pid lane version job path since
+ *                    started_at beat_ms), expiring MF_WORKER_TTL_MS after its last beat
+ *   paused           SET lanes whose workers claim nothing new (mfctl pause/resume)
+ *   plan:<host>      HASH lane -> worker count set by mfctl scale for that host's mfctl up
+ *   host:<host>      HASH the host's running mfctl up (pid started_at plan reload beat_ms),
+ *                    expiring like a worker's
+ *   reload:<host>    STRING counter: mfctl reload bumps it, that host's mfctl up reloads
  *
  * Thread safety: as for the mf_redis passed in (one thread). */
 #ifndef MF_QUEUE_H
@@ -115,8 +123,8 @@ int mf_queue_done(mf_redis *r, const mf_queue_opts *o, const mf_job *job, const 
  * (retry_backoff_ms * 2^(attempts-1), capped at the visibility timeout). Otherwise (a
  * permanent error, or attempts exhausted) the record becomes failed with the error, the job
  * is copied to dlq:<lane> and acknowledged. Always one script. *final is set to 1 when the
- * record reached a terminal state. A job already settled by a worker that reclaimed it is
- * left alone (its record is not touched) and counts as final. */
+ * record reached a terminal state, 0 when it will be retried, and 2 when the job had already
+ * been settled by a worker that reclaimed it (its record is left alone: nothing to do). */
 int mf_queue_fail(mf_redis *r, const mf_queue_opts *o, const mf_job *job, int code,
                   const char *error, int64_t duration_ms, int *final, mf_err *err);
 
@@ -124,6 +132,36 @@ int mf_queue_fail(mf_redis *r, const mf_queue_opts *o, const mf_job *job, int co
  * counting it as a failure (the delivery is taken off attempts). A job already settled
  * elsewhere is left alone. */
 int mf_queue_release(mf_redis *r, const mf_queue_opts *o, const mf_job *job, mf_err *err);
+
+/* Records how far the running job is: progress 0..100 and eta_s (seconds left, -1 when not
+ * known). Written only while the job is ours and processing, and never downwards (a lower
+ * value is ignored). Returns 0 or MF_EREDIS. */
+int mf_queue_progress(mf_redis *r, const mf_queue_opts *o, const mf_job *job, int progress,
+                      int64_t eta_s, mf_err *err);
+
+/* ---- the live worker registry ------------------------------------------------------- */
+
+/* A worker's heartbeat key lives this long after its last beat; workers beat every second. */
+#define MF_WORKER_TTL_MS 5000
+
+typedef struct mf_worker_beat {
+    const char *member; /* "<host>:<pid>", the consumer name */
+    const char *lane;
+    const char *host;
+    int64_t pid;
+    const char *version;
+    const char *job;    /* id of the running job, "" when idle */
+    const char *path;   /* its path, "" when idle */
+    int64_t since_ms;   /* epoch ms: the job's start, or the worker's when idle */
+    int64_t started_ms; /* epoch ms: the worker's start */
+} mf_worker_beat;
+
+/* Renews the worker's registry entry (one script) and reports in *paused whether its lane is
+ * paused. Returns 0 or MF_EREDIS. */
+int mf_queue_worker_beat(mf_redis *r, const char *prefix, const mf_worker_beat *b, int *paused,
+                         mf_err *err);
+/* Takes the worker out of the registry (on a clean exit). */
+int mf_queue_worker_gone(mf_redis *r, const char *prefix, const char *member, mf_err *err);
 
 /* ---- near-duplicate images -------------------------------------------------------- */
 
@@ -149,6 +187,12 @@ int mf_queue_near_dups(mf_redis *r, const mf_queue_opts *o, const char *id, cons
  * MF_EREDIS. */
 int mf_queue_retry(mf_redis *r, const char *prefix, int64_t events_maxlen, const char *id,
                    int *removed, mf_err *err);
+
+/* mfctl reprocess: a done file runs again: status queued, attempts 0, a new job on its lane,
+ * one event; id, outputs and meta stay until the new run replaces them. Returns 0, -ENOENT (no
+ * record), MF_EINVAL (status is not done; err names it) or MF_EREDIS. */
+int mf_queue_reprocess(mf_redis *r, const char *prefix, int64_t events_maxlen, const char *id,
+                       mf_err *err);
 
 /* Reads the record as a JSON object text (all fields; outputs/meta embedded as JSON values).
  * *json is heap (free()). Returns 0, -ENOENT, or MF_EREDIS. Used by mfctl show. */

@@ -34,6 +34,8 @@
 #define MF_EXEC_LINE_MAX (4 * 1024 * 1024)
 /* How often the parent samples the executor's RSS while a job runs. */
 #define MF_EXEC_RSS_INTERVAL_MS 100
+/* Least time between two progress lines of the executor (mf_lane_progress). */
+#define MF_EXEC_PROGRESS_MS 250
 /* How long a freshly forked executor may take to run lane->init(). */
 #define MF_EXEC_INIT_TIMEOUT_MS 30000
 
@@ -105,6 +107,10 @@ int mf_executor_wait(mf_executor *ex, int slice_ms, mf_result *res, mf_err *err)
 void mf_executor_stop(mf_executor *ex);
 /* Kills the executor now (SIGKILL) and reaps it: used to abandon a job on a hard stop. */
 void mf_executor_kill(mf_executor *ex);
+
+/* How far the running job is by the lane's own reports, per mille (0..1000), or -1 when it
+ * has not said (or no job runs). Only increases during a job. */
+int mf_executor_progress(const mf_executor *ex);
 
 /* The executor's pid, or 0 when none runs. */
 pid_t mf_executor_pid(const mf_executor *ex);

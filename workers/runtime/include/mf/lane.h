@@ -26,8 +26,16 @@ typedef struct mf_lane_job {
     const char *rel_path; /* path relative to the inbox, as recorded */
     const char *profile;  /* "default" or a profile name */
     const char *mime;
-    const char *outdir; /* <outbox>/<id>: exists; write outputs here with mf_fs_write_atomic */
+    const char *outdir; /* the job's output folder: exists and is empty when the job starts;
+                           write outputs here with mf_fs_write_atomic */
+    int progress_fd;    /* the runtime's: where mf_lane_progress() reports; 0 = nobody */
 } mf_lane_job;
+
+/* Reports that fraction `done` (0..1) of the job is done, for the record's `progress` and
+ * `eta_s` (long lanes: video from the transcode position, doc from pages done). Cheap enough
+ * to call per frame or page: the runtime passes on at most a few values a second and only
+ * increases. Call it from the thread that runs process(). A no-op in one-shot mode. */
+void mf_lane_progress(const mf_lane_job *job, double done);
 
 typedef struct mf_result {
     json_t *meta;    /* object: what the lane extracted (owned by the result) */
@@ -47,6 +55,8 @@ typedef struct mf_lane {
      * retryability (mf_err_retryable) decides retry vs fail; err->msg becomes the record's
      * `error`. */
     int (*process)(const mf_lane_job *job, mf_result *out, mf_err *err);
+    /* Once, when the executor stops (its job pipe closed): release what init() made. It
+     * must not write outputs; it may be NULL. */
     void (*shutdown)(void);
 } mf_lane;
 

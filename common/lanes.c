@@ -1,0 +1,25 @@
+/* The lane registry (mf/lanes.h) as data. */
+#include "mf/lanes.h"
+
+#include <string.h>
+
+#define MF__LANE_ENTRY(name, per) {#name, per},
+const mf_lane_info mf_lanes[] = {MF_LANES(MF__LANE_ENTRY)};
+const size_t mf_lanes_n = sizeof(mf_lanes) / sizeof(mf_lanes[0]);
+
+#define MF__LANE_NAME(name, per) ", " #name
+static const char mf__lanes_list[] = MF_LANES(MF__LANE_NAME);
+
+const mf_lane_info *mf_lanes_find(const char *name, size_t len)
+{
+    for (size_t i = 0; name != NULL && i < mf_lanes_n; i++) {
+        if (strlen(mf_lanes[i].name) == len && memcmp(mf_lanes[i].name, name, len) == 0)
+            return &mf_lanes[i];
+    }
+    return NULL;
+}
+
+const char *mf_lanes_list(void)
+{
+    return mf__lanes_list + 2; /* past the first ", " */
+}
