@@ -101,8 +101,10 @@ static const mf__centry mf__table[] = {
     MF__I(executor_idle_s, 10, 0, 86400,
           "seconds without a job after which a worker stops its executor (0: never)"),
     MF__S(workers, "auto",
-          "mfctl up: workers per lane, lane=count,...; auto: image 1 per CPU, doc 1 per 2, "
-          "video 1 per 4, at least 1 each"),
+          "mfctl up: workers per lane, lane=count,...; auto: worker slots follow the lanes' "
+          "backlog within the CPUs mfctl may use (lane=count after auto fixes a lane)"),
+    MF__I(workers_min, 1, 0, 256, "workers=auto: workers a lane keeps without a backlog"),
+    MF__I(workers_max, 0, 0, 256, "workers=auto: most workers per lane (0: one per CPU)"),
     MF__S(log_level, "info", "debug info warn error"),
 };
 

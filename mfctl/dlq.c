@@ -4,6 +4,7 @@
 
 #include "mf/log.h"
 #include "mf/queue.h"
+#include "mf/lanes.h"
 #include "mfctl.h"
 
 #define MF__KEY_MAX 256
@@ -72,14 +73,15 @@ out:
 
 int mf_ctl_dlq(mf_ctl *ctx, int argc, char **argv)
 {
-    static const char *const lanes[] = MF_CTL_LANES;
     long long total = 0;
     mf_redis *r = NULL;
     mf_err err;
     int rc;
 
-    if (argc > 2) {
-        mf_ctl_errorf("usage: mfctl dlq [lane]");
+    if (argc > 2 || (argc == 2 && mf_lanes_find(argv[1], strlen(argv[1])) == NULL)) {
+        if (argc == 2)
+            mf_ctl_errorf("dlq: unknown lane '%s' (lanes: %s)", argv[1], mf_lanes_list());
+        mf_ctl_errorf("usage: mfctl dlq [--json] [lane]");
         return MF_CTL_EXIT_USAGE;
     }
     rc = mf_ctl_connect(ctx, &r, &err);
@@ -88,8 +90,8 @@ int mf_ctl_dlq(mf_ctl *ctx, int argc, char **argv)
     if (argc == 2) {
         rc = mf__dlq_lane(ctx, r, argv[1], &total, &err);
     } else {
-        for (size_t i = 0; rc == 0 && i < MF_CTL_NLANES; i++)
-            rc = mf__dlq_lane(ctx, r, lanes[i], &total, &err);
+        for (size_t i = 0; rc == 0 && i < mf_lanes_n; i++)
+            rc = mf__dlq_lane(ctx, r, mf_lanes[i].name, &total, &err);
     }
     if (rc < 0) {
         mf_ctl_errorf("dlq: %s", err.msg);

@@ -48,6 +48,7 @@ mf_ctl_child *mf_ctl_fleet_add(mf_ctl_fleet *f, const char *name, const char *co
     }
     c = &f->kids[f->n++];
     memset(c, 0, sizeof(*c));
+    c->id = ++f->next_id;
     snprintf(c->name, sizeof(c->name), "%s", name);
     c->store = store;
     while (argv[argc] != NULL)
@@ -175,7 +176,7 @@ int mf_ctl_fleet_reap(mf_ctl_fleet *f)
         if (c == NULL)
             continue;
         c->pid = 0;
-        if (f->stopping) {
+        if (f->stopping || c->retiring) {
             mf__log_exit(c, pid, status, NULL);
             continue;
         }
@@ -186,8 +187,7 @@ int mf_ctl_fleet_reap(mf_ctl_fleet *f)
     return reaped;
 }
 
-/* Waits up to ms for one of our signals; returns it, or 0 on timeout. */
-static int mf__wait_signal(int64_t ms)
+int mf_ctl_fleet_wait(int64_t ms)
 {
     struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
     sigset_t set;
@@ -200,7 +200,7 @@ static int mf__wait_signal(int64_t ms)
 
 static int mf__is_stop_signal(int sig)
 {
-    return sig == SIGINT || sig == SIGTERM || sig == SIGHUP;
+    return sig == SIGINT || sig == SIGTERM;
 }
 
 /* Restarts children whose back-off has passed; returns ms until the next one is due. */
@@ -213,7 +213,7 @@ static int64_t mf__restart_due(mf_ctl_fleet *f)
     for (size_t i = 0; i < f->n; i++) {
         mf_ctl_child *c = &f->kids[i];
 
-        if (c->pid != 0 || c->restart_at_ms == 0)
+        if (c->pid != 0 || c->restart_at_ms == 0 || c->retiring)
             continue;
         if (c->restart_at_ms > now) {
             if (c->restart_at_ms - now < next)
@@ -259,11 +259,22 @@ static size_t mf__stop_class(mf_ctl_fleet *f, int store, int64_t wait_ms)
         mf_ctl_fleet_reap(f);
         if (mf__signal_all(f, store, 0) == 0 || left <= 0)
             break;
-        sig = mf__wait_signal(left < MF__TICK_MS ? left : MF__TICK_MS);
+        sig = mf_ctl_fleet_wait(left < MF__TICK_MS ? left : MF__TICK_MS);
         if (mf__is_stop_signal(sig)) {
             mf_log(MF_LOG_WARN, "msg=\"second stop signal: not waiting for the drain\"");
             break;
         }
+    }
+    /* What still runs gets the second SIGTERM: a worker kills its executor and hands its job
+     * back (attempts unchanged, claimable at once) instead of leaving it to the visibility
+     * timeout, which a SIGKILL would. */
+    if (!store && mf__signal_all(f, store, 0) > 0) {
+        mf_log(MF_LOG_INFO, "msg=\"drain time is over: workers hand their jobs back\"");
+        mf__signal_all(f, store, SIGTERM);
+        deadline = mf_clock_mono_ms() + MF_CTL_HANDBACK_MS;
+        while (mf_ctl_fleet_reap(f),
+               mf__signal_all(f, store, 0) > 0 && mf_clock_mono_ms() < deadline)
+            mf_ctl_fleet_wait(100);
     }
     killed = mf__signal_all(f, store, SIGKILL);
     for (size_t i = 0; i < f->n; i++) {
@@ -279,18 +290,65 @@ static size_t mf__stop_class(mf_ctl_fleet *f, int store, int64_t wait_ms)
     return killed;
 }
 
-int mf_ctl_fleet_run(mf_ctl_fleet *f)
+void mf_ctl_fleet_retire(mf_ctl_fleet *f, mf_ctl_child *c, int64_t grace_ms)
 {
-    int sig = 0;
-
-    while (!mf__is_stop_signal(sig)) {
-        int64_t next = mf__restart_due(f);
-
-        sig = mf__wait_signal(next);
-        mf_ctl_fleet_reap(f);
+    (void)f;
+    if (c->retiring)
+        return;
+    c->retiring = 1;
+    c->restart_at_ms = 0;
+    c->handback_at_ms = mf_clock_mono_ms() + grace_ms;
+    if (c->pid != 0) {
+        kill(c->pid, SIGTERM);
+        mf_log(MF_LOG_INFO, "child=%s child_pid=%ld msg=\"retiring: finishing its job\"", c->name,
+               (long)c->pid);
     }
-    mf_log(MF_LOG_INFO, "signal=%s msg=\"stopping\"", sigabbrev_np(sig));
-    return mf_ctl_fleet_stop(f);
+}
+
+/* Second SIGTERM at the end of the drain time, SIGKILL after the hand-back time; children
+ * that exited leave the fleet. */
+static void mf__retire_due(mf_ctl_fleet *f)
+{
+    int64_t now = mf_clock_mono_ms();
+    size_t i, o = 0;
+
+    for (i = 0; i < f->n; i++) {
+        mf_ctl_child *c = &f->kids[i];
+
+        if (c->retiring && c->pid != 0 && c->kill_at_ms == 0 && now >= c->handback_at_ms) {
+            kill(c->pid, SIGTERM);
+            c->kill_at_ms = now + MF_CTL_HANDBACK_MS;
+            mf_log(MF_LOG_INFO, "child=%s msg=\"drain time over: handing its job back\"", c->name);
+        } else if (c->retiring && c->pid != 0 && c->kill_at_ms != 0 && now >= c->kill_at_ms) {
+            kill(c->pid, SIGKILL);
+        }
+        if (c->retiring && c->pid == 0) {
+            for (char **a = c->argv; a != NULL && *a != NULL; a++)
+                free(*a);
+            free(c->argv);
+            continue;
+        }
+        if (o != i)
+            f->kids[o] = *c;
+        o++;
+    }
+    f->n = o;
+}
+
+int64_t mf_ctl_fleet_tick(mf_ctl_fleet *f)
+{
+    mf_ctl_fleet_reap(f);
+    mf__retire_due(f);
+    return mf__restart_due(f);
+}
+
+int mf_ctl_fleet_count(const mf_ctl_fleet *f, const char *lane)
+{
+    int n = 0;
+
+    for (size_t i = 0; i < f->n; i++)
+        n += !f->kids[i].retiring && strcmp(f->kids[i].lane, lane) == 0;
+    return n;
 }
 
 int mf_ctl_fleet_stop(mf_ctl_fleet *f)

@@ -4,6 +4,7 @@
 #ifndef MF_CTL_H
 #define MF_CTL_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,13 +18,6 @@
 /* Exit statuses: 0 success, 1 the operation failed, 2 bad usage or configuration. */
 #define MF_CTL_EXIT_FAIL 1
 #define MF_CTL_EXIT_USAGE 2
-
-/* The lanes of the user contract; status and dlq always list them. */
-#define MF_CTL_LANES                                                                               \
-    {                                                                                              \
-        "image", "video", "doc"                                                                    \
-    }
-#define MF_CTL_NLANES 3
 
 /* Longest unix socket path (sizeof sockaddr_un.sun_path - 1). */
 #define MF_CTL_SOCK_MAX 107
@@ -63,6 +57,25 @@ int mf_ctl_plan_parse(const char *spec, mf_ctl_plan *plan, mf_err *err);
  * shares: see README "mfctl up" (every worker runs one job on one core at a time). */
 void mf_ctl_plan_auto(int cpus, mf_ctl_plan *plan);
 
+/* The backlog planner of workers=auto (mfctl up re-runs it every few seconds). */
+typedef struct mf_ctl_balance_in {
+    size_t n;                                 /* lanes */
+    long long backlog[MF_CTL_PLAN_MAX_LANES]; /* jobs waiting + in flight (lag + pending) */
+    int is_auto[MF_CTL_PLAN_MAX_LANES];       /* 1: the planner decides; 0: fixed[i] workers */
+    int fixed[MF_CTL_PLAN_MAX_LANES];
+    int cpus;        /* the CPU budget (mf_ctl_cpus()) */
+    int workers_min; /* per auto lane */
+    int workers_max; /* per auto lane; 0: the budget */
+} mf_ctl_balance_in;
+
+/* Counts per lane into out[0..n): fixed lanes keep their count; every auto lane with a backlog
+ * gets one worker, then the cores left (a fixed lane uses one per worker that has a job) go
+ * one at a time to the auto lane with the most jobs per worker, never more workers than
+ * jobs; every auto lane keeps workers_min. Returns the index
+ * of the auto lane with the largest backlog (for the log's reason), or -1 when none has one.
+ * Pure. */
+int mf_ctl_plan_balance(const mf_ctl_balance_in *in, int *out);
+
 /* CPUs this process may run on: its affinity mask, lowered by a cgroup v2 CPU quota
  * (/sys/fs/cgroup/cpu.max, rounded up) as a container or a Kubernetes limit sets it. */
 int mf_ctl_cpus(void);
@@ -81,20 +94,32 @@ int64_t mf_ctl_backoff(int64_t *backoff_ms, int64_t ran_ms);
 
 /* ---- the supervised processes (fleet.c) ------------------------------------------------ */
 
+/* After the drain time, a worker gets a second SIGTERM (it kills its executor and hands the
+ * job back, attempts unchanged, claimable at once) and this long to do so before SIGKILL. */
+#define MF_CTL_HANDBACK_MS 3000
+
 typedef struct mf_ctl_child {
-    char name[40]; /* "redis", "dispatcher", "worker-image/2" */
-    char **argv;   /* argv[0] is the executable's path; owned by the fleet */
-    int store;     /* the embedded redis: started first, stopped last */
-    pid_t pid;     /* 0 while not running */
+    char name[40];                   /* "redis", "dispatcher", "worker-image/2" */
+    char lane[MF_CTL_LANE_NAME_MAX]; /* a worker's lane, "" for the others */
+    char **argv;                     /* argv[0] is the executable's path; owned by the fleet */
+    int store;                       /* the embedded redis: started first, stopped last */
+    unsigned id;                     /* unique in the fleet, never reused */
+    unsigned gen;                    /* the reload generation that started it */
+    pid_t pid;                       /* 0 while not running */
     int64_t started_ms;
     int64_t restart_at_ms; /* monotonic; 0 = no restart scheduled */
     int64_t backoff_ms;
+    /* retiring (scaled down or replaced): SIGTERMed, not restarted, removed once it exits */
+    int retiring;
+    int64_t handback_at_ms; /* monotonic: second SIGTERM (hand the job back) */
+    int64_t kill_at_ms;     /* monotonic: SIGKILL; 0 until the hand-back was asked */
 } mf_ctl_child;
 
 typedef struct mf_ctl_fleet {
     mf_ctl_child *kids;
     size_t n, cap;
-    int64_t grace_ms; /* how long SIGTERMed children may drain before SIGKILL */
+    unsigned next_id;
+    int64_t grace_ms; /* how long SIGTERMed children may drain before they hand back */
     int stopping;     /* set once shutdown began: dead children are not restarted */
 } mf_ctl_fleet;
 
@@ -107,13 +132,63 @@ int mf_ctl_fleet_spawn(mf_ctl_child *c, mf_err *err);
 void mf_ctl_fleet_signals(void);
 /* Reaps children that exited (non-blocking) and schedules their restart. Returns how many. */
 int mf_ctl_fleet_reap(mf_ctl_fleet *f);
-/* Supervises until SIGINT/SIGTERM/SIGHUP, then mf_ctl_fleet_stop(). */
-int mf_ctl_fleet_run(mf_ctl_fleet *f);
+/* Retires c: SIGTERM now (drain: finish the job), a second SIGTERM after grace_ms (hand the
+ * job back), SIGKILL MF_CTL_HANDBACK_MS later; it is not restarted and leaves the fleet once
+ * reaped (mf_ctl_fleet_tick). */
+void mf_ctl_fleet_retire(mf_ctl_fleet *f, mf_ctl_child *c, int64_t grace_ms);
+/* Restarts children whose back-off passed, escalates retiring ones, drops those that exited
+ * (pointers into kids are invalid afterwards). Returns ms until something is due (<= 1 s). */
+int64_t mf_ctl_fleet_tick(mf_ctl_fleet *f);
+/* Waits up to ms for SIGINT/SIGTERM/SIGHUP/SIGCHLD (blocked by mf_ctl_fleet_signals); returns
+ * the signal, or 0 on timeout. */
+int mf_ctl_fleet_wait(int64_t ms);
+/* Live (not retiring) workers of a lane. */
+int mf_ctl_fleet_count(const mf_ctl_fleet *f, const char *lane);
 /* Stops everything in order: SIGTERM to workers and dispatcher, wait up to grace_ms (a second
- * stop signal cuts it short), SIGKILL what is left; then the same for the store. Returns 0. */
+ * stop signal cuts it short), a second SIGTERM (workers hand their job back), SIGKILL what is
+ * left MF_CTL_HANDBACK_MS later; then the same for the store. Returns 0. */
 int mf_ctl_fleet_stop(mf_ctl_fleet *f);
 /* SIGKILLs and reaps whatever still runs; frees the fleet. */
 void mf_ctl_fleet_close(mf_ctl_fleet *f);
+
+/* ---- steering a running fleet (steer.c) ---------------------------------------------- */
+
+#define MF_CTL_FWD_MAX 256 /* config flags passed on to children, at most */
+
+typedef struct mf_ctl_steer {
+    mf_ctl *ctx; /* its cfg is replaced by a reload */
+    mf_ctl_fleet *fleet;
+    char url[PATH_MAX + 16];
+    char host[256];
+    mf_redis *r;
+    mf_ctl_plan plan; /* the configured `workers` */
+    int64_t started_ms;
+    int64_t next_tick_ms, next_auto_ms;
+    /* per registry lane (mf_lanes order) */
+    int scaled[MF_CTL_PLAN_MAX_LANES];   /* mfctl scale override, -1: none */
+    int target[MF_CTL_PLAN_MAX_LANES];   /* workers wanted now, -1: not decided yet */
+    int lower[MF_CTL_PLAN_MAX_LANES];    /* plans in a row that wanted fewer */
+    int missing[MF_CTL_PLAN_MAX_LANES];  /* binary not found (logged once) */
+    unsigned seq[MF_CTL_PLAN_MAX_LANES]; /* worker names */
+    /* reload */
+    unsigned gen;
+    int reloading;
+    unsigned reload_wait; /* id of the child being replaced */
+    long long reload_seen;
+    int reload_seen_ok;
+} mf_ctl_steer;
+
+/* Prepares steering (no Redis needed yet). Returns 0 or MF_ECONFIG (bad `workers`). */
+int mf_ctl_steer_init(mf_ctl_steer *st, mf_ctl *ctx, mf_ctl_fleet *fleet, const char *url,
+                      mf_err *err);
+/* Call every loop turn (it acts once a second): plan, planner, processes, reload, host beat. */
+void mf_ctl_steer_tick(mf_ctl_steer *st);
+/* SIGHUP / mfctl reload: re-reads the configuration and replaces every process. */
+void mf_ctl_steer_reload(mf_ctl_steer *st);
+/* Adds (does not start) a fleet process: exe with mfctl's config flags and --redis-url. */
+mf_ctl_child *mf_ctl_steer_add(mf_ctl_steer *st, const char *name, const char *lane,
+                               const char *exe);
+void mf_ctl_steer_close(mf_ctl_steer *st);
 
 /* ---- shared helpers (util.c) ---------------------------------------------------------- */
 
@@ -140,6 +215,12 @@ int mf_ctl_connect(const mf_ctl *ctx, mf_redis **out, mf_err *err);
 int mf_ctl_resolve(const mf_ctl *ctx, mf_redis *r, const char *target, char id[MF_ID_LEN],
                    mf_err *err);
 
+/* Calls fn(id, ud) for every record with the given status (and type lane, unless NULL):
+ * SCAN over <prefix>file:*, one pipelined HMGET per batch. O(records): an admin command's
+ * cost. fn returns 0 to go on. Returns 0, fn's first error, or MF_EREDIS. */
+int mf_ctl_scan_records(const mf_ctl *ctx, mf_redis *r, const char *status, const char *lane,
+                        int (*fn)(const char *id, void *ud), void *ud, mf_err *err);
+
 /* fputs with control bytes (< 0x20 but \n when keep_nl, and 0x7f) written as \xNN, so a
  * file name cannot drive the terminal. */
 void mf_ctl_print_safe(FILE *out, const char *s, int keep_nl);
@@ -154,6 +235,11 @@ int mf_ctl_status(mf_ctl *ctx, int argc, char **argv);
 int mf_ctl_show(mf_ctl *ctx, int argc, char **argv);
 int mf_ctl_dlq(mf_ctl *ctx, int argc, char **argv);
 int mf_ctl_retry(mf_ctl *ctx, int argc, char **argv);
+int mf_ctl_reprocess(mf_ctl *ctx, int argc, char **argv);
+int mf_ctl_scale(mf_ctl *ctx, int argc, char **argv);
+int mf_ctl_pause(mf_ctl *ctx, int argc, char **argv);
+int mf_ctl_resume(mf_ctl *ctx, int argc, char **argv);
+int mf_ctl_reload(mf_ctl *ctx, int argc, char **argv);
 int mf_ctl_check_config(mf_ctl *ctx, int argc, char **argv);
 int mf_ctl_config_example(mf_ctl *ctx, int argc, char **argv);
 

@@ -1,6 +1,7 @@
-/* The workers plan of `mfctl up`: how many worker processes each lane gets. Any lane name is
- * accepted so a new lane needs no change here; a lane whose binary is missing is skipped by
- * up.c, not refused here, so one config serves machines with and without it. */
+/* The workers plan of `mfctl up`: how many worker processes each lane gets. Lanes come from
+ * the registry (mf/lanes.h): an unknown lane is an error, never a silent lane without
+ * workers. A lane whose binary is missing is skipped by up.c, not refused here, so one
+ * config serves machines with and without it. */
 #include <ctype.h>
 #include <errno.h>
 #include <sched.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mf/lanes.h"
 #include "mfctl.h"
 
 static int mf__plan_lane_ok(const char *s, size_t len)
@@ -55,6 +57,9 @@ static int mf__plan_item(const char *item, size_t len, mf_ctl_plan *plan, mf_err
     if (!mf__plan_lane_ok(name, nlen))
         return mf_err_set(err, MF_ECONFIG, "workers: bad lane name '%.*s' (want [a-z][a-z0-9_]*)",
                           (int)nlen, name);
+    if (mf_lanes_find(name, nlen) == NULL)
+        return mf_err_set(err, MF_ECONFIG, "workers: unknown lane '%.*s' (lanes: %s)", (int)nlen,
+                          name, mf_lanes_list());
     if (numlen == 0 || numlen >= sizeof(digits) || !isdigit((unsigned char)num[0]))
         return mf_err_set(err, MF_ECONFIG, "workers: bad count '%.*s' for lane %.*s", (int)numlen,
                           num, (int)nlen, name);
@@ -88,19 +93,18 @@ void mf_ctl_plan_auto(int cpus, mf_ctl_plan *plan)
 {
     /* Image jobs are short and come in bursts: one worker per core keeps every core busy on
      * a folder of photos. Document (OCR) and video jobs are long: fewer workers keep them
-     * moving without taking every core from the image lane when all three are busy. */
-    static const struct {
-        const char *lane;
-        int per; /* one worker per `per` CPUs */
-    } shares[] = {{"image", 1}, {"video", 4}, {"doc", 2}};
+     * moving without taking every core from the image lane when all three are busy. The
+     * shares are the registry's auto_per_cpus. */
     size_t i;
 
     if (cpus < 1)
         cpus = 1;
-    for (i = 0; i < sizeof(shares) / sizeof(shares[0]) && plan->n < MF_CTL_PLAN_MAX_LANES; i++) {
+    for (i = 0; i < mf_lanes_n && plan->n < MF_CTL_PLAN_MAX_LANES; i++) {
+        int per = mf_lanes[i].auto_per_cpus;
+
         snprintf(plan->lanes[plan->n].lane, sizeof(plan->lanes[plan->n].lane), "%s",
-                 shares[i].lane);
-        plan->lanes[plan->n].count = cpus / shares[i].per > 0 ? cpus / shares[i].per : 1;
+                 mf_lanes[i].name);
+        plan->lanes[plan->n].count = cpus / per > 0 ? cpus / per : 1;
         if (plan->lanes[plan->n].count > MF_CTL_PLAN_MAX_WORKERS)
             plan->lanes[plan->n].count = MF_CTL_PLAN_MAX_WORKERS;
         plan->lanes[plan->n].from_auto = 1;
@@ -157,4 +161,58 @@ int mf_ctl_plan_parse(const char *spec, mf_ctl_plan *plan, mf_err *err)
     }
 out:
     return rc;
+}
+
+int mf_ctl_plan_balance(const mf_ctl_balance_in *in, int *out)
+{
+    int alloc[MF_CTL_PLAN_MAX_LANES] = {0};
+    int budget = in->cpus > 0 ? in->cpus : 1;
+    int wmax = in->workers_max > 0 ? in->workers_max : budget;
+    int best = -1;
+    size_t i;
+
+    /* fixed lanes (a count given by hand) use a core per worker that has a job */
+    for (i = 0; i < in->n; i++) {
+        if (!in->is_auto[i])
+            budget -= (int)(in->backlog[i] < in->fixed[i] ? in->backlog[i] : in->fixed[i]);
+    }
+    /* a lane with work is never starved: one worker each first (even past the budget: one
+     * job per lane moving beats a lane that waits for another to drain) */
+    for (i = 0; i < in->n; i++) {
+        if (in->is_auto[i] && in->backlog[i] > 0 && wmax > 0) {
+            alloc[i] = 1;
+            budget--;
+        }
+    }
+    /* then one core at a time to the auto lane with the most jobs per worker; never more
+     * workers than jobs, nor than workers_max */
+    for (; budget > 0; budget--) {
+        double most = 0;
+
+        best = -1;
+        for (i = 0; i < in->n; i++) {
+            double per;
+
+            if (!in->is_auto[i] || alloc[i] >= wmax || alloc[i] >= in->backlog[i])
+                continue;
+            per = (double)in->backlog[i] / (alloc[i] + 1);
+            if (per > most) {
+                most = per;
+                best = (int)i;
+            }
+        }
+        if (best < 0)
+            break;
+        alloc[best]++;
+    }
+    best = -1;
+    for (i = 0; i < in->n; i++) {
+        out[i] = in->is_auto[i] ? alloc[i] : in->fixed[i];
+        if (in->is_auto[i] && out[i] < in->workers_min)
+            out[i] = in->workers_min < wmax ? in->workers_min : wmax;
+        if (in->is_auto[i] && in->backlog[i] > 0 &&
+            (best < 0 || in->backlog[i] > in->backlog[best]))
+            best = (int)i;
+    }
+    return best;
 }

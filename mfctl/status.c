@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "mf/queue.h"
+#include "mf/lanes.h"
 #include "mfctl.h"
 
 #define MF__KEY_MAX 256
@@ -205,37 +206,13 @@ static void mf__status_print_lane(const char *lane, const mf__lane_stat *st)
     printf("%-8s %8s %10lld %8lld %8lld\n", lane, queued, st->in_flight, st->dlq, st->workers);
 }
 
-/* The contract's lanes, then any other lane of the workers plan. */
-static size_t mf__status_lanes(const mf_ctl *ctx, const char **lanes, mf_ctl_plan *plan)
-{
-    static const char *const fixed[] = MF_CTL_LANES;
-    size_t n = 0;
-    mf_err err;
-
-    for (size_t i = 0; i < MF_CTL_NLANES; i++)
-        lanes[n++] = fixed[i];
-    if (mf_ctl_plan_parse(ctx->cfg.workers, plan, &err) < 0)
-        return n;
-    for (size_t i = 0; i < plan->n; i++) {
-        size_t k = 0;
-        while (k < n && strcmp(lanes[k], plan->lanes[i].lane) != 0)
-            k++;
-        if (k == n)
-            lanes[n++] = plan->lanes[i].lane;
-    }
-    return n;
-}
-
 int mf_ctl_status(mf_ctl *ctx, int argc, char **argv)
 {
-    const char *lanes[MF_CTL_NLANES + MF_CTL_PLAN_MAX_LANES];
     long long counts[MF__NSTATUS] = {0};
     long long total = 0;
-    mf_ctl_plan plan;
     mf_redis *r = NULL;
     redisReply *clients = NULL;
     mf_err err;
-    size_t nlanes = mf__status_lanes(ctx, lanes, &plan);
     int rc;
 
     if (argc > 1) {
@@ -250,13 +227,13 @@ int mf_ctl_status(mf_ctl *ctx, int argc, char **argv)
     if (rc < 0)
         goto out;
     printf("%-8s %8s %10s %8s %8s\n", "lane", "queued", "in_flight", "dlq", "workers");
-    for (size_t i = 0; i < nlanes; i++) {
+    for (size_t i = 0; i < mf_lanes_n; i++) {
         mf__lane_stat st;
 
-        rc = mf__status_lane(ctx, r, lanes[i], clients ? clients->str : NULL, &st, &err);
+        rc = mf__status_lane(ctx, r, mf_lanes[i].name, clients ? clients->str : NULL, &st, &err);
         if (rc < 0)
             goto out;
-        mf__status_print_lane(lanes[i], &st);
+        mf__status_print_lane(mf_lanes[i].name, &st);
     }
     rc = mf__status_files(ctx, r, counts, &err);
     if (rc < 0)

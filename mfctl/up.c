@@ -5,6 +5,7 @@
  * Children get the configuration the way mfctl got it: the same environment (MF_CONFIG
  * included), the config flags mfctl was given, and --redis-url naming the Redis in use. */
 #include <errno.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "mf/fsutil.h"
 #include "mf/log.h"
 #include "mf/queue.h"
+#include "mf/lanes.h"
 #include "mfctl.h"
 
 #define MF__UP_GRACE_S 30          /* default drain time for workers on shutdown */
@@ -21,8 +23,8 @@
 
 typedef struct mf__up {
     mf_ctl *ctx;
-    mf_ctl_plan plan;
     mf_ctl_fleet fleet;
+    mf_ctl_steer steer;
     char url[PATH_MAX + 16];
     char sock[PATH_MAX];
     char state[PATH_MAX]; /* absolute state_dir */
@@ -191,75 +193,52 @@ out:
  * reads them and a lane without workers still holds its jobs for later. */
 static void mf__up_prepare(const mf__up *u)
 {
-    static const char *const lanes[] = MF_CTL_LANES;
     const char *prefix = u->ctx->cfg.prefix;
     mf_redis *r = NULL;
     mf_err err;
     int rc = mf_redis_new(&r, u->url, &err);
 
-    for (size_t i = 0; rc == 0 && i < MF_CTL_NLANES; i++)
-        rc = mf_queue_prepare(r, prefix, lanes[i], &err);
-    for (size_t i = 0; rc == 0 && i < u->plan.n; i++)
-        rc = mf_queue_prepare(r, prefix, u->plan.lanes[i].lane, &err);
+    for (size_t i = 0; rc == 0 && i < mf_lanes_n; i++)
+        rc = mf_queue_prepare(r, prefix, mf_lanes[i].name, &err);
     if (rc < 0)
         mf__up_log(MF_LOG_WARN, "cannot prepare the lane streams yet", err.msg);
     mf_redis_free(r);
 }
 
-/* argv of a fleet process: exe, mfctl's config flags, --redis-url=<the one in use>. */
-static void mf__up_add(mf__up *u, const char *name, const char *exe)
-{
-    const mf_ctl *ctx = u->ctx;
-    char url_flag[sizeof(u->url) + 16];
-    const char **argv = calloc((size_t)ctx->nfwd + 3, sizeof(char *));
-    int n = 0;
-
-    if (argv == NULL)
-        abort();
-    snprintf(url_flag, sizeof(url_flag), "--redis-url=%s", u->url);
-    argv[n++] = exe;
-    for (int i = 0; i < ctx->nfwd; i++)
-        argv[n++] = ctx->fwd[i];
-    argv[n++] = url_flag;
-    argv[n] = NULL;
-    mf_ctl_fleet_add(&u->fleet, name, argv, 0);
-    free(argv);
-}
-
+/* The dispatcher now; the workers follow from the plan (steer.c), on the first tick. */
 static int mf__up_processes(mf__up *u, mf_err *err)
 {
     char exe[PATH_MAX];
-    char bin[64];
-    char name[40];
+    mf_ctl_child *c;
     int rc = 0;
 
     if (mf_ctl_find_exe("mf-dispatcher", exe, sizeof(exe)) < 0) {
         rc = mf_err_set(err, -ENOENT, "mf-dispatcher not found next to mfctl or on PATH");
         goto out;
     }
-    mf__up_add(u, "dispatcher", exe);
-    for (size_t i = 0; i < u->plan.n; i++) {
-        const char *lane = u->plan.lanes[i].lane;
-
-        snprintf(bin, sizeof(bin), "mf-worker-%s", lane);
-        if (mf_ctl_find_exe(bin, exe, sizeof(exe)) < 0) {
-            mf_log(MF_LOG_INFO,
-                   "lane=%s msg=\"%s not found next to mfctl or on PATH: no %s workers; its "
-                   "jobs wait in %sq:%s\"",
-                   lane, bin, lane, u->ctx->cfg.prefix, lane);
-            continue;
-        }
-        for (int k = 1; k <= u->plan.lanes[i].count; k++) {
-            snprintf(name, sizeof(name), "worker-%s/%d", lane, k);
-            mf__up_add(u, name, exe);
-        }
-    }
-    for (size_t i = 0; rc == 0 && i < u->fleet.n; i++) {
-        if (!u->fleet.kids[i].store)
-            rc = mf_ctl_fleet_spawn(&u->fleet.kids[i], err);
-    }
+    c = mf_ctl_steer_add(&u->steer, "dispatcher", NULL, exe);
+    rc = mf_ctl_fleet_spawn(c, err);
 out:
     return rc;
+}
+
+/* Supervises until SIGINT/SIGTERM: restarts, plan changes, reloads (SIGHUP). */
+static void mf__up_run(mf__up *u)
+{
+    int sig = 0;
+
+    for (;;) {
+        int64_t next;
+
+        mf_ctl_steer_tick(&u->steer);
+        next = mf_ctl_fleet_tick(&u->fleet);
+        sig = mf_ctl_fleet_wait(next < 250 ? next : 250);
+        if (sig == SIGINT || sig == SIGTERM)
+            break;
+        if (sig == SIGHUP)
+            mf_ctl_steer_reload(&u->steer);
+    }
+    mf_log(MF_LOG_INFO, "signal=%s msg=\"stopping\"", sigabbrev_np(sig));
 }
 
 int mf_ctl_up(mf_ctl *ctx, int argc, char **argv)
@@ -274,13 +253,13 @@ int mf_ctl_up(mf_ctl *ctx, int argc, char **argv)
     rc = mf__up_args(u, argc, argv);
     if (rc != 0)
         goto out;
-    rc = mf_ctl_plan_parse(ctx->cfg.workers, &u->plan, &err);
-    if (rc == 0)
-        rc = mf__up_dirs(u, &err);
+    rc = mf__up_dirs(u, &err);
     if (rc == 0 && ctx->cfg.redis_url[0] == '\0')
         rc = mf_ctl_socket_path(&ctx->cfg, u->sock, sizeof(u->sock), &err);
     if (rc == 0)
         rc = mf_ctl_redis_url(&ctx->cfg, u->url, sizeof(u->url), &err);
+    if (rc == 0)
+        rc = mf_ctl_steer_init(&u->steer, ctx, &u->fleet, u->url, &err);
     if (rc < 0) {
         mf_ctl_errorf("up: %s", err.msg);
         rc = MF_CTL_EXIT_USAGE;
@@ -310,8 +289,11 @@ int mf_ctl_up(mf_ctl *ctx, int argc, char **argv)
         rc = MF_CTL_EXIT_FAIL;
         goto out;
     }
-    rc = mf_ctl_fleet_run(&u->fleet) == 0 ? 0 : MF_CTL_EXIT_FAIL;
+    mf__up_run(u);
+    mf_ctl_steer_close(&u->steer); /* while Redis still runs */
+    rc = mf_ctl_fleet_stop(&u->fleet) == 0 ? 0 : MF_CTL_EXIT_FAIL;
 out:
+    mf_ctl_steer_close(&u->steer);
     mf_ctl_fleet_close(&u->fleet);
     free(u);
     return rc;

@@ -212,3 +212,55 @@ int mf_ctl_resolve(const mf_ctl *ctx, mf_redis *r, const char *target, char id[M
 out:
     return rc;
 }
+
+/* One SCAN batch: HMGET status type of every key, then fn for the matching ones. */
+static int mf__scan_batch(const mf_ctl *ctx, mf_redis *r, const redisReply *keys,
+                          const char *status, const char *lane, int (*fn)(const char *id, void *ud),
+                          void *ud, mf_err *err)
+{
+    size_t plen = strlen(ctx->cfg.prefix) + 5; /* "<prefix>file:" */
+    int rc = 0;
+
+    for (size_t i = 0; rc == 0 && i < keys->elements; i++) {
+        const redisReply *k = keys->element[i];
+        redisReply *f = NULL;
+
+        if (k->type != REDIS_REPLY_STRING || k->len <= plen)
+            continue;
+        rc = mf_redis_cmd(r, &f, err, "HMGET %b status type", k->str, (size_t)k->len);
+        if (rc == 0 && f->type == REDIS_REPLY_ARRAY && f->elements == 2 &&
+            f->element[0]->type == REDIS_REPLY_STRING && strcmp(f->element[0]->str, status) == 0 &&
+            (lane == NULL ||
+             (f->element[1]->type == REDIS_REPLY_STRING && strcmp(f->element[1]->str, lane) == 0)))
+            rc = fn(k->str + plen, ud);
+        freeReplyObject(f);
+    }
+    return rc;
+}
+
+int mf_ctl_scan_records(const mf_ctl *ctx, mf_redis *r, const char *status, const char *lane,
+                        int (*fn)(const char *id, void *ud), void *ud, mf_err *err)
+{
+    char cursor[32] = "0", match[MF__KEY_MAX];
+    redisReply *rep = NULL;
+    int rc = 0;
+
+    snprintf(match, sizeof(match), "%sfile:*", ctx->cfg.prefix);
+    do {
+        rc = mf_redis_cmd(r, &rep, err, "SCAN %s MATCH %s COUNT 1000", cursor, match);
+        if (rc < 0)
+            break;
+        if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+            rep->element[0]->type != REDIS_REPLY_STRING ||
+            rep->element[1]->type != REDIS_REPLY_ARRAY) {
+            rc = mf_err_set(err, MF_EPROTO, "SCAN: unexpected reply");
+            break;
+        }
+        snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
+        rc = mf__scan_batch(ctx, r, rep->element[1], status, lane, fn, ud, err);
+        freeReplyObject(rep);
+        rep = NULL;
+    } while (rc == 0 && strcmp(cursor, "0") != 0);
+    freeReplyObject(rep);
+    return rc;
+}

@@ -107,17 +107,68 @@ static void test_plan_errors(void **state)
     assert_int_equal(mf_ctl_plan_parse("image=256", &plan, &err), 0);
 }
 
-static void test_plan_too_many_lanes(void **state)
+/* Lanes come from the registry: a lane that does not exist is an error with the list. */
+static void test_plan_unknown_lane(void **state)
 {
-    char spec[512] = "";
-    size_t len = 0;
     mf_ctl_plan plan;
     mf_err err;
 
-    for (int i = 0; i <= MF_CTL_PLAN_MAX_LANES; i++)
-        len += (size_t)snprintf(spec + len, sizeof(spec) - len, "%sl%d=1", i ? "," : "", i);
-    assert_int_equal(mf_ctl_plan_parse(spec, &plan, &err), MF_ECONFIG);
-    assert_non_null(strstr(err.msg, "more than"));
+    (void)state;
+    assert_int_equal(mf_ctl_plan_parse("image=1,foo=1", &plan, &err), MF_ECONFIG);
+    assert_non_null(strstr(err.msg, "unknown lane 'foo'"));
+    assert_non_null(strstr(err.msg, "image, video, doc"));
+}
+
+/* The backlog planner on 2 CPUs: a doc backlog alone takes both cores; every auto lane keeps
+ * workers_min; fixed lanes keep their count and use a core per busy worker; no lane gets more
+ * workers than jobs. */
+static void test_plan_balance(void **state)
+{
+    mf_ctl_balance_in in = {.n = 3, .cpus = 2, .workers_min = 1, .is_auto = {1, 1, 1}};
+    int out[MF_CTL_PLAN_MAX_LANES];
+
+    (void)state;
+    /* image video doc */
+    in.backlog[2] = 38;
+    assert_int_equal(mf_ctl_plan_balance(&in, out), 2);
+    assert_int_equal(out[0], 1);
+    assert_int_equal(out[1], 1);
+    assert_int_equal(out[2], 2);
+    /* nothing waits: the minimum everywhere */
+    in.backlog[2] = 0;
+    assert_int_equal(mf_ctl_plan_balance(&in, out), -1);
+    assert_int_equal(out[0] + out[1] + out[2], 3);
+    /* one job: one worker is enough */
+    in.backlog[2] = 1;
+    in.workers_min = 0;
+    mf_ctl_plan_balance(&in, out);
+    assert_int_equal(out[2], 1);
+    assert_int_equal(out[0], 0);
+    /* photos and pages: a core each, however long the photo queue */
+    in.backlog[0] = 100;
+    in.backlog[2] = 40;
+    mf_ctl_plan_balance(&in, out);
+    assert_int_equal(out[0], 1);
+    assert_int_equal(out[2], 1);
+    /* three lanes busy on two cores: none is starved */
+    in.backlog[1] = 2;
+    mf_ctl_plan_balance(&in, out);
+    assert_int_equal(out[0] + out[1] + out[2], 3);
+    in.backlog[1] = 0;
+    /* image fixed at 2 with work: nothing left for the auto lanes but their minimum */
+    in.is_auto[0] = 0;
+    in.fixed[0] = 2;
+    in.workers_min = 1;
+    mf_ctl_plan_balance(&in, out);
+    assert_int_equal(out[0], 2);
+    assert_int_equal(out[2], 1);
+    /* workers_max caps an auto lane */
+    in.is_auto[0] = 1;
+    in.backlog[0] = 0;
+    in.cpus = 8;
+    in.workers_max = 3;
+    mf_ctl_plan_balance(&in, out);
+    assert_int_equal(out[2], 3);
 }
 
 static void test_backoff(void **state)
@@ -192,7 +243,8 @@ int main(void)
         cmocka_unit_test(test_plan_auto),
         cmocka_unit_test(test_plan_spaces_zero_and_empty),
         cmocka_unit_test(test_plan_errors),
-        cmocka_unit_test(test_plan_too_many_lanes),
+        cmocka_unit_test(test_plan_unknown_lane),
+        cmocka_unit_test(test_plan_balance),
         cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_find_exe),
         cmocka_unit_test(test_redis_url),

@@ -56,7 +56,9 @@ typedef struct mf_config {
     char *video_hw_encoder; /* "none", "vaapi", "nvenc": hardware H.264, libx264 fallback */
     int64_t video_threads;  /* per job; 0: auto (mf_video_threads_pick) */
     /* fleet */
-    char *workers; /* "image=2,video=1,doc=1" */
+    char *workers;       /* "image=2,video=1,doc=1" */
+    int64_t workers_min; /* workers=auto: per lane at least */
+    int64_t workers_max; /* workers=auto: per lane at most; 0: the CPU budget */
     char *log_level;
     /* not a setting: the INI file that was read (absolute), or NULL */
     char *config_file;
