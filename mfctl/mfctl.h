@@ -163,7 +163,7 @@ typedef struct mf_ctl_steer {
     mf_redis *r;
     mf_ctl_plan plan; /* the configured `workers` */
     int64_t started_ms;
-    int64_t next_tick_ms, next_auto_ms;
+    int64_t next_tick_ms, next_auto_ms, next_beat_ms;
     /* per registry lane (mf_lanes order) */
     int scaled[MF_CTL_PLAN_MAX_LANES];   /* mfctl scale override, -1: none */
     int target[MF_CTL_PLAN_MAX_LANES];   /* workers wanted now, -1: not decided yet */
@@ -174,6 +174,7 @@ typedef struct mf_ctl_steer {
     unsigned gen;
     int reloading;
     unsigned reload_wait; /* id of the child being replaced */
+    unsigned reload_new;  /* id of its replacement */
     long long reload_seen;
     int reload_seen_ok;
 } mf_ctl_steer;

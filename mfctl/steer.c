@@ -19,10 +19,12 @@
 #include "mf/queue.h"
 #include "mfctl.h"
 
-#define MF__STEER_TICK_MS 1000  /* host beat, plan and reload counter */
+#define MF__STEER_TICK_MS 250   /* plan and reload counter: a scale acts well within 2 s */
+#define MF__STEER_BEAT_MS 1000  /* the host's registry entry */
 #define MF__STEER_AUTO_MS 3000  /* the backlog planner */
 #define MF__STEER_LOWER_TICKS 2 /* a lower auto count must hold this many plans in a row */
 #define MF__STEER_HOST_TTL_MS 5000
+#define MF__STEER_READY_MS 15000 /* a replacement not ready by then: the old one goes anyway */
 
 static void mf__steer_log_err(const char *what, const mf_err *err)
 {
@@ -324,20 +326,59 @@ out:
     freeReplyObject(rep);
 }
 
-/* One process of the old generation at a time: its replacement first, then it retires. */
+static mf_ctl_child *mf__steer_child(mf_ctl_steer *st, unsigned id)
+{
+    for (size_t k = 0; id != 0 && k < st->fleet->n; k++) {
+        if (st->fleet->kids[k].id == id)
+            return &st->fleet->kids[k];
+    }
+    return NULL;
+}
+
+/* The replacement is ready: a worker once it is in the live registry (its executor started and
+ * Redis answered), the dispatcher once it ran a second; or MF__STEER_READY_MS passed. */
+static int mf__steer_ready(mf_ctl_steer *st, const mf_ctl_child *c)
+{
+    int64_t ran = mf_clock_mono_ms() - c->started_ms;
+    char key[512];
+    redisReply *rep = NULL;
+    mf_err err;
+    int ready;
+
+    if (c->pid == 0 || ran >= MF__STEER_READY_MS)
+        return ran >= MF__STEER_READY_MS;
+    if (c->lane[0] == '\0' || st->r == NULL)
+        return ran >= 1000;
+    snprintf(key, sizeof(key), "%sworker:%s:%ld", st->ctx->cfg.prefix, st->host, (long)c->pid);
+    ready = mf_redis_cmd(st->r, &rep, &err, "EXISTS %s", key) == 0 &&
+            rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
+    freeReplyObject(rep);
+    return ready;
+}
+
+/* One process of the old generation at a time: its replacement starts, and once it is ready
+ * the old one retires (finishes or hands back its job); the next waits until it exited. */
 static void mf__steer_reload_step(mf_ctl_steer *st)
 {
-    mf_ctl_child *old = NULL;
-    char exe[PATH_MAX], name[40];
+    mf_ctl_child *old = NULL, *c;
+    char exe[PATH_MAX], name[40], lane[MF_CTL_LANE_NAME_MAX];
+    mf_err err;
 
     if (!st->reloading)
         return;
-    for (size_t k = 0; k < st->fleet->n; k++) {
-        mf_ctl_child *c = &st->fleet->kids[k];
-
-        if (c->id == st->reload_wait)
-            return; /* the one being replaced has not exited yet */
-        if (old == NULL && !c->store && !c->retiring && c->gen < st->gen)
+    c = mf__steer_child(st, st->reload_new);
+    old = mf__steer_child(st, st->reload_wait);
+    if (old != NULL && !old->retiring) {
+        if (c != NULL && !mf__steer_ready(st, c))
+            return;
+        mf_ctl_fleet_retire(st->fleet, old, st->fleet->grace_ms);
+        return;
+    }
+    if (old != NULL)
+        return; /* retiring: wait until it exited */
+    for (size_t k = 0; old == NULL && k < st->fleet->n; k++) {
+        c = &st->fleet->kids[k];
+        if (!c->store && !c->retiring && c->gen < st->gen)
             old = c;
     }
     if (old == NULL) {
@@ -347,20 +388,13 @@ static void mf__steer_reload_step(mf_ctl_steer *st)
     }
     snprintf(exe, sizeof(exe), "%s", old->argv[0]);
     snprintf(name, sizeof(name), "%s", old->name);
+    snprintf(lane, sizeof(lane), "%s", old->lane);
     st->reload_wait = old->id;
-    mf_ctl_fleet_retire(st->fleet, old, st->fleet->grace_ms);
-    /* old may move when the fleet grows: everything needed was copied above */
-    {
-        char lane[MF_CTL_LANE_NAME_MAX];
-        mf_ctl_child *c;
-        mf_err err;
-
-        snprintf(lane, sizeof(lane), "%s", old->lane);
-        c = mf_ctl_steer_add(st, name, lane, exe);
-        if (mf_ctl_fleet_spawn(c, &err) < 0) {
-            c->restart_at_ms = mf_clock_mono_ms() + mf_ctl_backoff(&c->backoff_ms, 0);
-            mf__steer_log_err("spawn failed", &err);
-        }
+    c = mf_ctl_steer_add(st, name, lane, exe); /* old may move: nothing of it is used below */
+    st->reload_new = c->id;
+    if (mf_ctl_fleet_spawn(c, &err) < 0) {
+        c->restart_at_ms = mf_clock_mono_ms() + mf_ctl_backoff(&c->backoff_ms, 0);
+        mf__steer_log_err("spawn failed", &err);
     }
 }
 
@@ -392,7 +426,7 @@ void mf_ctl_steer_reload(mf_ctl_steer *st)
     st->plan = plan;
     st->gen++;
     st->reloading = 1;
-    st->reload_wait = 0;
+    st->reload_wait = st->reload_new = 0;
     mf_log(MF_LOG_INFO,
            "generation=%u msg=\"reload: configuration read again; replacing every process, one "
            "at a time\"",
@@ -437,8 +471,10 @@ void mf_ctl_steer_tick(mf_ctl_steer *st)
     mf__steer_fixed(st);
     mf__steer_apply(st);
     mf__steer_reload_step(st);
-    if (st->r != NULL)
+    if (st->r != NULL && now >= st->next_beat_ms) {
+        st->next_beat_ms = now + MF__STEER_BEAT_MS;
         mf__steer_beat(st);
+    }
 }
 
 void mf_ctl_steer_close(mf_ctl_steer *st)
