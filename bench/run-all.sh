@@ -19,4 +19,5 @@ run bash doc.sh
 run bash magic.sh
 run bash memory.sh
 run bash e2e.sh
+run bash autoscale.sh
 [ ${#failed[@]} -eq 0 ] || { printf 'failed: %s\n' "${failed[@]}" >&2; exit 1; }
