@@ -103,6 +103,11 @@ static const mf__centry mf__table[] = {
     MF__S(workers, "auto",
           "mfctl up: workers per lane, lane=count,...; auto: image 1 per CPU, doc 1 per 2, "
           "video 1 per 4, at least 1 each"),
+    MF__S(http_listen, "127.0.0.1:8420",
+          "mf-gateway listens here (host:port, [v6]:port); empty: mfctl up starts no gateway"),
+    MF__S(http_token, "",
+          "mf-gateway: every request but /healthz and /readyz needs Authorization: Bearer "
+          "<token>; without one the gateway listens on loopback only"),
     MF__S(log_level, "info", "debug info warn error"),
 };
 

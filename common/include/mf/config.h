@@ -57,6 +57,9 @@ typedef struct mf_config {
     int64_t video_threads;  /* per job; 0: auto (mf_video_threads_pick) */
     /* fleet */
     char *workers; /* "image=2,video=1,doc=1" */
+    /* gateway (mf-gateway) */
+    char *http_listen; /* "host:port", "[v6]:port"; "" = no gateway */
+    char *http_token;  /* Bearer token; "" = none (loopback only) */
     char *log_level;
     /* not a setting: the INI file that was read (absolute), or NULL */
     char *config_file;
