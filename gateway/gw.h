@@ -54,7 +54,7 @@ typedef struct mf_gw_req {
 
 /* pool.c: a connection for this request (connected, or an error: Redis down). */
 int mf_gw_redis_get(mf_gw *g, mf_redis **r, mf_err *err);
-/* Gives it back (a connection that failed is closed, not kept). */
+/* Gives it back (failed: its command failed; it is kept all the same, see pool.c). */
 void mf_gw_redis_put(mf_gw *g, mf_redis *r, int failed);
 void mf_gw_pool_close(mf_gw *g);
 

@@ -135,11 +135,11 @@ static int mf__run(mf_gw *g, const struct sockaddr_storage *ss, mf_err *err)
     if (ss->ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     g->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, mf_gw_access, g, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)ss,
-        MHD_OPTION_NOTIFY_COMPLETED, mf_gw_completed, g, MHD_OPTION_UNESCAPE_CALLBACK,
-        mf_gw_unescape, g, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MF_GW_CONN_MEMORY,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)MF_GW_CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)MF_GW_CONN_TIMEOUT_S, MHD_OPTION_EXTERNAL_LOGGER, mf__mhd_log, g,
+        flags, 0, NULL, NULL, mf_gw_access, g, MHD_OPTION_EXTERNAL_LOGGER, mf__mhd_log, g,
+        MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)ss, MHD_OPTION_NOTIFY_COMPLETED,
+        mf_gw_completed, g, MHD_OPTION_UNESCAPE_CALLBACK, mf_gw_unescape, g,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MF_GW_CONN_MEMORY, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)MF_GW_CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)MF_GW_CONN_TIMEOUT_S,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
     if (g->daemon == NULL)
         return mf_err_set(err, MF_ECONFIG, "MHD_start_daemon() failed: cannot listen on %s",

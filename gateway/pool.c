@@ -23,12 +23,16 @@ out:
     return rc;
 }
 
+/* A connection whose command failed is kept too: it reconnects by itself on its next command
+ * with the gateway's short timeout, where a new one would wait out the library's default
+ * timeout during its set-up if Redis accepts connections but does not answer (SIGSTOP). */
 void mf_gw_redis_put(mf_gw *g, mf_redis *r, int failed)
 {
+    (void)failed;
     if (r == NULL)
         return;
     pthread_mutex_lock(&g->pool_lock);
-    if (!failed && g->npool < MF_GW_POOL_MAX) {
+    if (g->npool < MF_GW_POOL_MAX) {
         g->pool[g->npool++] = r;
         r = NULL;
     }
