@@ -193,8 +193,9 @@ static int mf__status_running(mf_redis *r, const char *prefix, const redisReply 
     rc = mf_redis_cmd(r, &rec, err, "HMGET %s path progress started_at", fkey);
     if (rc < 0)
         goto out;
-    if (rec->type != REDIS_REPLY_ARRAY || rec->elements != 3)
-        goto out;
+    if (rec->type != REDIS_REPLY_ARRAY || rec->elements != 3 ||
+        rec->element[0]->type != REDIS_REPLY_STRING)
+        goto out; /* the record is gone: nothing to show */
     t0 = mf__parse_time_ms(since != NULL && since->type == REDIS_REPLY_STRING ? since->str : NULL);
     if (t0 < 0 && rec->element[2]->type == REDIS_REPLY_STRING)
         t0 = mf__parse_time_ms(rec->element[2]->str);
