@@ -105,6 +105,11 @@ static const mf__centry mf__table[] = {
           "backlog within the CPUs mfctl may use (lane=count after auto fixes a lane)"),
     MF__I(workers_min, 1, 0, 256, "workers=auto: workers a lane keeps without a backlog"),
     MF__I(workers_max, 0, 0, 256, "workers=auto: most workers per lane (0: one per CPU)"),
+    MF__S(http_listen, "127.0.0.1:8420",
+          "mf-gateway listens here (host:port, [v6]:port); empty: mfctl up starts no gateway"),
+    MF__S(http_token, "",
+          "mf-gateway: every request but /healthz and /readyz needs Authorization: Bearer "
+          "<token>; without one the gateway listens on loopback only"),
     MF__S(log_level, "info", "debug info warn error"),
 };
 

@@ -16,6 +16,9 @@ PACKAGES=(
     # video captions (profile "captions"): speech recognition and its en-us model
     libpocketsphinx-dev pocketsphinx-en-us
     redis-server redis-tools
+    # mf-gateway: the HTTP server; its tests check /metrics with promtool (package
+    # prometheus), drive the status page in headless chromium and talk HTTP with curl
+    libmicrohttpd-dev prometheus chromium curl
     # tests and benchmarks: fixtures drawn with cairo need a font; pgrep, jq, python3, time
     fonts-dejavu-core fontconfig procps jq python3 time
     espeak-ng

@@ -155,6 +155,8 @@ void mf__scan_request(mf__disp *d, const char *rel);
 /* Resumes a paused scan (after Redis came back or the pool drained). */
 void mf__scan_kick(mf__disp *d);
 void mf__scan_stop(mf__disp *d);
+/* HINCRBY 1 of a <prefix>stats counter (queue.h) while Redis is up. */
+void mf__disp_stat(mf__disp *d, const char *field);
 
 /* pipeline.c */
 int mf__pipeline_start(mf__disp *d, mf_err *err);

@@ -81,6 +81,16 @@ void mf__scan_kick(mf__disp *d)
         uv_idle_start(&d->scan_idle, mf__scan_on_idle);
 }
 
+/* A counter of <prefix>stats for /metrics; only while Redis is up (never blocks the loop on
+ * a Redis that is down), and a failure loses one count, nothing else. */
+void mf__disp_stat(mf__disp *d, const char *field)
+{
+    mf_err err;
+
+    if (d->redis_up)
+        (void)mf_queue_stat_incr(d->redis, d->cfg->prefix, field, 1, &err);
+}
+
 void mf__scan_request(mf__disp *d, const char *rel)
 {
     char *copy = strdup(rel);
@@ -97,6 +107,7 @@ void mf__scan_request(mf__disp *d, const char *rel)
         d->scan_seen = d->scan_new = 0;
         d->scan_running = 1;
         mf_log(MF_LOG_INFO, "msg=\"scanning the inbox\"");
+        mf__disp_stat(d, "dispatcher:rescans");
     }
     mf__scan_push(d, copy);
     mf__scan_kick(d);

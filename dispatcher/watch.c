@@ -172,6 +172,7 @@ static void mf__watch_event(mf__disp *d, const struct inotify_event *ev, int64_t
         return;
     if (act == MF_DISPATCH_RESCAN) {
         mf_log(MF_LOG_WARN, "msg=\"inotify queue overflowed, events lost; rescanning\"");
+        mf__disp_stat(d, "dispatcher:inotify_overflows");
         mf__scan_request(d, "");
         return;
     }

@@ -428,6 +428,11 @@ void mf_redis_mark_broken(mf_redis *r)
     r->ctx = NULL;
 }
 
+void mf_redis_set_timeout(mf_redis *r, int64_t ms)
+{
+    mf__redis_set_timeout(r, ms);
+}
+
 void mf__redis_set_timeout(mf_redis *r, int64_t ms)
 {
     r->timeout_ms = ms > 0 ? ms : MF_REDIS_IO_TIMEOUT_MS;

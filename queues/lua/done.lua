@@ -8,6 +8,8 @@ mf_ack(P .. 'q:' .. lane, entry)
 if redis.call('EXISTS', fkey) == 0 then
     return 0
 end
+mf_stat_status(lane, redis.call('HGET', fkey, 'status'), 'done')
+mf_stat_finished(lane, 'done', duration)
 redis.call('HSET', fkey, 'status', 'done', 'outputs', outputs, 'meta', meta,
            'finished_at', now, 'process_duration_ms', duration, 'error', '', 'progress', '100')
 redis.call('HDEL', fkey, 'eta_s')

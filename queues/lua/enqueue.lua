@@ -6,6 +6,7 @@ local id, path, size, mtime = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local mime, lane, sha, profile = ARGV[7], ARGV[8], ARGV[9], ARGV[10]
 local received, now = ARGV[11], ARGV[12]
 
+redis.call('HINCRBY', P .. 'stats', 'dispatcher:files_seen', 1)
 local latest = redis.call('HGET', P .. 'paths', path)
 if latest then
     local f = redis.call('HMGET', P .. 'file:' .. latest, 'size', 'mtime')
@@ -50,6 +51,8 @@ if code == 0 then
     redis.call('XADD', q, '*', 'id', id)
 end
 redis.call('HSET', P .. 'paths', path, id)
+redis.call('HINCRBY', P .. 'stats', 'dispatcher:files_recorded', 1)
+mf_stat_status(ftype, nil, status)
 
 local ev = {'id', id, 'status', status, 'type', ftype, 'path', path}
 if dup ~= '' then

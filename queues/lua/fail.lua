@@ -28,6 +28,8 @@ if retryable and attempts < max_attempts then
         delay = visibility
     end
     local idle = string.format('%d', visibility - delay)
+    mf_stat_status(lane, redis.call('HGET', fkey, 'status'), 'queued')
+    mf_stat_finished(lane, 'retried', duration)
     redis.call('HSET', fkey, 'status', 'queued', 'error', err, 'worker', '')
     redis.call('XCLAIM', q, GROUP, consumer, 0, entry, 'IDLE', idle, 'JUSTID')
     mf_event({'id', id, 'status', 'queued', 'type', lane, 'path', path, 'error', err,
@@ -35,6 +37,8 @@ if retryable and attempts < max_attempts then
     return 0
 end
 
+mf_stat_status(lane, redis.call('HGET', fkey, 'status'), 'failed')
+mf_stat_finished(lane, 'failed', duration)
 redis.call('HSET', fkey, 'status', 'failed', 'error', err, 'finished_at', now,
            'process_duration_ms', duration)
 redis.call('XADD', P .. 'dlq:' .. lane, '*', 'id', id, 'error', err, 'attempts',

@@ -81,3 +81,39 @@ local function mf_ack(q, entry)
     redis.call('XDEL', q, entry)
 end
 
+
+-- Counters for /metrics and status (HASH <prefix>stats; field names in queues/include/mf/
+-- queue.h), kept by the scripts that change a record's state so reading them never needs a
+-- SCAN over records. records:<lane>:<status> moves a record from one status to another;
+-- from or to may be nil (a new record; a record left alone).
+local function mf_stat_status(lane, from, to)
+    local s = P .. 'stats'
+    if from and from ~= '' then
+        redis.call('HINCRBY', s, 'records:' .. lane .. ':' .. from, -1)
+    end
+    if to then
+        redis.call('HINCRBY', s, 'records:' .. lane .. ':' .. to, 1)
+    end
+end
+
+-- Upper bounds (ms) of the job duration histogram buckets: MF_QUEUE_STATS_BUCKETS_MS.
+local MF_BUCKETS_MS = {100, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 1800000}
+
+-- One delivery ended: outcome done, failed (final) or retried; its duration goes into the
+-- lane's histogram (cumulative buckets, as Prometheus reads them).
+local function mf_stat_finished(lane, outcome, duration_ms)
+    local s = P .. 'stats'
+    redis.call('HINCRBY', s, 'finished:' .. lane .. ':' .. outcome, 1)
+    local d = tonumber(duration_ms)
+    if not d or d < 0 then
+        return
+    end
+    d = math.floor(d)
+    for _, b in ipairs(MF_BUCKETS_MS) do
+        if d <= b then
+            redis.call('HINCRBY', s, 'duration:' .. lane .. ':le_ms:' .. b, 1)
+        end
+    end
+    redis.call('HINCRBY', s, 'duration:' .. lane .. ':count', 1)
+    redis.call('HINCRBY', s, 'duration:' .. lane .. ':sum_ms', d)
+end

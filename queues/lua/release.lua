@@ -15,6 +15,7 @@ end
 if (tonumber(redis.call('HGET', fkey, 'attempts')) or 0) > 0 then
     redis.call('HINCRBY', fkey, 'attempts', -1)
 end
+mf_stat_status(lane, redis.call('HGET', fkey, 'status'), 'queued')
 redis.call('HSET', fkey, 'status', 'queued', 'worker', '')
 redis.call('HDEL', fkey, 'progress', 'eta_s') -- the next delivery starts from 0
 mf_event({'id', id, 'status', 'queued', 'type', lane, 'path', redis.call('HGET', fkey, 'path')})

@@ -17,6 +17,7 @@ local q = P .. 'q:' .. lane
 if redis.call('EXISTS', q) == 0 then
     redis.call('XGROUP', 'CREATE', q, GROUP, '0', 'MKSTREAM')
 end
+mf_stat_status(lane, 'failed', 'queued')
 redis.call('HSET', fkey, 'status', 'queued', 'attempts', '0', 'error', '', 'queued_at', now,
            'started_at', '', 'finished_at', '', 'process_duration_ms', '', 'worker', '')
 redis.call('XADD', q, '*', 'id', id)

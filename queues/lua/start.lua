@@ -11,6 +11,7 @@ if not mf_pending(P .. 'q:' .. lane, entry) then
     return -1
 end
 local attempts = redis.call('HINCRBY', fkey, 'attempts', 1)
+mf_stat_status(lane, redis.call('HGET', fkey, 'status'), 'processing')
 redis.call('HSET', fkey, 'status', 'processing', 'started_at', now, 'worker', consumer,
            'finished_at', '')
 mf_event({'id', id, 'status', 'processing', 'type', lane,

@@ -59,6 +59,9 @@ typedef struct mf_config {
     char *workers;       /* "image=2,video=1,doc=1" */
     int64_t workers_min; /* workers=auto: per lane at least */
     int64_t workers_max; /* workers=auto: per lane at most; 0: the CPU budget */
+    /* gateway (mf-gateway) */
+    char *http_listen; /* "host:port", "[v6]:port"; "" = no gateway */
+    char *http_token;  /* Bearer token; "" = none (loopback only) */
     char *log_level;
     /* not a setting: the INI file that was read (absolute), or NULL */
     char *config_file;

@@ -12,6 +12,7 @@
  *   events           STREAM + channel
  *   phash:<b>:<hex4> HASH id -> "<phash>:<seq>": band b (0..3) of image perceptual hashes
  *   phash:seq        STRING counter ordering the indexed images
+ *   stats            HASH of counters (below), kept by the scripts that change records
  *   workers          ZSET "<host>:<pid>" of every worker, scored by its last beat (ms)
  *   worker:<host>:<pid> HASH one live worker (host pid lane version job path since
  *                    started_at beat_ms), expiring MF_WORKER_TTL_MS after its last beat
@@ -21,17 +22,41 @@
  *                    expiring like a worker's
  *   reload:<host>    STRING counter: mfctl reload bumps it, that host's mfctl up reloads
  *
+ * Fields of <prefix>stats (all integers, HINCRBY; <lane> is a record's type: image, video,
+ * doc, other...). Counting starts when a Redis first runs these scripts: records written
+ * before are not in them.
+ *   records:<lane>:<status>        records of that lane now in that status (a gauge: moved
+ *                                  from one status to the next by every state change)
+ *   finished:<lane>:<outcome>      deliveries ended, outcome done | failed (final, dead
+ *                                  letter) | retried (failed, will be delivered again)
+ *   duration:<lane>:le_ms:<ms>     deliveries (any outcome) that took at most <ms>
+ *                                  (cumulative buckets MF_QUEUE_STATS_BUCKETS_MS)
+ *   duration:<lane>:count          deliveries timed
+ *   duration:<lane>:sum_ms         their total time
+ *   dispatcher:files_seen          complete uploads the dispatcher submitted (enqueue.lua)
+ *   dispatcher:files_recorded      of those, new records (queued, duplicate, unsupported)
+ *   dispatcher:rescans             full inbox scans (start, Redis reconnect, overflow)
+ *   dispatcher:inotify_overflows   inotify queue overflows (events lost, rescanned)
+ *
  * Thread safety: as for the mf_redis passed in (one thread). */
 #ifndef MF_QUEUE_H
 #define MF_QUEUE_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 #include "mf/err.h"
 #include "mf/id.h"
 #include "mf/redis.h"
 
 #define MF_QUEUE_GROUP "workers"
+
+/* Upper bounds in ms of the duration histogram buckets of <prefix>stats; the same list is
+ * MF_BUCKETS_MS in lua/prelude.lua. */
+#define MF_QUEUE_STATS_BUCKETS_MS                                                                  \
+    {                                                                                              \
+        100, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 1800000                           \
+    }
 
 /* ---- dispatcher side ---------------------------------------------------------------- */
 
@@ -197,5 +222,39 @@ int mf_queue_reprocess(mf_redis *r, const char *prefix, int64_t events_maxlen, c
 /* Reads the record as a JSON object text (all fields; outputs/meta embedded as JSON values).
  * *json is heap (free()). Returns 0, -ENOENT, or MF_EREDIS. Used by mfctl show. */
 int mf_queue_record_json(mf_redis *r, const char *prefix, const char *id, char **json, mf_err *err);
+
+/* Adds by to the field of <prefix>stats (dispatcher counters). Returns 0 or MF_EREDIS. */
+int mf_queue_stat_incr(mf_redis *r, const char *prefix, const char *field, long long by,
+                       mf_err *err);
+
+/* ---- status (mfctl status --json, the gateway's /api/status and /metrics) ------------ */
+
+/* The fleet at a glance, without a SCAN over records (cost: a few commands per lane plus
+ * one HGETALL per live worker). *out is a new JSON object (json_decref):
+ *   {
+ *     "time": "2026-12-04T13:00:00.000Z",
+ *     "lanes": [ {                     the contract's lanes (image video doc), then any
+ *         "lane": "image",             other lane a worker, a record or `paused` names
+ *         "queued": 3,                 jobs waiting: the group's lag (null: Redis cannot
+ *                                      tell, after entries were deleted ahead of the group)
+ *         "in_flight": 1,              delivered, not yet acknowledged (group pending)
+ *         "dlq": 0,                    entries of dlq:<lane>
+ *         "workers": 2,                live workers of the lane (registry)
+ *         "paused": false,             the lane is in <prefix>paused
+ *         "records": {"queued": 3, "processing": 1, "done": 10, ...},   stats records:
+ *         "finished": {"done": 10, "failed": 1, "retried": 0}           stats finished:
+ *     } ],
+ *     "workers": {"total": 2, "hosts": {"box1": 2}},   live workers (HASH present)
+ *     "totals": {"total": 14, "queued": 3, "processing": 1, "done": 10, "failed": 0,
+ *                "duplicate": 0, "unsupported": 0},    records by status, all lanes
+ *     "running": [ {"id": "01J...", "path": "a/b.jpg", "lane": "image", "host": "box1",
+ *                   "pid": 123, "elapsed_s": 1.5, "progress": 40 (null: not reported)} ],
+ *     "dispatcher": {"files_seen": 0, "files_recorded": 0, "rescans": 0,
+ *                    "inotify_overflows": 0}
+ *   }
+ * stats_out, when not NULL, receives the raw <prefix>stats HASH as a JSON object of integers
+ * (the duration histograms for /metrics). Returns 0, MF_EREDIS or MF_EPROTO. */
+int mf_queue_status_json(mf_redis *r, const char *prefix, json_t **out, json_t **stats_out,
+                         mf_err *err);
 
 #endif

@@ -28,6 +28,11 @@ int mf_redis_set_name(mf_redis *r, const char *name, mf_err *err);
  * is, or until *stop becomes non-zero (stop may be NULL: try once). Returns 0 or MF_EREDIS. */
 int mf_redis_ensure(mf_redis *r, volatile int *stop, mf_err *err);
 
+/* Read/write timeout of one command (default 15 s), now and after every reconnect; 0
+ * restores the default. A server that stops answering (SIGSTOP, a dead path) makes commands
+ * fail with MF_EREDIS after this long. */
+void mf_redis_set_timeout(mf_redis *r, int64_t ms);
+
 /* The live context, or NULL while disconnected. For pipelining with redisAppendCommand /
  * redisGetReply; after an I/O error call mf_redis_mark_broken(). */
 redisContext *mf_redis_ctx(mf_redis *r);
