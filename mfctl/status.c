@@ -1,255 +1,183 @@
-/* mfctl status: per lane, jobs waiting, jobs delivered and not yet acknowledged, dead jobs
- * and live workers, read from the streams' consumer group; then the records by status.
+/* mfctl status [--json]: the fleet at a glance, from mf_queue_status_json() (queues/status.c),
+ * the same object the gateway serves at /api/status: per lane jobs waiting, in flight, dead,
+ * live workers (registry heartbeats) and whether it is paused; live workers per host; running
+ * jobs like `docker ps` (id, lane, host, elapsed, progress, path); jobs whose worker is gone
+ * (stalled) with when they are reclaimed; records by status (counters, no SCAN).
  *
- * The totals come from SCAN over <prefix>file:* (one pipelined HGET per record), so they
- * cost O(records): fine for an admin command on a fleet of a few million records, and it
- * needs no counter that every state change would have to keep right. */
+ * --json prints that object as it is: its schema is documented in mf/queue.h and README. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "mf/queue.h"
-#include "mf/lanes.h"
 #include "mfctl.h"
 
-#define MF__KEY_MAX 256
-#define MF__SCAN_COUNT "1000"
-
-typedef struct mf__lane_stat {
-    long long queued; /* -1: Redis could not tell (lag unknown after stream deletions) */
-    long long in_flight;
-    long long dlq;
-    long long workers;
-} mf__lane_stat;
-
-static const char *const mf__statuses[] = {"queued",    "processing",  "done", "failed",
-                                           "duplicate", "unsupported", "other"};
+static const char *const mf__statuses[] = {"queued", "processing", "done",
+                                           "failed", "duplicate",  "unsupported"};
 #define MF__NSTATUS (sizeof(mf__statuses) / sizeof(mf__statuses[0]))
 
-/* A field of a RESP2 flat map (name, value, name, value...). */
-static const redisReply *mf__field(const redisReply *map, const char *name)
+static long long mf__int(const json_t *o, const char *key)
 {
-    if (map == NULL || map->type != REDIS_REPLY_ARRAY)
-        return NULL;
-    for (size_t i = 0; i + 1 < map->elements; i += 2) {
-        const redisReply *k = map->element[i];
-        if (k->type == REDIS_REPLY_STRING && strcmp(k->str, name) == 0)
-            return map->element[i + 1];
-    }
-    return NULL;
+    return (long long)json_integer_value(json_object_get(o, key));
 }
 
-static long long mf__num(const redisReply *v)
+/* "image=2 video=1" for one host's workers, from the lanes' hosts objects. */
+static void mf__status_hosts(const json_t *st)
 {
-    if (v != NULL && v->type == REDIS_REPLY_INTEGER)
-        return v->integer;
-    if (v != NULL && v->type == REDIS_REPLY_STRING)
-        return strtoll(v->str, NULL, 10);
-    return -1;
-}
+    const json_t *hosts = json_object_get(json_object_get(st, "workers"), "hosts");
+    const json_t *lanes = json_object_get(st, "lanes");
+    const char *host;
+    json_t *n;
 
-/* Live workers, two ways. Exact: connections named "worker-<lane>:<consumer>" (CLIENT
- * SETNAME) in CLIENT LIST. Else the consumers of the group seen within two visibility
- * timeouts; on Redis 7.0 a consumer's idle time only restarts when it is handed a job, so
- * that counts the workers busy lately, not an idle one (7.2 refreshes it on every read). */
-static long long mf__status_named(const char *clients, const char *lane)
-{
-    char want[MF_CTL_LANE_NAME_MAX + 16];
-    long long n = 0;
-    size_t wlen;
+    json_object_foreach((json_t *)hosts, host, n)
+    {
+        size_t i;
+        json_t *l;
 
-    const char *p;
+        printf("host ");
+        mf_ctl_print_safe(stdout, host, 0);
+        putchar(':');
+        json_array_foreach(lanes, i, l)
+        {
+            long long k = mf__int(json_object_get(l, "hosts"), host);
 
-    wlen = (size_t)snprintf(want, sizeof(want), " name=worker-%s:", lane);
-    p = clients != NULL ? strstr(clients, want) : NULL;
-    while (p != NULL) {
-        n++;
-        p = strstr(p + wlen, want);
-    }
-    return n;
-}
-
-static int mf__status_workers(mf_redis *r, const char *qkey, long long idle_max_ms,
-                              mf__lane_stat *st, mf_err *err)
-{
-    redisReply *reply = NULL;
-    int rc = 0;
-
-    if (st->workers > 0)
-        goto out; /* named connections counted them */
-    rc = mf_redis_cmd(r, &reply, err, "XINFO CONSUMERS %s %s", qkey, MF_QUEUE_GROUP);
-    if (rc < 0)
-        goto out;
-    for (size_t i = 0; reply->type == REDIS_REPLY_ARRAY && i < reply->elements; i++) {
-        long long idle = mf__num(mf__field(reply->element[i], "idle"));
-        if (idle >= 0 && idle < idle_max_ms)
-            st->workers++;
-    }
-out:
-    freeReplyObject(reply);
-    return rc;
-}
-
-static int mf__status_lane(const mf_ctl *ctx, mf_redis *r, const char *lane, const char *clients,
-                           mf__lane_stat *st, mf_err *err)
-{
-    const char *prefix = ctx->cfg.prefix;
-    char qkey[MF__KEY_MAX], dkey[MF__KEY_MAX];
-    redisReply *reply = NULL;
-    const redisReply *group = NULL;
-    int rc;
-
-    memset(st, 0, sizeof(*st));
-    st->workers = mf__status_named(clients, lane);
-    mf_ctl_key(qkey, sizeof(qkey), prefix, "q:", lane);
-    mf_ctl_key(dkey, sizeof(dkey), prefix, "dlq:", lane);
-    rc = mf_redis_cmd(r, &reply, err, "XLEN %s", dkey);
-    if (rc < 0)
-        goto out;
-    st->dlq = reply->integer;
-    freeReplyObject(reply);
-    reply = NULL;
-    rc = mf_redis_cmd(r, &reply, err, "EXISTS %s", qkey);
-    if (rc < 0 || reply->integer == 0)
-        goto out; /* no stream yet: nothing was ever queued on this lane */
-    freeReplyObject(reply);
-    reply = NULL;
-    rc = mf_redis_cmd(r, &reply, err, "XINFO GROUPS %s", qkey);
-    if (rc < 0)
-        goto out;
-    for (size_t i = 0; i < reply->elements && group == NULL; i++) {
-        const redisReply *name = mf__field(reply->element[i], "name");
-        if (name != NULL && name->type == REDIS_REPLY_STRING &&
-            strcmp(name->str, MF_QUEUE_GROUP) == 0)
-            group = reply->element[i];
-    }
-    if (group == NULL)
-        goto out;
-    st->queued = mf__num(mf__field(group, "lag"));
-    st->in_flight = mf__num(mf__field(group, "pending"));
-    rc = mf__status_workers(r, qkey, 2000LL * ctx->cfg.visibility_timeout, st, err);
-out:
-    freeReplyObject(reply);
-    return rc;
-}
-
-/* One SCAN page's keys: pipelined HGET status, counted into counts. */
-static int mf__status_count_page(mf_redis *r, const redisReply *keys, long long *counts,
-                                 mf_err *err)
-{
-    redisContext *c = mf_redis_ctx(r);
-    int rc = 0;
-
-    if (c == NULL) {
-        rc = mf_err_set(err, MF_EREDIS, "redis connection lost");
-        goto out;
-    }
-    for (size_t i = 0; i < keys->elements; i++)
-        redisAppendCommand(c, "HGET %b status", keys->element[i]->str,
-                           (size_t)keys->element[i]->len);
-    for (size_t i = 0; i < keys->elements; i++) {
-        redisReply *st = NULL;
-        size_t k = 0;
-
-        if (redisGetReply(c, (void **)&st) != REDIS_OK) {
-            rc = mf_err_set(err, MF_EREDIS, "redis read failed: %s", c->errstr);
-            mf_redis_mark_broken(r);
-            goto out;
+            if (k > 0)
+                printf(" %s=%lld", json_string_value(json_object_get(l, "lane")), k);
         }
-        if (st->type == REDIS_REPLY_STRING) {
-            while (k < MF__NSTATUS - 1 && strcmp(st->str, mf__statuses[k]) != 0)
-                k++;
-            counts[k]++;
-        }
-        freeReplyObject(st);
+        printf(" (%lld workers)\n", (long long)json_integer_value(n));
     }
-out:
-    return rc;
 }
 
-static int mf__status_files(const mf_ctl *ctx, mf_redis *r, long long *counts, mf_err *err)
+static void mf__status_lanes(const json_t *st)
 {
-    char match[MF__KEY_MAX];
-    char cursor[32] = "0";
-    redisReply *reply = NULL;
-    int rc;
+    const json_t *lanes = json_object_get(st, "lanes");
+    size_t i;
+    json_t *l;
 
-    mf_ctl_key(match, sizeof(match), ctx->cfg.prefix, "file:", "*");
-    do {
-        rc = mf_redis_cmd(r, &reply, err, "SCAN %s MATCH %s COUNT %s", cursor, match,
-                          MF__SCAN_COUNT);
-        if (rc < 0)
-            goto out;
-        if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
-            rc = mf_err_set(err, MF_EPROTO, "SCAN: unexpected reply");
-            goto out;
-        }
-        snprintf(cursor, sizeof(cursor), "%s", reply->element[0]->str);
-        rc = mf__status_count_page(r, reply->element[1], counts, err);
-        if (rc < 0)
-            goto out;
-        freeReplyObject(reply);
-        reply = NULL;
-    } while (strcmp(cursor, "0") != 0);
-out:
-    freeReplyObject(reply);
-    return rc;
+    printf("%-8s %8s %10s %8s %8s %7s\n", "lane", "queued", "in_flight", "dlq", "workers",
+           "paused");
+    json_array_foreach(lanes, i, l)
+    {
+        const json_t *q = json_object_get(l, "queued");
+        char queued[32];
+
+        if (json_is_integer(q))
+            snprintf(queued, sizeof(queued), "%lld", (long long)json_integer_value(q));
+        else
+            snprintf(queued, sizeof(queued), "?");
+        printf("%-8s %8s %10lld %8lld %8lld %7s\n", json_string_value(json_object_get(l, "lane")),
+               queued, mf__int(l, "in_flight"), mf__int(l, "dlq"), mf__int(l, "workers"),
+               json_is_true(json_object_get(l, "paused")) ? "yes" : "-");
+    }
 }
 
-static void mf__status_print_lane(const char *lane, const mf__lane_stat *st)
+static void mf__status_running(const json_t *st)
 {
-    char queued[24];
+    const json_t *running = json_object_get(st, "running");
+    size_t i;
+    json_t *j;
 
-    if (st->queued < 0)
-        snprintf(queued, sizeof(queued), "?");
-    else
-        snprintf(queued, sizeof(queued), "%lld", st->queued);
-    printf("%-8s %8s %10lld %8lld %8lld\n", lane, queued, st->in_flight, st->dlq, st->workers);
+    if (json_array_size(running) == 0)
+        return;
+    printf("\nrunning:\n%-26s %-6s %-16s %8s %8s %6s  %s\n", "ID", "LANE", "HOST", "ELAPSED",
+           "PROGRESS", "ETA", "PATH");
+    json_array_foreach(running, i, j)
+    {
+        const json_t *p = json_object_get(j, "progress"), *eta = json_object_get(j, "eta_s");
+        const char *path = json_string_value(json_object_get(j, "path"));
+        char prog[16] = "-", etas[16] = "-";
+
+        if (json_is_integer(p))
+            snprintf(prog, sizeof(prog), "%lld%%", (long long)json_integer_value(p));
+        if (json_is_integer(eta))
+            snprintf(etas, sizeof(etas), "%llds", (long long)json_integer_value(eta));
+        printf("%-26s %-6s %-16s %7.1fs %8s %6s  ", json_string_value(json_object_get(j, "id")),
+               json_string_value(json_object_get(j, "lane")),
+               json_is_string(json_object_get(j, "host"))
+                   ? json_string_value(json_object_get(j, "host"))
+                   : "?",
+               json_real_value(json_object_get(j, "elapsed_s")), prog, etas);
+        mf_ctl_print_safe(stdout, path != NULL ? path : "?", 0);
+        putchar('\n');
+    }
+}
+
+/* Stalled: delivered to a worker without a heartbeat; reclaimed once idle for the visibility
+ * timeout. */
+static void mf__status_stalled(const mf_ctl *ctx, const json_t *st)
+{
+    const json_t *stalled = json_object_get(st, "stalled");
+    double vis = (double)ctx->cfg.visibility_timeout;
+    size_t i;
+    json_t *j;
+
+    if (json_array_size(stalled) == 0)
+        return;
+    printf("\nstalled (worker gone):\n%-26s %-6s %-24s %8s  %s\n", "ID", "LANE", "WORKER", "IDLE",
+           "RECLAIMED");
+    json_array_foreach(stalled, i, j)
+    {
+        double idle = json_real_value(json_object_get(j, "idle_s"));
+        const char *id = json_string_value(json_object_get(j, "id"));
+
+        printf("%-26s %-6s %-24s %7.0fs  ", id != NULL ? id : "?",
+               json_string_value(json_object_get(j, "lane")),
+               json_string_value(json_object_get(j, "worker")), idle);
+        if (idle >= vis)
+            printf("at the next claim\n");
+        else
+            printf("in %.0f s\n", vis - idle);
+    }
+}
+
+static void mf__status_totals(const json_t *st)
+{
+    const json_t *t = json_object_get(st, "totals");
+
+    printf("\nfiles    total=%lld", mf__int(t, "total"));
+    for (size_t k = 0; k < MF__NSTATUS; k++)
+        printf(" %s=%lld", mf__statuses[k], mf__int(t, mf__statuses[k]));
+    printf("\n");
 }
 
 int mf_ctl_status(mf_ctl *ctx, int argc, char **argv)
 {
-    long long counts[MF__NSTATUS] = {0};
-    long long total = 0;
+    json_t *st = NULL;
     mf_redis *r = NULL;
-    redisReply *clients = NULL;
+    int json = 0, rc;
     mf_err err;
-    int rc;
 
-    if (argc > 1) {
-        mf_ctl_errorf("status: unexpected argument '%s'", argv[1]);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) {
+            json = 1;
+            continue;
+        }
+        mf_ctl_errorf("status: unexpected argument '%s' (see mfctl status --help)", argv[i]);
         return MF_CTL_EXIT_USAGE;
     }
     rc = mf_ctl_connect(ctx, &r, &err);
     if (rc == 0)
-        rc = mf_redis_cmd(r, &clients, &err, "CLIENT LIST");
-    if (rc == MF_EPROTO)
-        rc = 0; /* an ACL may forbid CLIENT LIST: count consumers instead */
-    if (rc < 0)
+        rc = mf_queue_status_json(r, ctx->cfg.prefix, &st, NULL, &err);
+    if (rc < 0) {
+        if (r != NULL)
+            mf_ctl_errorf("status: %s", err.msg);
         goto out;
-    printf("%-8s %8s %10s %8s %8s\n", "lane", "queued", "in_flight", "dlq", "workers");
-    for (size_t i = 0; i < mf_lanes_n; i++) {
-        mf__lane_stat st;
+    }
+    if (json) {
+        char *text = json_dumps(st, JSON_INDENT(2));
 
-        rc = mf__status_lane(ctx, r, mf_lanes[i].name, clients ? clients->str : NULL, &st, &err);
-        if (rc < 0)
-            goto out;
-        mf__status_print_lane(mf_lanes[i].name, &st);
-    }
-    rc = mf__status_files(ctx, r, counts, &err);
-    if (rc < 0)
+        if (text == NULL)
+            abort();
+        puts(text);
+        free(text);
         goto out;
-    for (size_t k = 0; k < MF__NSTATUS; k++)
-        total += counts[k];
-    printf("files    total=%lld", total);
-    for (size_t k = 0; k < MF__NSTATUS; k++) {
-        if (k < MF__NSTATUS - 1 || counts[k] > 0)
-            printf(" %s=%lld", mf__statuses[k], counts[k]);
     }
-    printf("\n");
+    mf__status_lanes(st);
+    mf__status_hosts(st);
+    mf__status_running(st);
+    mf__status_stalled(ctx, st);
+    mf__status_totals(st);
 out:
-    if (rc < 0 && r != NULL)
-        mf_ctl_errorf("status: %s", err.msg);
-    freeReplyObject(clients);
+    json_decref(st);
     mf_redis_free(r);
     return rc < 0 ? MF_CTL_EXIT_FAIL : 0;
 }

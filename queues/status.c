@@ -14,12 +14,13 @@
 #include <time.h>
 
 #include "mf/clock.h"
+#include "mf/lanes.h"
 
 #define MF__KEY_MAX 512
 #define MF__LANE_MAX 32 /* lanes listed at most (contract lanes + extras) */
 #define MF__LANE_NAME_MAX 32
+#define MF__STALLED_MAX 100 /* stalled jobs listed per lane at most */
 
-static const char *const mf__contract_lanes[] = {"image", "video", "doc"};
 static const char *const mf__statuses[] = {"queued", "processing", "done",
                                            "failed", "duplicate",  "unsupported"};
 static const char *const mf__outcomes[] = {"done", "failed", "retried"};
@@ -190,10 +191,10 @@ static int mf__status_running(mf_redis *r, const char *prefix, const redisReply 
         job->len >= MF__KEY_MAX / 2)
         return 0;
     mf__key(fkey, sizeof(fkey), prefix, "file:", job->str);
-    rc = mf_redis_cmd(r, &rec, err, "HMGET %s path progress started_at", fkey);
+    rc = mf_redis_cmd(r, &rec, err, "HMGET %s path progress started_at eta_s", fkey);
     if (rc < 0)
         goto out;
-    if (rec->type != REDIS_REPLY_ARRAY || rec->elements != 3 ||
+    if (rec->type != REDIS_REPLY_ARRAY || rec->elements != 4 ||
         rec->element[0]->type != REDIS_REPLY_STRING)
         goto out; /* the record is gone: nothing to show */
     t0 = mf__parse_time_ms(since != NULL && since->type == REDIS_REPLY_STRING ? since->str : NULL);
@@ -215,6 +216,9 @@ static int mf__status_running(mf_redis *r, const char *prefix, const redisReply 
     json_object_set_new(j, "elapsed_s",
                         t0 >= 0 ? json_real((double)(now_ms - t0) / 1000.0) : json_null());
     json_object_set_new(j, "progress", progress >= 0 ? json_integer(progress) : json_null());
+    json_object_set_new(j, "eta_s",
+                        mf__num(rec->element[3]) >= 0 ? json_integer(mf__num(rec->element[3]))
+                                                      : json_null());
     json_array_append_new(running, j);
 out:
     freeReplyObject(rec);
@@ -222,8 +226,9 @@ out:
 }
 
 typedef struct mf__workers {
-    json_t *per_lane; /* lane -> count */
-    json_t *hosts;    /* host -> count */
+    json_t *per_lane;   /* lane -> count */
+    json_t *lane_hosts; /* lane -> {host -> count} */
+    json_t *hosts;      /* host -> count */
     json_t *running;
     long long total;
 } mf__workers;
@@ -258,6 +263,14 @@ static int mf__status_workers(mf_redis *r, const char *prefix, mf__lanes *lanes,
                 ws->hosts, hname,
                 json_integer(json_integer_value(json_object_get(ws->hosts, hname)) + 1));
             if (lane != NULL && lane->type == REDIS_REPLY_STRING) {
+                json_t *lh = json_object_get(ws->lane_hosts, lane->str);
+
+                if (lh == NULL) {
+                    lh = json_object();
+                    json_object_set_new(ws->lane_hosts, lane->str, lh);
+                }
+                json_object_set_new(
+                    lh, hname, json_integer(json_integer_value(json_object_get(lh, hname)) + 1));
                 mf__lanes_add(lanes, lane->str, lane->len);
                 json_object_set_new(
                     ws->per_lane, lane->str,
@@ -317,12 +330,14 @@ static void mf__lanes_from_stats(mf__lanes *lanes, const json_t *stats)
 static json_t *mf__status_lane(const char *lane, const json_t *stats, const mf__workers *ws,
                                const json_t *paused, json_t *totals)
 {
-    json_t *o = json_object(), *recs = json_object(), *fin = json_object();
+    json_t *o = json_object(), *recs = json_object(), *fin = json_object(), *hosts;
 
     json_object_set_new(o, "lane", json_string(lane));
     json_object_set_new(o, "workers",
                         json_integer(json_integer_value(json_object_get(ws->per_lane, lane))));
     json_object_set_new(o, "paused", json_boolean(json_object_get(paused, lane) != NULL));
+    hosts = json_object_get(ws->lane_hosts, lane);
+    json_object_set_new(o, "hosts", hosts != NULL ? json_incref(hosts) : json_object());
     for (size_t k = 0; k < MF__N(mf__statuses); k++) {
         char name[MF__LANE_NAME_MAX * 2];
         long long n;
@@ -364,11 +379,65 @@ static void mf__status_totals(const json_t *stats, json_t *totals)
     json_object_set_new(totals, "total", json_integer(total));
 }
 
+/* Jobs delivered to a worker that has no heartbeat any more (killed, host gone, or a job it
+ * handed back): reclaimed once idle for the visibility timeout. At most MF__STALLED_MAX per
+ * lane, oldest first. */
+static int mf__status_stalled(mf_redis *r, const char *prefix, const char *lane, json_t *stalled,
+                              mf_err *err)
+{
+    char q[MF__KEY_MAX], key[MF__KEY_MAX];
+    redisReply *pend = NULL, *rep = NULL;
+    int rc;
+
+    mf__key(q, sizeof(q), prefix, "q:", lane);
+    rc = mf_redis_cmd(r, &pend, err, "XPENDING %s %s - + %d", q, MF_QUEUE_GROUP, MF__STALLED_MAX);
+    if (rc == MF_EPROTO) /* NOGROUP: no stream yet */
+        return 0;
+    for (size_t i = 0; rc == 0 && pend->type == REDIS_REPLY_ARRAY && i < pend->elements; i++) {
+        const redisReply *e = pend->element[i];
+        const redisReply *f;
+        json_t *j;
+
+        if (e->type != REDIS_REPLY_ARRAY || e->elements < 4 ||
+            e->element[1]->type != REDIS_REPLY_STRING)
+            continue;
+        mf__key(key, sizeof(key), prefix, "worker:", e->element[1]->str);
+        rc = mf_redis_cmd(r, &rep, err, "EXISTS %s", key);
+        if (rc < 0 || rep->integer == 1) {
+            freeReplyObject(rep);
+            rep = NULL;
+            continue;
+        }
+        freeReplyObject(rep);
+        rep = NULL;
+        rc = mf_redis_cmd(r, &rep, err, "XRANGE %s %s %s", q, e->element[0]->str,
+                          e->element[0]->str);
+        if (rc < 0)
+            break;
+        f = rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 ? rep->element[0] : NULL;
+        f = f != NULL && f->elements == 2 ? mf__field(f->element[1], "id") : NULL;
+        j = json_object();
+        json_object_set_new(j, "id", f != NULL ? json_stringn(f->str, f->len) : json_null());
+        json_object_set_new(j, "lane", json_string(lane));
+        json_object_set_new(j, "entry", json_string(e->element[0]->str));
+        json_object_set_new(j, "worker", json_stringn(e->element[1]->str, e->element[1]->len));
+        json_object_set_new(j, "idle_s", json_real((double)mf__num(e->element[2]) / 1000.0));
+        json_object_set_new(j, "deliveries", json_integer(mf__num(e->element[3])));
+        json_array_append_new(stalled, j);
+        freeReplyObject(rep);
+        rep = NULL;
+    }
+    freeReplyObject(rep);
+    freeReplyObject(pend);
+    return rc;
+}
+
 int mf_queue_status_json(mf_redis *r, const char *prefix, json_t **out, json_t **stats_out,
                          mf_err *err)
 {
     mf__lanes lanes;
-    mf__workers ws = {json_object(), json_object(), json_array(), 0};
+    mf__workers ws = {json_object(), json_object(), json_object(), json_array(), 0};
+    json_t *stalled = json_array();
     json_t *stats = NULL, *paused = json_object(), *o = json_object();
     json_t *arr = json_array(), *totals = json_object(), *disp = json_object(), *wo;
     char now[MF_ISO_TIME_LEN];
@@ -376,8 +445,8 @@ int mf_queue_status_json(mf_redis *r, const char *prefix, json_t **out, json_t *
 
     *out = NULL;
     memset(&lanes, 0, sizeof(lanes));
-    for (size_t i = 0; i < MF__N(mf__contract_lanes); i++)
-        mf__lanes_add(&lanes, mf__contract_lanes[i], strlen(mf__contract_lanes[i]));
+    for (size_t i = 0; i < mf_lanes_n; i++)
+        mf__lanes_add(&lanes, mf_lanes[i].name, strlen(mf_lanes[i].name));
     rc = mf__status_stats(r, prefix, &stats, err);
     if (rc == 0)
         rc = mf__status_workers(r, prefix, &lanes, &ws, err);
@@ -391,6 +460,8 @@ int mf_queue_status_json(mf_redis *r, const char *prefix, json_t **out, json_t *
 
         json_array_append_new(arr, l);
         rc = mf__status_queue(r, prefix, lanes.name[i], l, err);
+        if (rc == 0)
+            rc = mf__status_stalled(r, prefix, lanes.name[i], stalled, err);
         if (rc < 0)
             goto out;
     }
@@ -406,6 +477,7 @@ int mf_queue_status_json(mf_redis *r, const char *prefix, json_t **out, json_t *
     json_object_set_new(o, "workers", wo);
     json_object_set(o, "totals", totals);
     json_object_set(o, "running", ws.running);
+    json_object_set(o, "stalled", stalled);
     json_object_set(o, "dispatcher", disp);
     *out = o;
     o = NULL;
@@ -420,6 +492,8 @@ out:
     json_decref(arr);
     json_decref(totals);
     json_decref(disp);
+    json_decref(stalled);
+    json_decref(ws.lane_hosts);
     json_decref(ws.per_lane);
     json_decref(ws.hosts);
     json_decref(ws.running);

@@ -241,6 +241,7 @@ int mf_queue_stat_incr(mf_redis *r, const char *prefix, const char *field, long 
  *         "dlq": 0,                    entries of dlq:<lane>
  *         "workers": 2,                live workers of the lane (registry)
  *         "paused": false,             the lane is in <prefix>paused
+ *         "hosts": {"box1": 2},        live workers of the lane per host
  *         "records": {"queued": 3, "processing": 1, "done": 10, ...},   stats records:
  *         "finished": {"done": 10, "failed": 1, "retried": 0}           stats finished:
  *     } ],
@@ -248,7 +249,12 @@ int mf_queue_stat_incr(mf_redis *r, const char *prefix, const char *field, long 
  *     "totals": {"total": 14, "queued": 3, "processing": 1, "done": 10, "failed": 0,
  *                "duplicate": 0, "unsupported": 0},    records by status, all lanes
  *     "running": [ {"id": "01J...", "path": "a/b.jpg", "lane": "image", "host": "box1",
- *                   "pid": 123, "elapsed_s": 1.5, "progress": 40 (null: not reported)} ],
+ *                   "pid": 123, "elapsed_s": 1.5, "progress": 40 (null: not reported),
+ *                   "eta_s": 12 (null: not known)} ],
+ *     "stalled": [ {"id": "01J...", "lane": "video", "entry": "1700-0", "worker": "box2:77",
+ *                   "idle_s": 31.2, "deliveries": 1} ],   delivered to a worker with no
+ *                                      heartbeat: reclaimed once idle_s reaches the
+ *                                      visibility timeout (at most 100 per lane)
  *     "dispatcher": {"files_seen": 0, "files_recorded": 0, "rescans": 0,
  *                    "inotify_overflows": 0}
  *   }
