@@ -39,7 +39,7 @@ run_fleet() {
     cp "$src"/* "$d/stage/"
     total=$(find "$d/stage" -type f | wc -l)
     sock=$d/state/redis.sock
-    (unset MF_REDIS_URL; export MF_INBOX=$d/inbox MF_OUTBOX=$d/outbox MF_STATE_DIR=$d/state \
+    (unset MF_REDIS_URL; export MF_INBOX=$d/inbox MF_OUTBOX=$d/outbox MF_STATE_DIR=$d/state MF_HTTP_LISTEN= \
         MF_LOG_LEVEL=info; exec "$BIN/mfctl" up "$@" >"$d/fleet.log" 2>&1) &
     pid=$!
     BENCH_PIDS+=($pid)

@@ -61,7 +61,7 @@ run_fleet() {
     rm -rf "$d" && mkdir -p "$d/inbox" "$d/outbox" "$d/state" "$d/stage"
     cp "$SRC"/* "$d/stage/"
     sock=$d/state/redis.sock
-    (unset MF_REDIS_URL; export MF_INBOX=$d/inbox MF_OUTBOX=$d/outbox MF_STATE_DIR=$d/state \
+    (unset MF_REDIS_URL; export MF_INBOX=$d/inbox MF_OUTBOX=$d/outbox MF_STATE_DIR=$d/state MF_HTTP_LISTEN= \
         MF_LOG_LEVEL=warn; exec "$BIN/mfctl" up >"$d/fleet.log" 2>&1) &
     pid=$!
     BENCH_PIDS+=($pid) # so that an early exit stops the fleet too

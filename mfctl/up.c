@@ -205,7 +205,26 @@ static void mf__up_prepare(const mf__up *u)
     mf_redis_free(r);
 }
 
-/* The dispatcher now; the workers follow from the plan (steer.c), on the first tick. */
+/* An optional service (gateway, notifier): started when its setting is not empty and its
+ * binary is there; a missing binary is logged, not fatal. */
+static int mf__up_service(mf__up *u, const char *name, const char *bin, const char *setting,
+                          mf_err *err)
+{
+    char exe[PATH_MAX];
+    mf_ctl_child *c;
+
+    if (setting == NULL || setting[0] == '\0')
+        return 0;
+    if (mf_ctl_find_exe(bin, exe, sizeof(exe)) < 0) {
+        mf_log(MF_LOG_WARN, "msg=\"%s not found next to mfctl or on PATH: no %s\"", bin, name);
+        return 0;
+    }
+    c = mf_ctl_steer_add(&u->steer, name, NULL, exe);
+    return mf_ctl_fleet_spawn(c, err);
+}
+
+/* The dispatcher and the services now; the workers follow from the plan (steer.c), on the
+ * first tick. */
 static int mf__up_processes(mf__up *u, mf_err *err)
 {
     char exe[PATH_MAX];
@@ -218,6 +237,8 @@ static int mf__up_processes(mf__up *u, mf_err *err)
     }
     c = mf_ctl_steer_add(&u->steer, "dispatcher", NULL, exe);
     rc = mf_ctl_fleet_spawn(c, err);
+    if (rc == 0)
+        rc = mf__up_service(u, "gateway", "mf-gateway", u->ctx->cfg.http_listen, err);
 out:
     return rc;
 }

@@ -7,6 +7,7 @@ unset MF_REDIS_URL MF_CONFIG
 export MF_INBOX="$T/inbox" MF_OUTBOX="$T/outbox" MF_STATE_DIR="$T/state"
 export MF_LOG_LEVEL=${MF_LOG_LEVEL:-debug} MF_RETRY_BACKOFF_MS=100
 export MF_VISIBILITY_TIMEOUT=${MF_VISIBILITY_TIMEOUT:-30}
+export MF_HTTP_LISTEN=${MF_HTTP_LISTEN:-} # no gateway unless a test asks (tests run side by side)
 MFCTL="$MF_BIN_DIR/mfctl"
 S="$T/state/redis.sock"
 rcli() { redis-cli -s "$S" --no-raw "$@" 2>/dev/null | sed 's/^"\(.*\)"$/\1/'; }

@@ -11,6 +11,7 @@
 source "$(dirname "$0")/lib.sh"
 mf_setup
 export MF_VISIBILITY_TIMEOUT=30
+export MF_HTTP_LISTEN= # no gateway: tests run side by side
 MFCTL="$MF_BIN_DIR/mfctl"
 
 fleet_up() {

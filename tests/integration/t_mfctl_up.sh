@@ -13,6 +13,9 @@ export MF_INBOX="$T/inbox" MF_OUTBOX="$T/outbox" MF_STATE_DIR="$T/state"
 export MF_LOG_LEVEL=${MF_LOG_LEVEL:-debug} MF_RETRY_BACKOFF_MS=100
 # long enough that the worker that did the job still counts as live in `mfctl status`
 export MF_VISIBILITY_TIMEOUT=30
+# mfctl up starts the gateway when http_listen is set: on a free loopback port here
+GW_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+export MF_HTTP_LISTEN=127.0.0.1:$GW_PORT
 MFCTL="$MF_BIN_DIR/mfctl"
 S="$T/state/redis.sock"
 # lib.sh's readers, pointed at the embedded redis
@@ -57,6 +60,7 @@ mfctl_stop() {
 }
 
 mfctl_up first
+mf_wait 15 "the gateway started by mfctl up to answer /healthz" curl -fsS "http://127.0.0.1:$GW_PORT/healthz"
 grep -Fq "drop files into $T/inbox" "$T/logs/first.log" || mf_fail "the banner names no inbox"
 grep -Fq "redis-cli -s $S HGETALL mf:file:<id>" "$T/logs/first.log" ||
     mf_fail "the banner does not show how to read a record"
