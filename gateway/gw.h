@@ -43,7 +43,7 @@ typedef struct mf_gw {
 /* One request's state (MHD's *con_cls): what the log line and the upload need. */
 typedef struct mf_gw_upload_state mf_gw_upload_state;
 typedef struct mf_gw_req {
-    int64_t t0_ms; /* monotonic */
+    int64_t t0_us; /* monotonic, microseconds */
     char method[8];
     char *path; /* the URL path as received (decoded), for the log */
     unsigned status;
