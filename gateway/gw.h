@@ -49,7 +49,6 @@ typedef struct mf_gw_req {
     unsigned status;
     uint64_t bytes; /* body bytes of the response (known size, or counted by a stream) */
     mf_gw_upload_state *up;
-    int authorised;
 } mf_gw_req;
 
 /* pool.c: a connection for this request (connected, or an error: Redis down). */

@@ -131,6 +131,20 @@ static int mf__authorised(const mf_gw *g, struct MHD_Connection *c)
     return q != NULL && mf__token_eq(q, g->cfg->http_token);
 }
 
+static enum MHD_Result mf__unauthorised(struct MHD_Connection *c, mf_gw_req *rq)
+{
+    static const char body[] = "{\"error\":\"authorization required\"}";
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+
+    if (r == NULL)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"mediafleet\"");
+    rq->bytes = sizeof(body) - 1;
+    return mf_gw_queue(c, rq, MHD_HTTP_UNAUTHORIZED, r);
+}
+
 static int mf__is(const char *method, const char *want)
 {
     return strcmp(method, want) == 0;
@@ -177,32 +191,27 @@ enum MHD_Result mf_gw_access(void *cls, struct MHD_Connection *c, const char *ur
         if (rq->path == NULL)
             abort();
         *con_cls = rq;
-        if (get && (strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0))
-            return url[1] == 'h' ? mf_gw_healthz(g, c, rq) : mf_gw_readyz(g, c, rq);
-        rq->authorised = mf__authorised(g, c);
-        if (!rq->authorised) {
-            /* an upload's body is then never read: MHD closes the connection after this */
-            static const char body[] = "{\"error\":\"authorization required\"}";
-            struct MHD_Response *r = MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body,
-                                                                     MHD_RESPMEM_PERSISTENT);
-
-            if (r == NULL)
-                return MHD_NO;
-            MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-            MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-                                    "Bearer realm=\"mediafleet\"");
-            rq->bytes = sizeof(body) - 1;
-            return mf_gw_queue(c, rq, MHD_HTTP_UNAUTHORIZED, r);
-        }
-        if (!upload && !get)
+        /* A GET is answered on the next call, once MHD knows the request has no body:
+         * libmicrohttpd closes the connection after a response queued on the first call. */
+        if (get)
+            return MHD_YES;
+        if (!mf__authorised(g, c))
+            return mf__unauthorised(c, rq); /* the body is never read: MHD closes after it */
+        if (!upload)
             return mf_gw_reply_error(c, rq, MHD_HTTP_METHOD_NOT_ALLOWED, "%s not allowed here",
                                      method);
-        if (get)
-            return mf__route_get(g, c, rq, url);
     }
     if (upload)
         return mf_gw_upload(g, c, rq, url, upload_data, upload_data_size);
-    return MHD_YES; /* a GET with a body: ignore the body */
+    if (*upload_data_size > 0) {
+        *upload_data_size = 0; /* a GET with a body: the body is ignored */
+        return MHD_YES;
+    }
+    if (strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0)
+        return url[1] == 'h' ? mf_gw_healthz(g, c, rq) : mf_gw_readyz(g, c, rq);
+    if (!mf__authorised(g, c))
+        return mf__unauthorised(c, rq);
+    return mf__route_get(g, c, rq, url);
 }
 
 void mf_gw_completed(void *cls, struct MHD_Connection *c, void **con_cls,
