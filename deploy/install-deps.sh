@@ -17,8 +17,9 @@ PACKAGES=(
     libpocketsphinx-dev pocketsphinx-en-us
     redis-server redis-tools
     # mf-gateway: the HTTP server; its tests check /metrics with promtool (package
-    # prometheus), drive the status page in headless chromium and talk HTTP with curl
-    libmicrohttpd-dev prometheus chromium curl
+    # prometheus), drive the status page in headless chromium from node (DevTools pipe, no
+    # npm package) and talk HTTP with curl
+    libmicrohttpd-dev prometheus chromium nodejs curl
     # tests and benchmarks: fixtures drawn with cairo need a font; pgrep, jq, python3, time
     fonts-dejavu-core fontconfig procps jq python3 time
     espeak-ng

@@ -20,7 +20,9 @@
 #include "gw.h"
 #include "mf/log.h"
 
-#define MF__SSE_BLOCK_MS 5000 /* XREAD BLOCK: also how often a quiet stream gets a comment */
+#define MF__SSE_BLOCK_MS                                                                           \
+    2000 /* XREAD BLOCK: how often a quiet stream gets a comment, and the                          \
+           longest a stream delays the gateway's exit */
 #define MF__SSE_BATCH 100
 #define MF__SSE_BACKLOG_MAX 1000
 #define MF__SSE_ID_MAX 48

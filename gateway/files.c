@@ -173,7 +173,7 @@ static int mf__range(const char *h, int64_t size, int64_t *from, int64_t *to)
 static enum MHD_Result mf__send(struct MHD_Connection *c, mf_gw_req *rq, int fd,
                                 const struct stat *st, const char *name)
 {
-    char etag[96], crange[96], len[32];
+    char etag[96], crange[96];
     const char *inm =
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
     const char *range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
@@ -216,7 +216,6 @@ static enum MHD_Result mf__send(struct MHD_Connection *c, mf_gw_req *rq, int fd,
     if (k > 0)
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, crange);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, mf__type(name));
-    snprintf(len, sizeof(len), "%" PRId64, to - from + 1);
 headers:
     if (r == NULL)
         return MHD_NO;
@@ -253,8 +252,8 @@ enum MHD_Result mf_gw_output(mf_gw *g, struct MHD_Connection *c, mf_gw_req *rq, 
     }
     fd = mf_gw_open_beneath(g->outbox_fd, rest, O_RDONLY, 0, 0);
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        ret = mf_gw_reply_error(c, rq, MHD_HTTP_NOT_FOUND, "output %s is not readable",
-                                fd < 0 ? strerror(-fd) : "a regular file");
+        ret = mf_gw_reply_error(c, rq, MHD_HTTP_NOT_FOUND, "output not readable: %s",
+                                fd < 0 ? strerror(-fd) : "not a regular file");
         if (fd >= 0)
             close(fd);
         goto out;

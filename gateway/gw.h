@@ -43,13 +43,12 @@ typedef struct mf_gw {
 /* One request's state (MHD's *con_cls): what the log line and the upload need. */
 typedef struct mf_gw_upload_state mf_gw_upload_state;
 typedef struct mf_gw_req {
-    int64_t t0_ms; /* monotonic */
+    int64_t t0_us; /* monotonic, microseconds */
     char method[8];
     char *path; /* the URL path as received (decoded), for the log */
     unsigned status;
     uint64_t bytes; /* body bytes of the response (known size, or counted by a stream) */
     mf_gw_upload_state *up;
-    int authorised;
 } mf_gw_req;
 
 /* pool.c: a connection for this request (connected, or an error: Redis down). */

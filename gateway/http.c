@@ -13,12 +13,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gw.h"
-#include "mf/clock.h"
 #include "mf/log.h"
 
 #define MF__ERR_JSON_MAX 1024
+
+/* Request times in the log to the microsecond: a scrape takes about one millisecond. */
+static int64_t mf__mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 enum MHD_Result mf_gw_queue(struct MHD_Connection *c, mf_gw_req *rq, unsigned status,
                             struct MHD_Response *r)
@@ -122,6 +131,20 @@ static int mf__authorised(const mf_gw *g, struct MHD_Connection *c)
     return q != NULL && mf__token_eq(q, g->cfg->http_token);
 }
 
+static enum MHD_Result mf__unauthorised(struct MHD_Connection *c, mf_gw_req *rq)
+{
+    static const char body[] = "{\"error\":\"authorization required\"}";
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+
+    if (r == NULL)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"mediafleet\"");
+    rq->bytes = sizeof(body) - 1;
+    return mf_gw_queue(c, rq, MHD_HTTP_UNAUTHORIZED, r);
+}
+
 static int mf__is(const char *method, const char *want)
 {
     return strcmp(method, want) == 0;
@@ -162,38 +185,33 @@ enum MHD_Result mf_gw_access(void *cls, struct MHD_Connection *c, const char *ur
         rq = calloc(1, sizeof(*rq));
         if (rq == NULL)
             abort();
-        rq->t0_ms = mf_clock_mono_ms();
+        rq->t0_us = mf__mono_us();
         snprintf(rq->method, sizeof(rq->method), "%s", method);
         rq->path = strdup(url);
         if (rq->path == NULL)
             abort();
         *con_cls = rq;
-        if (get && (strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0))
-            return url[1] == 'h' ? mf_gw_healthz(g, c, rq) : mf_gw_readyz(g, c, rq);
-        rq->authorised = mf__authorised(g, c);
-        if (!rq->authorised) {
-            /* an upload's body is then never read: MHD closes the connection after this */
-            static const char body[] = "{\"error\":\"authorization required\"}";
-            struct MHD_Response *r = MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body,
-                                                                     MHD_RESPMEM_PERSISTENT);
-
-            if (r == NULL)
-                return MHD_NO;
-            MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-            MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-                                    "Bearer realm=\"mediafleet\"");
-            rq->bytes = sizeof(body) - 1;
-            return mf_gw_queue(c, rq, MHD_HTTP_UNAUTHORIZED, r);
-        }
-        if (!upload && !get)
+        /* A GET is answered on the next call, once MHD knows the request has no body:
+         * libmicrohttpd closes the connection after a response queued on the first call. */
+        if (get)
+            return MHD_YES;
+        if (!mf__authorised(g, c))
+            return mf__unauthorised(c, rq); /* the body is never read: MHD closes after it */
+        if (!upload)
             return mf_gw_reply_error(c, rq, MHD_HTTP_METHOD_NOT_ALLOWED, "%s not allowed here",
                                      method);
-        if (get)
-            return mf__route_get(g, c, rq, url);
     }
     if (upload)
         return mf_gw_upload(g, c, rq, url, upload_data, upload_data_size);
-    return MHD_YES; /* a GET with a body: ignore the body */
+    if (*upload_data_size > 0) {
+        *upload_data_size = 0; /* a GET with a body: the body is ignored */
+        return MHD_YES;
+    }
+    if (strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0)
+        return url[1] == 'h' ? mf_gw_healthz(g, c, rq) : mf_gw_readyz(g, c, rq);
+    if (!mf__authorised(g, c))
+        return mf__unauthorised(c, rq);
+    return mf__route_get(g, c, rq, url);
 }
 
 void mf_gw_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -204,9 +222,9 @@ void mf_gw_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
     if (rq == NULL)
         return;
-    mf_log(MF_LOG_DEBUG, "method=%s path=%s status=%u bytes=%llu ms=%lld%s", rq->method,
+    mf_log(MF_LOG_DEBUG, "method=%s path=%s status=%u bytes=%llu ms=%.3f%s", rq->method,
            mf_log_quote(qpath, sizeof(qpath), rq->path), rq->status, (unsigned long long)rq->bytes,
-           (long long)(mf_clock_mono_ms() - rq->t0_ms),
+           (double)(mf__mono_us() - rq->t0_us) / 1000.0,
            toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
     mf_gw_upload_free(rq->up);
     free(rq->path);

@@ -28,4 +28,9 @@ mf_assert_eq "$(rraw HLEN mf:paths)" "$N" "paths recorded"
 mf_assert_eq "$(rraw --scan --pattern 'mf:file:*' | wc -l)" "$N" "records (none twice)"
 mf_assert_eq "$(rraw XLEN mf:q:image)" "$N" "jobs"
 grep -q 'inotify queue overflowed' "$T/logs/dispatcher.log" || mf_fail "no overflow was seen"
+# the counters /metrics reads (mf:stats): the overflow, its rescan, every file recorded once
+[ "$(rraw HGET mf:stats dispatcher:inotify_overflows)" -ge 1 ] || mf_fail "overflow not counted"
+[ "$(rraw HGET mf:stats dispatcher:rescans)" -ge 2 ] || mf_fail "rescan not counted"
+mf_assert_eq "$(rraw HGET mf:stats dispatcher:files_recorded)" "$N" "files_recorded counter"
+mf_assert_eq "$(rraw HGET mf:stats records:image:queued)" "$N" "records:image:queued counter"
 mf_pass
