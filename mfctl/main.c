@@ -22,6 +22,7 @@ static const mf__cmd mf__cmds[] = {
     {"show", mf_ctl_show},
     {"dlq", mf_ctl_dlq},
     {"retry", mf_ctl_retry},
+    {"webhooks", mf_ctl_webhooks},
     {"check-config", mf_ctl_check_config},
     {"config-example", mf_ctl_config_example},
 };
@@ -40,6 +41,8 @@ static const char mf__usage[] =
     "                        one record (path as in the inbox, a file in it, or an id)\n"
     "  dlq [lane]            dead jobs: attempts exhausted or failed for good\n"
     "  retry <id|path>...    queue failed files again (attempts start over)\n"
+    "  webhooks [list|log [N]|dlq|replay <entry>...|--all|enable <url>]\n"
+    "                        webhook endpoints, attempts and dead deliveries (mf-notifier)\n"
     "  check-config          validate and print the effective configuration\n"
     "  config-example [FILE] every setting with its default and help\n"
     "\n"

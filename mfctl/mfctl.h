@@ -154,6 +154,7 @@ int mf_ctl_status(mf_ctl *ctx, int argc, char **argv);
 int mf_ctl_show(mf_ctl *ctx, int argc, char **argv);
 int mf_ctl_dlq(mf_ctl *ctx, int argc, char **argv);
 int mf_ctl_retry(mf_ctl *ctx, int argc, char **argv);
+int mf_ctl_webhooks(mf_ctl *ctx, int argc, char **argv);
 int mf_ctl_check_config(mf_ctl *ctx, int argc, char **argv);
 int mf_ctl_config_example(mf_ctl *ctx, int argc, char **argv);
 

@@ -553,6 +553,8 @@ static void mf__finish(mf__delivery *d, CURLcode code)
                  d->resp);
         if (http >= 300 && http < 400)
             snprintf(d->error, sizeof(d->error), "HTTP %ld: redirects are not followed", http);
+        if (http == 410)
+            snprintf(d->error, sizeof(d->error), "HTTP 410 Gone: the endpoint is disabled");
     } else if (!d->refused && d->error[0] == '\0') {
         snprintf(d->error, sizeof(d->error), "%s", curl_easy_strerror(code));
     }
