@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <netdb.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,7 @@ typedef struct mf__ep {
     char reason[160];
     int64_t disabled_at_ms;
     int64_t failing_since_ms; /* first failure since the last success; 0 = none */
+    unsigned changed_seq;     /* n->state_seq when we last changed the state ourselves */
     long long ok, failed;
     long last_status;
     int64_t last_attempt_ms;
@@ -128,8 +130,9 @@ struct mf__notifier {
     int reading; /* an XREADGROUP is outstanding */
     int backlog; /* still reading our own pending entries (after a crash) */
     char backlog_id[48];
-    int events_busy; /* events of the last batch not yet acknowledged */
-    int started;     /* endpoints state loaded: reading may begin */
+    int events_busy;    /* events of the last batch not yet acknowledged */
+    int started;        /* endpoints state loaded: reading may begin */
+    unsigned state_seq; /* HGETALLs of the endpoints hash issued so far */
     size_t known;
     mf__delivery *htab[MF__HTAB];
     mf__delivery *ready_head, *ready_tail;
@@ -311,11 +314,16 @@ static void mf__on_endpoints(redisAsyncContext *c, void *r, void *priv)
 {
     mf__notifier *n = c->data;
     redisReply *reply = r;
+    unsigned seq = (unsigned)(uintptr_t)priv;
 
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY)
         return;
     for (int i = 0; i < n->neps; i++) {
         const char *text = NULL;
+
+        /* read before our own last change (a 410 just now) reached Redis: stale */
+        if (n->eps[i].changed_seq >= seq)
+            continue;
         for (size_t k = 0; k + 1 < reply->elements; k += 2) {
             if (strcmp(mf__reply_str(reply->element[k]), n->eps[i].cfg->url) == 0)
                 text = mf__reply_str(reply->element[k + 1]);
@@ -338,6 +346,7 @@ static void mf__ep_disable(mf__notifier *n, mf__ep *ep, const char *why)
     if (ep->disabled)
         return;
     ep->disabled = 1;
+    ep->changed_seq = n->state_seq;
     ep->disabled_at_ms = mf_clock_now_ms();
     snprintf(ep->reason, sizeof(ep->reason), "%s", why);
     mf_log(MF_LOG_ERROR, "msg=\"webhook endpoint disabled\" url=\"%s\" reason=\"%s\"", ep->cfg->url,
@@ -1148,7 +1157,7 @@ static void mf__on_scan(uv_timer_t *t)
         return;
     snprintf(now, sizeof(now), "%lld", (long long)mf_clock_now_ms());
     snprintf(batch, sizeof(batch), "%d", MF__SCAN_BATCH);
-    mf__cmd(n, mf__on_endpoints, NULL, 2, eps);
+    mf__cmd(n, mf__on_endpoints, (void *)(uintptr_t)++n->state_seq, 2, eps);
     if (n->known < MF__KNOWN_MAX)
         mf__cmd(n, mf__on_due, NULL, 7, due);
 }
@@ -1442,7 +1451,8 @@ int mf_notifier_run(const mf_config *cfg, mf_err *err)
         const char *group[] = {"XGROUP", "CREATE", n.k_events, MF__GROUP, "$", "MKSTREAM"};
         const char *eps[] = {"HGETALL", n.k_endpoints};
         redisAsyncCommandArgv(n.wr, mf__on_group, NULL, 6, group, NULL);
-        redisAsyncCommandArgv(n.wr, mf__on_endpoints, NULL, 2, eps, NULL);
+        redisAsyncCommandArgv(n.wr, mf__on_endpoints, (void *)(uintptr_t)++n.state_seq, 2, eps,
+                              NULL);
         uv_timer_start(&n.scan_timer, mf__on_scan, 0, MF__SCAN_MS);
         mf_log(MF_LOG_INFO, "msg=\"started\" endpoints=%d attempts=%d consumer=%s", n.neps,
                n.nsched, n.consumer);
