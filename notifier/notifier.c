@@ -10,7 +10,8 @@
  * deletes it (delivered, or moved to <prefix>webhooks:dlq). A scan of the ZSET every second
  * picks up what is due and not in memory: retries, replays, and whatever a killed notifier
  * left. A delivery is forgotten from memory only when Redis has answered its last write,
- * so a scan never sees a stale score for a delivery we still hold. */
+ * so a scan never sees a stale score for a delivery we still hold. When Redis goes away both
+ * connections are dropped and made again (back-off), and work resumes from what Redis has. */
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <hiredis/adapters/libuv.h>
@@ -54,6 +55,10 @@
 #define MF__RESP_KEEP 200
 #define MF__LOG_MAXLEN 100000
 #define MF__HTAB 8192
+/* Reconnect back-off, as queues/redis.c: a restart takes ~100 ms, a long outage costs at most
+ * 5 s of extra delay. */
+#define MF__BACKOFF_MIN_MS 100
+#define MF__BACKOFF_MAX_MS 5000
 
 typedef struct mf__notifier mf__notifier;
 typedef struct mf__delivery mf__delivery;
@@ -140,7 +145,12 @@ struct mf__notifier {
     int draining;
     int closing;
     int wr_closing; /* redisAsyncDisconnect() of the writer was called */
-    int rc;
+    mf_wh_redis_url url;
+    uv_timer_t reconnect_timer;
+    int64_t backoff_ms;      /* next reconnect delay */
+    int redis_lost;          /* logged once per outage */
+    int resetting;           /* freeing the connections ourselves: no reconnect from callbacks */
+    int64_t read_pause_mono; /* no XREADGROUP before this (after an error reply) */
 };
 
 /* ---- small helpers ---------------------------------------------------------------------- */
@@ -203,6 +213,7 @@ static void mf__delivery_free(mf__delivery *d)
 static void mf__maybe_read(mf__notifier *n);
 static void mf__pump(mf__notifier *n);
 static void mf__maybe_finish_drain(mf__notifier *n);
+static void mf__on_group(redisAsyncContext *c, void *r, void *priv);
 
 /* Drops a delivery from memory (Redis has its state). */
 static void mf__forget(mf__delivery *d)
@@ -1032,9 +1043,12 @@ static void mf__on_read(redisAsyncContext *c, void *r, void *priv)
     if (reply == NULL || n->draining)
         return;
     if (reply->type == REDIS_REPLY_ERROR) {
+        /* NOGROUP: Redis lost its data; the group is made again and reading resumes */
+        const char *group[] = {"XGROUP", "CREATE", n->k_events, MF__GROUP, "$", "MKSTREAM"};
+
         mf_log(MF_LOG_ERROR, "msg=\"XREADGROUP failed\" error=\"%s\"", reply->str);
-        n->rc = MF_EREDIS;
-        uv_stop(n->loop);
+        mf__cmd(n, mf__on_group, NULL, 6, group);
+        n->read_pause_mono = mf_clock_mono_ms() + MF__SCAN_MS;
         return;
     }
     if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0) {
@@ -1063,7 +1077,7 @@ static void mf__maybe_read(mf__notifier *n)
     char count[16], block[16];
 
     if (!n->started || n->reading || n->draining || !n->rd_up || n->events_busy > 0 ||
-        n->known >= MF__KNOWN_MAX)
+        n->known >= MF__KNOWN_MAX || mf_clock_mono_ms() < n->read_pause_mono)
         return;
     snprintf(count, sizeof(count), "%d", MF__READ_COUNT);
     snprintf(block, sizeof(block), "%d", MF__READ_BLOCK_MS);
@@ -1160,118 +1174,66 @@ static void mf__on_scan(uv_timer_t *t)
     mf__cmd(n, mf__on_endpoints, (void *)(uintptr_t)++n->state_seq, 2, eps);
     if (n->known < MF__KNOWN_MAX)
         mf__cmd(n, mf__on_due, NULL, 7, due);
+    mf__maybe_read(n);
 }
 
 /* ---- Redis connections ------------------------------------------------------------------ */
 
-typedef struct mf__url {
-    char host[256];
-    int port;
-    char sock[256];
-    char password[256];
-    long db;
-} mf__url;
-
-/* redis://[:password@]host[:port][/db] or unix:///path[?db=N][&password=P]; the full
- * parser (percent-decoding, users) is queues/redis.c's: this one covers what mfctl and the
- * tests write. */
-static int mf__url_parse(const char *url, mf__url *u, mf_err *err)
-{
-    memset(u, 0, sizeof(*u));
-    u->port = 6379;
-    if (strncmp(url, "unix://", 7) == 0) {
-        const char *q = strchr(url + 7, '?');
-        size_t len = q ? (size_t)(q - url - 7) : strlen(url + 7);
-        if (len == 0 || len >= sizeof(u->sock))
-            return mf_err_set(err, MF_ECONFIG, "redis_url '%s': bad socket path", url);
-        memcpy(u->sock, url + 7, len);
-        for (const char *p = q; p != NULL; p = strchr(p + 1, '&')) {
-            if (strncmp(p + 1, "db=", 3) == 0)
-                u->db = strtol(p + 4, NULL, 10);
-            else if (strncmp(p + 1, "password=", 9) == 0)
-                snprintf(u->password, sizeof(u->password), "%.*s", (int)strcspn(p + 10, "&"),
-                         p + 10);
-        }
-        return 0;
-    }
-    if (strncmp(url, "redis://", 8) == 0) {
-        const char *s = url + 8, *at = strchr(s, '@'), *hp, *colon, *slash;
-        if (at != NULL) {
-            const char *pw = memchr(s, ':', (size_t)(at - s));
-            if (pw != NULL)
-                snprintf(u->password, sizeof(u->password), "%.*s", (int)(at - pw - 1), pw + 1);
-        }
-        hp = at ? at + 1 : s;
-        slash = strchr(hp, '/');
-        colon = strrchr(hp, ':');
-        if (colon != NULL && slash != NULL && colon > slash)
-            colon = NULL;
-        if (colon != NULL && strchr(hp, ']') > colon)
-            colon = NULL;
-        snprintf(u->host, sizeof(u->host), "%.*s",
-                 (int)((colon   ? colon
-                        : slash ? slash
-                                : hp + strlen(hp)) -
-                       hp),
-                 hp);
-        if (colon != NULL)
-            u->port = (int)strtol(colon + 1, NULL, 10);
-        if (slash != NULL)
-            u->db = strtol(slash + 1, NULL, 10);
-        if (u->host[0] == '[') {
-            memmove(u->host, u->host + 1, strlen(u->host));
-            u->host[strcspn(u->host, "]")] = '\0';
-        }
-        if (u->host[0] != '\0' && u->port > 0 && u->port < 65536)
-            return 0;
-    }
-    return mf_err_set(err, MF_ECONFIG,
-                      "redis_url '%s' is invalid (redis://[:password@]host[:port][/db] or "
-                      "unix:///path.sock)",
-                      url);
-}
-
 static void mf__shutdown(mf__notifier *n);
 
-static void mf__on_disconnect(const redisAsyncContext *c, int status)
-{
-    mf__notifier *n = c->data;
+static void mf__on_reconnect(uv_timer_t *t);
 
+/* A connection is gone (or never came up): reconnect both after a back-off. Every reply
+ * still owed on it has been handed to its callback as NULL by now (hiredis does that before
+ * the disconnect callback), so nothing in memory waits for it. */
+static void mf__redis_lost(mf__notifier *n, const redisAsyncContext *c)
+{
     if (c == n->rd)
         n->rd_up = 0;
-    else
+    else if (c == n->wr)
         n->wr_up = 0;
+    if (n->resetting)
+        return;
     if (n->draining) {
         if (!n->wr_up)
             mf__shutdown(n);
         return;
     }
-    mf_log(MF_LOG_ERROR,
-           "msg=\"lost the redis connection, exiting (deliveries are in redis)\" "
-           "error=\"%s\"",
-           c->errstr[0] ? c->errstr : "closed");
-    n->rc = MF_EREDIS;
-    n->draining = 1;
-    uv_stop(n->loop);
+    if (!n->redis_lost && c != NULL)
+        mf_log(MF_LOG_WARN, "msg=\"redis connection lost, reconnecting\" error=\"%s\"",
+               c->errstr[0] ? c->errstr : "closed");
+    n->redis_lost = 1;
+    if (uv_is_active((uv_handle_t *)&n->reconnect_timer))
+        return;
+    n->backoff_ms = n->backoff_ms ? n->backoff_ms * 2 : MF__BACKOFF_MIN_MS;
+    if (n->backoff_ms > MF__BACKOFF_MAX_MS)
+        n->backoff_ms = MF__BACKOFF_MAX_MS;
+    uv_timer_start(&n->reconnect_timer, mf__on_reconnect, (uint64_t)n->backoff_ms, 0);
+}
+
+static void mf__on_disconnect(const redisAsyncContext *c, int status)
+{
+    mf__redis_lost(c->data, c);
 }
 
 static void mf__on_connect(const redisAsyncContext *c, int status)
 {
     mf__notifier *n = c->data;
 
-    if (status == REDIS_OK)
+    if (status != REDIS_OK) {
+        mf_log(MF_LOG_DEBUG, "msg=\"cannot connect to redis\" error=\"%s\"", c->errstr);
+        mf__redis_lost(n, c);
         return;
-    mf_log(MF_LOG_ERROR, "msg=\"cannot connect to redis\" error=\"%s\"", c->errstr);
-    if (c == n->rd)
-        n->rd_up = 0;
-    else
-        n->wr_up = 0;
-    n->rc = MF_EREDIS;
-    n->draining = 1;
-    uv_stop(n->loop);
+    }
+    if (c == n->wr && n->redis_lost) {
+        mf_log(MF_LOG_INFO, "msg=\"redis connection back\"");
+        n->redis_lost = 0;
+    }
+    if (c == n->wr)
+        n->backoff_ms = 0;
 }
 
-static int mf__connect(mf__notifier *n, const mf__url *u, redisAsyncContext **out, int *up,
+static int mf__connect(mf__notifier *n, const mf_wh_redis_url *u, redisAsyncContext **out, int *up,
                        mf_err *err)
 {
     redisAsyncContext *c =
@@ -1297,6 +1259,58 @@ static int mf__connect(mf__notifier *n, const mf__url *u, redisAsyncContext **ou
     *out = c;
     *up = 1;
     return 0;
+}
+
+/* Opens both connections (again) and starts over from what Redis has: the endpoints' state,
+ * our consumer's pending events, the due deliveries. */
+static void mf__on_reconnect(uv_timer_t *t)
+{
+    mf__notifier *n = t->data;
+    mf_err err;
+    int rc;
+
+    if (n->draining)
+        return;
+    /* a connection that survived is dropped too: both start over together */
+    n->resetting = 1;
+    if (n->rd_up) {
+        n->rd_up = 0;
+        redisAsyncFree(n->rd);
+    }
+    if (n->wr_up) {
+        n->wr_up = 0;
+        redisAsyncFree(n->wr);
+    }
+    n->resetting = 0;
+    n->reading = 0;
+    n->events_busy = 0;
+    n->started = 0;
+    n->wr_closing = 0;
+    n->backlog = 1;
+    snprintf(n->backlog_id, sizeof(n->backlog_id), "0");
+    rc = mf__connect(n, &n->url, &n->wr, &n->wr_up, &err);
+    if (rc == 0)
+        rc = mf__connect(n, &n->url, &n->rd, &n->rd_up, &err);
+    if (rc < 0) {
+        if (!n->redis_lost)
+            mf_log(MF_LOG_WARN, "msg=\"redis unreachable, retrying\" error=\"%s\"", err.msg);
+        n->redis_lost = 1;
+        n->resetting = 1;
+        if (n->wr_up) {
+            n->wr_up = 0;
+            redisAsyncFree(n->wr);
+        }
+        n->resetting = 0;
+        mf__redis_lost(n, NULL);
+        return;
+    }
+    {
+        const char *group[] = {"XGROUP", "CREATE", n->k_events, MF__GROUP, "$", "MKSTREAM"};
+        const char *eps[] = {"HGETALL", n->k_endpoints};
+        redisAsyncCommandArgv(n->wr, mf__on_group, NULL, 6, group, NULL);
+        redisAsyncCommandArgv(n->wr, mf__on_endpoints, (void *)(uintptr_t)++n->state_seq, 2, eps,
+                              NULL);
+    }
 }
 
 /* ---- start and stop --------------------------------------------------------------------- */
@@ -1326,13 +1340,14 @@ static void mf__shutdown(mf__notifier *n)
         redisAsyncDisconnect(n->rd);
     uv_timer_stop(&n->scan_timer);
     uv_timer_stop(&n->curl_timer);
+    uv_timer_stop(&n->reconnect_timer);
     uv_signal_stop(&n->sig_term);
     uv_signal_stop(&n->sig_int);
 }
 
 static void mf__maybe_finish_drain(mf__notifier *n)
 {
-    if (!n->draining || n->closing || n->inflight > 0 || n->rc != 0)
+    if (!n->draining || n->closing || n->inflight > 0)
         return;
     for (int i = 0; i < n->neps; i++) {
         if (n->eps[i].resolving)
@@ -1411,7 +1426,6 @@ int mf_notifier_run(const mf_config *cfg, mf_err *err)
 {
     static mf__notifier n; /* reachable from everywhere for LeakSanitizer's sake too */
     char url[1024];
-    mf__url u;
     uv_loop_t loop;
     int rc;
 
@@ -1423,7 +1437,7 @@ int mf_notifier_run(const mf_config *cfg, mf_err *err)
         snprintf(url, sizeof(url), "%s", cfg->redis_url);
     else
         snprintf(url, sizeof(url), "unix://%s/redis.sock", cfg->state_dir);
-    rc = mf__url_parse(url, &u, err);
+    rc = mf_wh_redis_url_parse(url, &n.url, err);
     if (rc < 0)
         goto out;
     signal(SIGPIPE, SIG_IGN);
@@ -1438,29 +1452,20 @@ int mf_notifier_run(const mf_config *cfg, mf_err *err)
     curl_multi_setopt(n.multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
     uv_timer_init(&loop, &n.curl_timer);
     uv_timer_init(&loop, &n.scan_timer);
-    n.curl_timer.data = n.scan_timer.data = &n;
+    uv_timer_init(&loop, &n.reconnect_timer);
+    n.curl_timer.data = n.scan_timer.data = n.reconnect_timer.data = &n;
     uv_signal_init(&loop, &n.sig_term);
     uv_signal_init(&loop, &n.sig_int);
     n.sig_term.data = n.sig_int.data = &n;
     uv_signal_start(&n.sig_term, mf__on_signal, SIGTERM);
     uv_signal_start(&n.sig_int, mf__on_signal, SIGINT);
-    rc = mf__connect(&n, &u, &n.wr, &n.wr_up, err);
-    if (rc == 0)
-        rc = mf__connect(&n, &u, &n.rd, &n.rd_up, err);
-    if (rc == 0) {
-        const char *group[] = {"XGROUP", "CREATE", n.k_events, MF__GROUP, "$", "MKSTREAM"};
-        const char *eps[] = {"HGETALL", n.k_endpoints};
-        redisAsyncCommandArgv(n.wr, mf__on_group, NULL, 6, group, NULL);
-        redisAsyncCommandArgv(n.wr, mf__on_endpoints, (void *)(uintptr_t)++n.state_seq, 2, eps,
-                              NULL);
-        uv_timer_start(&n.scan_timer, mf__on_scan, 0, MF__SCAN_MS);
-        mf_log(MF_LOG_INFO, "msg=\"started\" endpoints=%d attempts=%d consumer=%s", n.neps,
-               n.nsched, n.consumer);
-        uv_run(&loop, UV_RUN_DEFAULT);
-        rc = n.rc;
-        if (rc < 0)
-            mf_err_set(err, rc, "redis connection lost or unreachable");
-    }
+    mf_log(MF_LOG_INFO, "msg=\"started\" endpoints=%d attempts=%d consumer=%s", n.neps, n.nsched,
+           n.consumer);
+    /* connecting is reconnecting from nothing: a Redis not up yet is waited for */
+    mf__on_reconnect(&n.reconnect_timer);
+    uv_timer_start(&n.scan_timer, mf__on_scan, 0, MF__SCAN_MS);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    rc = 0;
     /* an error stop leaves handles open: close them all and let the loop run them out */
     if (n.rd_up)
         redisAsyncFree(n.rd);

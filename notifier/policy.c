@@ -385,3 +385,65 @@ int mf_wh_addr_allowed(const struct sockaddr *sa, int allow_private, const char 
     }
     return !refused || allow_private;
 }
+
+/* ---- the Redis URL --------------------------------------------------------------------- */
+
+/* redis://[:password@]host[:port][/db] or unix:///path[?db=N][&password=P]; the full
+ * parser (percent-decoding, users) is queues/redis.c's: this one covers what mfctl and the
+ * tests write. */
+
+int mf_wh_redis_url_parse(const char *url, mf_wh_redis_url *u, mf_err *err)
+{
+    memset(u, 0, sizeof(*u));
+    u->port = 6379;
+    if (strncmp(url, "unix://", 7) == 0) {
+        const char *q = strchr(url + 7, '?');
+        size_t len = q ? (size_t)(q - url - 7) : strlen(url + 7);
+        if (len == 0 || len >= sizeof(u->sock))
+            return mf_err_set(err, MF_ECONFIG, "redis_url '%s': bad socket path", url);
+        memcpy(u->sock, url + 7, len);
+        for (const char *p = q; p != NULL; p = strchr(p + 1, '&')) {
+            if (strncmp(p + 1, "db=", 3) == 0)
+                u->db = strtol(p + 4, NULL, 10);
+            else if (strncmp(p + 1, "password=", 9) == 0)
+                snprintf(u->password, sizeof(u->password), "%.*s", (int)strcspn(p + 10, "&"),
+                         p + 10);
+        }
+        return 0;
+    }
+    if (strncmp(url, "redis://", 8) == 0) {
+        const char *s = url + 8, *at = strchr(s, '@'), *hp, *colon, *slash;
+        if (at != NULL) {
+            const char *pw = memchr(s, ':', (size_t)(at - s));
+            if (pw != NULL)
+                snprintf(u->password, sizeof(u->password), "%.*s", (int)(at - pw - 1), pw + 1);
+        }
+        hp = at ? at + 1 : s;
+        slash = strchr(hp, '/');
+        colon = strrchr(hp, ':');
+        if (colon != NULL && slash != NULL && colon > slash)
+            colon = NULL;
+        if (colon != NULL && strchr(hp, ']') > colon)
+            colon = NULL;
+        snprintf(u->host, sizeof(u->host), "%.*s",
+                 (int)((colon   ? colon
+                        : slash ? slash
+                                : hp + strlen(hp)) -
+                       hp),
+                 hp);
+        if (colon != NULL)
+            u->port = (int)strtol(colon + 1, NULL, 10);
+        if (slash != NULL)
+            u->db = strtol(slash + 1, NULL, 10);
+        if (u->host[0] == '[') {
+            memmove(u->host, u->host + 1, strlen(u->host));
+            u->host[strcspn(u->host, "]")] = '\0';
+        }
+        if (u->host[0] != '\0' && u->port > 0 && u->port < 65536)
+            return 0;
+    }
+    return mf_err_set(err, MF_ECONFIG,
+                      "redis_url '%s' is invalid (redis://[:password@]host[:port][/db] or "
+                      "unix:///path.sock)",
+                      url);
+}

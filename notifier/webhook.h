@@ -86,8 +86,20 @@ int mf_wh_addr_allowed(const struct sockaddr *sa, int allow_private, const char 
 char *mf_wh_body(const char *const *rec, size_t nrec, const char *const *ev, size_t nev,
                  int64_t event_ms);
 
-/* The loop: reads <prefix>events and delivers until SIGTERM/SIGINT. Returns 0 or an
- * error (Redis unreachable or lost: the supervisor restarts us). */
+/* Where Redis is, for hiredis' async API (the blocking connection of queues/redis.c does
+ * not fit a libuv loop): redis://[:password@]host[:port][/db] or
+ * unix:///path[?db=N][&password=P]. Returns 0 or MF_ECONFIG. */
+typedef struct mf_wh_redis_url {
+    char host[256];
+    int port;
+    char sock[256];
+    char password[256];
+    long db;
+} mf_wh_redis_url;
+int mf_wh_redis_url_parse(const char *url, mf_wh_redis_url *u, mf_err *err);
+
+/* The loop: reads <prefix>events and delivers until SIGTERM/SIGINT, waiting for Redis and
+ * reconnecting when it goes away. Returns 0, or MF_ECONFIG for a bad configuration. */
 int mf_notifier_run(const mf_config *cfg, mf_err *err);
 
 #endif

@@ -268,13 +268,39 @@ static void test_body(void **state)
     free(text);
 }
 
+static void test_redis_url(void **state)
+{
+    mf_wh_redis_url u;
+    mf_err err;
+
+    assert_int_equal(mf_wh_redis_url_parse("unix:///tmp/r.sock", &u, &err), 0);
+    assert_string_equal(u.sock, "/tmp/r.sock");
+    assert_int_equal(u.db, 0);
+    assert_int_equal(mf_wh_redis_url_parse("unix:///tmp/r.sock?db=3&password=pw", &u, &err), 0);
+    assert_string_equal(u.sock, "/tmp/r.sock");
+    assert_int_equal(u.db, 3);
+    assert_string_equal(u.password, "pw");
+    assert_int_equal(mf_wh_redis_url_parse("redis://:secret@redis.local:6380/2", &u, &err), 0);
+    assert_string_equal(u.host, "redis.local");
+    assert_int_equal(u.port, 6380);
+    assert_int_equal(u.db, 2);
+    assert_string_equal(u.password, "secret");
+    assert_int_equal(mf_wh_redis_url_parse("redis://[::1]:7000", &u, &err), 0);
+    assert_string_equal(u.host, "::1");
+    assert_int_equal(u.port, 7000);
+    assert_int_equal(mf_wh_redis_url_parse("redis://localhost", &u, &err), 0);
+    assert_int_equal(u.port, 6379);
+    assert_int_equal(mf_wh_redis_url_parse("http://localhost", &u, &err), MF_ECONFIG);
+    assert_int_equal(mf_wh_redis_url_parse("redis://", &u, &err), MF_ECONFIG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spec_vector), cmocka_unit_test(test_bad_secrets),
         cmocka_unit_test(test_endpoints),   cmocka_unit_test(test_schedule_and_backoff),
         cmocka_unit_test(test_classify),    cmocka_unit_test(test_addresses),
-        cmocka_unit_test(test_body),
+        cmocka_unit_test(test_body),        cmocka_unit_test(test_redis_url),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
