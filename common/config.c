@@ -101,8 +101,8 @@ static const mf__centry mf__table[] = {
     MF__I(executor_idle_s, 10, 0, 86400,
           "seconds without a job after which a worker stops its executor (0: never)"),
     MF__S(webhook_urls, "",
-          "mf-notifier: webhook endpoints, comma-separated http(s) URLs, each sent the events "
-          "in webhook_events signed with webhook_secret; empty = no webhooks"),
+          "mf-notifier: webhook endpoint URLs (http, https), comma-separated; empty = no "
+          "webhooks"),
     MF__S(webhook_secret, "",
           "Standard Webhooks signing secret whsec_<base64>; two separated by a space while "
           "rotating (both signatures are sent)"),
@@ -110,12 +110,11 @@ static const mf__centry mf__table[] = {
           "record statuses sent to webhooks, comma-separated (done failed duplicate unsupported "
           "queued processing), or *"),
     MF__S(webhook_endpoints, "",
-          "endpoints with their own secret and filter: space-separated url|secret|events items "
-          "(secrets and events comma-separated; an empty part takes webhook_secret or "
-          "webhook_events)"),
+          "endpoints with their own secret and filter: url|secret|events items, space-separated "
+          "(empty part: the global one)"),
     MF__S(webhook_retry_schedule, "0,5,300,1800,7200,18000,36000,36000",
-          "seconds before each attempt, counted from the previous one; after the last the "
-          "delivery is dead-lettered to <prefix>webhooks:dlq"),
+          "webhook attempts: seconds before each, from the previous one; then "
+          "<prefix>webhooks:dlq"),
     MF__I(webhook_allow_private, 0, 0, 1,
           "1: webhooks may go to private, loopback and link-local addresses"),
     MF__I(webhook_max_per_host, 8, 1, 1000, "connections per webhook host at most"),
