@@ -414,8 +414,11 @@ static void mf__dead(mf__delivery *d, const char *why)
 
     snprintf(attempts, sizeof(attempts), "%d", d->attempt);
     snprintf(key, sizeof(key), "%s%s", n->k_d, d->key);
-    mf_log(MF_LOG_WARN, "msg=\"webhook dead-lettered\" webhook_id=%s url=\"%s\" error=\"%s\"",
-           d->msg_id, d->url, why);
+    if (mf__log_level <= MF_LOG_WARN) {
+        char q[512];
+        mf_log(MF_LOG_WARN, "msg=\"webhook dead-lettered\" webhook_id=%s url=\"%s\" error=%s",
+               d->msg_id, d->url, mf_log_quote(q, sizeof(q), why));
+    }
     mf__cmd(n, NULL, NULL, (int)(sizeof(xadd) / sizeof(xadd[0])), xadd);
     mf__cmd(n, NULL, NULL, 2, del);
     if (n->wr_up)
@@ -496,10 +499,14 @@ static void mf__settle(mf__delivery *d, long http, int64_t ms, int64_t retry_aft
     if (outcome == MF_WH_FAIL || outcome == MF_WH_DISABLE)
         name = "dead";
     mf__log_attempt(n, d, http, ms, outcome == MF_WH_OK ? "ok" : name);
-    mf_log(outcome == MF_WH_OK ? MF_LOG_DEBUG : MF_LOG_INFO,
-           "msg=\"webhook attempt\" webhook_id=%s url=\"%s\" attempt=%d status=%ld ms=%lld "
-           "outcome=%s error=\"%s\"",
-           d->msg_id, d->url, d->attempt + 1, http, (long long)ms, name, d->error);
+    if ((int)(outcome == MF_WH_OK ? MF_LOG_DEBUG : MF_LOG_INFO) >= mf__log_level) {
+        char q[512]; /* the error may quote the receiver's answer */
+        mf_log(outcome == MF_WH_OK ? MF_LOG_DEBUG : MF_LOG_INFO,
+               "msg=\"webhook attempt\" webhook_id=%s url=\"%s\" attempt=%d status=%ld ms=%lld "
+               "outcome=%s error=%s",
+               d->msg_id, d->url, d->attempt + 1, http, (long long)ms, name,
+               mf_log_quote(q, sizeof(q), d->error));
+    }
     if (ep != NULL)
         mf__ep_account(n, ep, outcome, http, d->error, now);
     d->attempt++;
@@ -780,30 +787,6 @@ static void mf__on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *
         }
     }
     mf__maybe_finish_drain(n);
-}
-
-static void mf__ep_addr_parse(mf__ep *ep)
-{
-    CURLU *u = curl_url();
-    char *host = NULL, *port = NULL;
-    unsigned char buf[sizeof(struct in6_addr)];
-    size_t len;
-
-    curl_url_set(u, CURLUPART_URL, ep->cfg->url, 0);
-    curl_url_get(u, CURLUPART_HOST, &host, 0);
-    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
-    snprintf(ep->host, sizeof(ep->host), "%s", host ? host : "");
-    ep->port = port ? strtol(port, NULL, 10) : 80;
-    len = strlen(ep->host);
-    /* an IPv6 literal comes bracketed: getaddrinfo() wants it bare */
-    if (len > 2 && ep->host[0] == '[' && ep->host[len - 1] == ']') {
-        memmove(ep->host, ep->host + 1, len - 2);
-        ep->host[len - 2] = '\0';
-    }
-    ep->literal = inet_pton(AF_INET, ep->host, buf) == 1 || inet_pton(AF_INET6, ep->host, buf) == 1;
-    curl_free(host);
-    curl_free(port);
-    curl_url_cleanup(u);
 }
 
 /* Attempts a loaded delivery now, or queues it for a connection slot or a resolution. */
@@ -1404,7 +1387,8 @@ static int mf__init(mf__notifier *n, const mf_config *cfg, mf_err *err)
     for (int i = 0; i < n->neps; i++) {
         n->eps[i].cfg = &n->cfg_eps[i];
         n->eps[i].n = n;
-        mf__ep_addr_parse(&n->eps[i]);
+        n->eps[i].literal = mf_wh_url_host(n->eps[i].cfg->url, n->eps[i].host,
+                                           sizeof(n->eps[i].host), &n->eps[i].port);
     }
     gethostname(host, sizeof(host) - 1);
     snprintf(n->consumer, sizeof(n->consumer), "notifier@%s", host);

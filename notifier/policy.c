@@ -248,6 +248,32 @@ int mf_wh_endpoint_wants(const mf_wh_endpoint *ep, const char *status)
     return n > 0 && (size_t)n < sizeof(needle) && strstr(ep->events, needle) != NULL;
 }
 
+int mf_wh_url_host(const char *url, char *host, size_t size, long *port)
+{
+    CURLU *u = curl_url();
+    char *h = NULL, *p = NULL;
+    unsigned char buf[sizeof(struct in6_addr)];
+    size_t len;
+
+    if (u == NULL)
+        abort();
+    curl_url_set(u, CURLUPART_URL, url, 0);
+    curl_url_get(u, CURLUPART_HOST, &h, 0);
+    curl_url_get(u, CURLUPART_PORT, &p, CURLU_DEFAULT_PORT);
+    snprintf(host, size, "%s", h ? h : "");
+    *port = p ? strtol(p, NULL, 10) : 80;
+    len = strlen(host);
+    /* an IPv6 literal comes bracketed: getaddrinfo() wants it bare */
+    if (len > 2 && host[0] == '[' && host[len - 1] == ']') {
+        memmove(host, host + 1, len - 2);
+        host[len - 2] = '\0';
+    }
+    curl_free(h);
+    curl_free(p);
+    curl_url_cleanup(u);
+    return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+}
+
 /* ---- retries ---------------------------------------------------------------------------- */
 
 int mf_wh_schedule_parse(const char *spec, int64_t *secs, int max, mf_err *err)

@@ -51,6 +51,10 @@ void mf_wh_signature_header(const mf_wh_endpoint *ep, const char *msg_id, int64_
 int mf_wh_endpoints_parse(const mf_config *cfg, mf_wh_endpoint **out, mf_err *err);
 void mf_wh_endpoints_free(mf_wh_endpoint *eps, int n);
 
+/* The host (IPv6 without brackets) and port (the scheme's default when none) of a URL;
+ * returns 1 when the host is an IP address. */
+int mf_wh_url_host(const char *url, char *host, size_t size, long *port);
+
 /* 1 when the endpoint wants events of this record status. */
 int mf_wh_endpoint_wants(const mf_wh_endpoint *ep, const char *status);
 

@@ -268,6 +268,23 @@ static void test_body(void **state)
     free(text);
 }
 
+static void test_url_host(void **state)
+{
+    char host[256];
+    long port = 0;
+
+    assert_int_equal(mf_wh_url_host("https://hooks.example.com/x?y=1", host, sizeof(host), &port),
+                     0);
+    assert_string_equal(host, "hooks.example.com");
+    assert_int_equal(port, 443);
+    assert_int_equal(mf_wh_url_host("http://127.0.0.1:8080/hook", host, sizeof(host), &port), 1);
+    assert_string_equal(host, "127.0.0.1");
+    assert_int_equal(port, 8080);
+    assert_int_equal(mf_wh_url_host("http://[::1]/hook", host, sizeof(host), &port), 1);
+    assert_string_equal(host, "::1");
+    assert_int_equal(port, 80);
+}
+
 static void test_redis_url(void **state)
 {
     mf_wh_redis_url u;
@@ -301,6 +318,7 @@ int main(void)
         cmocka_unit_test(test_endpoints),   cmocka_unit_test(test_schedule_and_backoff),
         cmocka_unit_test(test_classify),    cmocka_unit_test(test_addresses),
         cmocka_unit_test(test_body),        cmocka_unit_test(test_redis_url),
+        cmocka_unit_test(test_url_host),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
