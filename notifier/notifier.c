@@ -48,6 +48,9 @@
 #define MF__INFLIGHT_MAX 512
 #define MF__SCAN_MS 1000
 #define MF__SCAN_BATCH 256
+/* A live notifier acknowledges an event within milliseconds: one pending for a minute
+ * belongs to a notifier that died. */
+#define MF__CLAIM_IDLE_MS 60000
 /* A resolved endpoint address is reused this long: DNS changes are seen within a minute. */
 #define MF__RESOLVE_TTL_MS 60000
 /* Response bytes read at most (kept: the first MF__RESP_KEEP for the log). */
@@ -151,6 +154,8 @@ struct mf__notifier {
     int redis_lost;          /* logged once per outage */
     int resetting;           /* freeing the connections ourselves: no reconnect from callbacks */
     int64_t read_pause_mono; /* no XREADGROUP before this (after an error reply) */
+    unsigned scans;
+    int claiming; /* an XAUTOCLAIM is outstanding */
 };
 
 /* ---- small helpers ---------------------------------------------------------------------- */
@@ -1016,6 +1021,8 @@ static void mf__event(mf__notifier *n, const redisReply *entry)
     }
 }
 
+static void mf__claim(mf__notifier *n);
+
 static void mf__on_read(redisAsyncContext *c, void *r, void *priv)
 {
     mf__notifier *n = c->data;
@@ -1050,6 +1057,7 @@ static void mf__on_read(redisAsyncContext *c, void *r, void *priv)
     if (n->backlog && got == 0) {
         n->backlog = 0;
         mf_log(MF_LOG_INFO, "msg=\"reading new events\" consumer=%s", n->consumer);
+        mf__claim(n);
     }
     mf__maybe_read(n);
 }
@@ -1143,6 +1151,42 @@ static void mf__on_due(redisAsyncContext *c, void *r, void *priv)
     }
 }
 
+/* Events another notifier read and never acknowledged (it died, and a restarted one has
+ * another name: a new pod, another host) are taken over once idle for MF__CLAIM_IDLE_MS. */
+static void mf__on_claimed(redisAsyncContext *c, void *r, void *priv)
+{
+    mf__notifier *n = c->data;
+    redisReply *reply = r;
+    const redisReply *entries;
+
+    n->claiming = 0;
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements < 2 || n->draining)
+        return;
+    entries = reply->element[1];
+    if (entries->elements > 0)
+        mf_log(MF_LOG_INFO, "msg=\"took over events another notifier left\" count=%zu",
+               entries->elements);
+    for (size_t i = 0; i < entries->elements; i++) {
+        const redisReply *e = entries->element[i];
+        if (e->type == REDIS_REPLY_ARRAY && e->elements == 2)
+            mf__event(n, e);
+    }
+}
+
+static void mf__claim(mf__notifier *n)
+{
+    char idle[24], count[16];
+    const char *argv[] = {"XAUTOCLAIM", n->k_events, MF__GROUP, n->consumer,
+                          idle,         "0-0",       "COUNT",   count};
+
+    if (n->claiming || !n->started || n->backlog || n->known >= MF__KNOWN_MAX)
+        return;
+    snprintf(idle, sizeof(idle), "%d", MF__CLAIM_IDLE_MS);
+    snprintf(count, sizeof(count), "%d", MF__READ_COUNT);
+    n->claiming = 1;
+    mf__cmd(n, mf__on_claimed, NULL, 8, argv);
+}
+
 static void mf__on_scan(uv_timer_t *t)
 {
     mf__notifier *n = t->data;
@@ -1157,6 +1201,8 @@ static void mf__on_scan(uv_timer_t *t)
     mf__cmd(n, mf__on_endpoints, (void *)(uintptr_t)++n->state_seq, 2, eps);
     if (n->known < MF__KNOWN_MAX)
         mf__cmd(n, mf__on_due, NULL, 7, due);
+    if (++n->scans % (MF__CLAIM_IDLE_MS / MF__SCAN_MS / 2) == 0)
+        mf__claim(n);
     mf__maybe_read(n);
 }
 
@@ -1266,6 +1312,7 @@ static void mf__on_reconnect(uv_timer_t *t)
     }
     n->resetting = 0;
     n->reading = 0;
+    n->claiming = 0;
     n->events_busy = 0;
     n->started = 0;
     n->wr_closing = 0;

@@ -1,6 +1,7 @@
 # mf-notifier and Redis outages: started before Redis it waits for it; Redis killed and
 # restarted (persisted, as in production) while deliveries are due, it reconnects and
-# delivers everything, the deliveries written before the outage included.
+# delivers everything, the deliveries written before the outage included; events a dead
+# notifier of another name left pending are taken over.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/notifier_lib.sh"
 mf_setup persist
@@ -44,4 +45,17 @@ grep -q 'msg="redis connection back"' "$T/logs/notifier.log" || mf_fail "no reco
 mf_assert_eq "$(wh_jq '[.[] | select(.valid | not)] | length')" 0 "requests with a bad signature"
 kill -TERM "$MF_PID_notifier"
 wait "$MF_PID_notifier" || mf_fail "mf-notifier exited $? on SIGTERM"
+
+# An event read by a notifier that died and never came back under its name (a new pod, another
+# host) is taken over once it has been pending a minute (XCLAIM ... IDLE ages it here).
+event D done
+entry=$(rraw XREADGROUP GROUP notifier ghost COUNT 10 STREAMS mf:events '>' | grep -m1 -E '^[0-9]+-[0-9]+$')
+[ -n "$entry" ] || mf_fail "no entry read by the ghost consumer"
+rraw XCLAIM mf:events notifier ghost 0 "$entry" IDLE 120000 >/dev/null
+mf_start notifier2 "$MF_BIN_DIR/mf-notifier"
+mf_wait 60 "D delivered by the notifier that took it over" wh_has_ok D.jpg
+grep -q 'msg="took over events another notifier left" count=1' "$T/logs/notifier2.log" ||
+    mf_fail "no take-over logged"
+kill -TERM "$MF_PID_notifier2"
+wait "$MF_PID_notifier2" || mf_fail "mf-notifier exited $? on SIGTERM"
 mf_pass
