@@ -1,6 +1,7 @@
 /* mf-notifier internals: the pure parts (signing, endpoint configuration, retry policy,
  * address checks, the JSON body) that tests/unit/test_notifier.c links, and the loop
- * (notifier.c) that drives hiredis and libcurl on one libuv loop.
+ * (notifier.c for Redis, deliver.c for HTTP; internal.h) that drives hiredis and libcurl on
+ * one libuv loop.
  *
  * Ownership: mf_wh_endpoints_parse() fills a caller-owned array freed with
  * mf_wh_endpoints_free(); strings returned by mf_wh_body() are the caller's (free()).
