@@ -100,6 +100,29 @@ static const mf__centry mf__table[] = {
           "threads per video job; 0: one per core, or one per core other work leaves idle"),
     MF__I(executor_idle_s, 10, 0, 86400,
           "seconds without a job after which a worker stops its executor (0: never)"),
+    MF__S(webhook_urls, "",
+          "mf-notifier: webhook endpoint URLs (http, https), comma-separated; empty = no "
+          "webhooks"),
+    MF__S(webhook_secret, "",
+          "Standard Webhooks signing secret whsec_<base64>; two separated by a space while "
+          "rotating (both signatures are sent)"),
+    MF__S(webhook_events, "done,failed",
+          "record statuses sent to webhooks, comma-separated (done failed duplicate unsupported "
+          "queued processing), or *"),
+    MF__S(webhook_endpoints, "",
+          "endpoints with their own secret and filter: url|secret|events items, space-separated "
+          "(empty part: the global one)"),
+    MF__S(webhook_retry_schedule, "0,5,300,1800,7200,18000,36000,36000",
+          "webhook attempts: seconds before each, from the previous one; then "
+          "<prefix>webhooks:dlq"),
+    MF__I(webhook_allow_private, 0, 0, 1,
+          "1: webhooks may go to private, loopback and link-local addresses"),
+    MF__I(webhook_max_per_host, 8, 1, 1000, "connections per webhook host at most"),
+    MF__I(webhook_connect_timeout_ms, 5000, 100, 600000, "webhook connect timeout in ms"),
+    MF__I(webhook_timeout_ms, 15000, 100, 3600000,
+          "webhook request timeout in ms (connect, send, response)"),
+    MF__I(webhook_disable_after, 5 * MF__DAY, 0, 365 * MF__DAY,
+          "seconds an endpoint may fail without a success before it is disabled (0: never)"),
     MF__S(workers, "auto",
           "mfctl up: workers per lane, lane=count,...; auto: worker slots follow the lanes' "
           "backlog within the CPUs mfctl may use (lane=count after auto fixes a lane)"),

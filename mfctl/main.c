@@ -47,6 +47,9 @@ static const mf__cmd mf__cmds[] = {
     {"reprocess", mf_ctl_reprocess, "<id|path>... | --lane LANE | --all",
      "run done files again (after a settings change or an upgrade): new outputs replace the\n"
      "old ones in one step, the record keeps its id\n"},
+    {"webhooks", mf_ctl_webhooks, "[list | log [N] | dlq | replay <entry>...|--all | enable <url>]",
+     "webhook endpoints with their state, every delivery attempt, dead deliveries; replay\n"
+     "sends dead deliveries again (same webhook-id), enable turns a disabled endpoint back on\n"},
     {"check-config", mf_ctl_check_config, "", "validate and print the effective configuration\n"},
     {"config-example", mf_ctl_config_example, "[FILE]",
      "every setting with its default and help\n"},

@@ -241,6 +241,7 @@ int mf_ctl_scale(mf_ctl *ctx, int argc, char **argv);
 int mf_ctl_pause(mf_ctl *ctx, int argc, char **argv);
 int mf_ctl_resume(mf_ctl *ctx, int argc, char **argv);
 int mf_ctl_reload(mf_ctl *ctx, int argc, char **argv);
+int mf_ctl_webhooks(mf_ctl *ctx, int argc, char **argv);
 int mf_ctl_check_config(mf_ctl *ctx, int argc, char **argv);
 int mf_ctl_config_example(mf_ctl *ctx, int argc, char **argv);
 

@@ -239,6 +239,11 @@ static int mf__up_processes(mf__up *u, mf_err *err)
     rc = mf_ctl_fleet_spawn(c, err);
     if (rc == 0)
         rc = mf__up_service(u, "gateway", "mf-gateway", u->ctx->cfg.http_listen, err);
+    if (rc == 0)
+        rc = mf__up_service(u, "notifier", "mf-notifier",
+                            u->ctx->cfg.webhook_urls[0] != '\0' ? u->ctx->cfg.webhook_urls
+                                                                : u->ctx->cfg.webhook_endpoints,
+                            err);
 out:
     return rc;
 }

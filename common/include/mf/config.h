@@ -55,6 +55,17 @@ typedef struct mf_config {
     /* video lane */
     char *video_hw_encoder; /* "none", "vaapi", "nvenc": hardware H.264, libx264 fallback */
     int64_t video_threads;  /* per job; 0: auto (mf_video_threads_pick) */
+    /* webhooks (mf-notifier) */
+    char *webhook_urls;            /* comma-separated URLs */
+    char *webhook_secret;          /* "whsec_..." or two separated by a space */
+    char *webhook_events;          /* "done,failed" */
+    char *webhook_endpoints;       /* "url|secret|events ..." */
+    char *webhook_retry_schedule;  /* seconds, comma-separated */
+    int64_t webhook_allow_private; /* 1: private/loopback/link-local addresses allowed */
+    int64_t webhook_max_per_host;  /* CURLMOPT_MAX_HOST_CONNECTIONS */
+    int64_t webhook_connect_timeout_ms;
+    int64_t webhook_timeout_ms;
+    int64_t webhook_disable_after; /* seconds failing without success; 0 = never */
     /* fleet */
     char *workers;       /* "image=2,video=1,doc=1" */
     int64_t workers_min; /* workers=auto: per lane at least */
