@@ -49,6 +49,9 @@ static void test_visible_counts_characters_not_bytes_or_spaces(void **state)
     assert_int_equal(mf_pdftext_visible(" \n\t\f\r "), 0);
     assert_int_equal(mf_pdftext_visible("ab c\n"), 3);
     assert_int_equal(mf_pdftext_visible("caf\xc3\xa9 \xe2\x82\xac"), 5); /* café € */
+    /* pdftotext's right-to-left line: U+202B, two Hebrew letters, U+202C; a zero-width space */
+    assert_int_equal(mf_pdftext_visible("\xe2\x80\xab\xd7\xa9\xd7\x9c\xe2\x80\xac\n"), 2);
+    assert_int_equal(mf_pdftext_visible("a\xe2\x80\x8b"), 1);
 }
 
 static void test_pages_end_in_newline_and_form_feed_like_pdftotext(void **state)
@@ -60,8 +63,9 @@ static void test_pages_end_in_newline_and_form_feed_like_pdftotext(void **state)
     mf_pdftext_append_page(&b, "two\n");
     mf_pdftext_append_page(&b, NULL);
     mf_pdftext_append_page(&b, "");
-    assert_int_equal(b.len, strlen("one\n\ftwo\n\f\f\f"));
-    assert_memory_equal(b.data, "one\n\ftwo\n\f\f\f", b.len);
+    mf_pdftext_append_page(&b, "three\n\n\f"); /* pdftotext's page: kept as it is */
+    assert_int_equal(b.len, strlen("one\n\ftwo\n\f\f\fthree\n\n\f"));
+    assert_memory_equal(b.data, "one\n\ftwo\n\f\f\fthree\n\n\f", b.len);
     mf_textbuf_close(&b);
 }
 
