@@ -49,6 +49,11 @@ extern const mf_lane mf_lane_doc;
 
 /* ---- pdfdoc.c ---- */
 
+/* Puts the formatted prefix before err's message ("page 3: ", "writing text.txt failed: ") so
+ * an error says first what failed in a person's terms; returns rc. */
+int mf__doc_err_prefix(mf_err *err, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Opens the PDF at path (or, when fd >= 0, at /proc/self/fd/<fd>, so a renamed input is still
  * the file that was claimed). *out is the caller's, released with g_object_unref(). Returns 0,
  * MF_ECORRUPT (not a PDF, damaged, truncated, empty: poppler's message), MF_EUNSUPPORTED (user

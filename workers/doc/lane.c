@@ -96,12 +96,9 @@ static int mf__doc_page_time(int index, int64_t start, mf_err *err)
 /* Puts "page N: " before err's message, so every failure of a page says which page. */
 static int mf__doc_page_err(int index, int rc, mf_err *err)
 {
-    char msg[sizeof(err->msg)];
-
     if (rc >= 0 || strncmp(err->msg, "page ", 5) == 0)
         return rc;
-    snprintf(msg, sizeof(msg), "%s", err->msg);
-    return mf_err_set(err, rc, "page %d: %s", index + 1, msg);
+    return mf__doc_err_prefix(err, rc, "page %d: ", index + 1);
 }
 
 static int mf__doc_page(mf__doc_job *dj, int index, mf_result *res, mf_err *err)
@@ -183,8 +180,10 @@ static int mf__doc_pages(mf__doc_job *dj, int n_pages, mf_result *res, mf_err *e
     if (rc < 0)
         goto out;
     rc = mf_fs_write_atomic(dj->job->outdir, "text.txt", dj->text.data, dj->text.len, err);
-    if (rc < 0)
+    if (rc < 0) {
+        mf__doc_err_prefix(err, rc, "writing text.txt failed: ");
         goto out;
+    }
     mf_result_add_output(res, "text.txt");
     json_object_set_new(res->meta, "text",
                         mf_pdftext_excerpt(dj->text.data, dj->text.len, MF_DOC_META_TEXT_CHARS));

@@ -2,12 +2,26 @@
  * this file turns its outcomes into the lane's error codes and the record's meta fields. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "doc.h"
+
+int mf__doc_err_prefix(mf_err *err, int rc, const char *fmt, ...)
+{
+    char prefix[128], msg[sizeof(err->msg)];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof(prefix), fmt, ap);
+    va_end(ap);
+    snprintf(msg, sizeof(msg), "%s", err->msg);
+    mf_err_set(err, rc, "%s%s", prefix, msg);
+    return rc;
+}
 
 const char *mf_pdfdoc_file(const char *path, int fd, char *buf, size_t size)
 {
@@ -214,7 +228,7 @@ int mf_pdfdoc_open(const char *path, int fd, PopplerDocument **out, mf_err *err)
 
     *out = NULL;
     if (stat(file, &st) < 0) {
-        rc = mf_err_sys(err, -errno, "PDF cannot be opened: stat()");
+        rc = mf_err_set(err, -errno, "PDF cannot be read: %s", strerror(errno));
         goto out;
     }
     if (st.st_size == 0) {
@@ -224,7 +238,8 @@ int mf_pdfdoc_open(const char *path, int fd, PopplerDocument **out, mf_err *err)
     }
     uri = g_filename_to_uri(file, NULL, &gerr);
     if (uri == NULL) {
-        rc = mf_err_set(err, MF_EINVAL, "PDF cannot be opened: %s", gerr->message);
+        /* glib's message quotes the path: an internal one when it is /proc/self/fd/N */
+        rc = mf_err_set(err, MF_EINVAL, "PDF cannot be opened: its path is not absolute");
         goto out;
     }
     *out = poppler_document_new_from_file(uri, NULL, &gerr);

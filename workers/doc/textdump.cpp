@@ -36,17 +36,17 @@ static void mf__textdump_debug(const std::string &msg, void *closure)
     mf_log(MF_LOG_DEBUG, "msg=%s", mf_log_quote(q, sizeof(q), ("poppler: " + msg).c_str()));
 }
 
-/* The exception being handled as an mf_err. Call from a catch block. */
+/* The exception being handled as an mf_err: "<what>: <why>". Call from a catch block. */
 static int mf__textdump_caught(mf_err *err, const char *call)
 {
     try {
         throw;
     } catch (const std::bad_alloc &) {
-        return mf_err_set(err, MF_EMEMLIMIT, "%s failed: out of memory", call);
+        return mf_err_set(err, MF_EMEMLIMIT, "%s: out of memory", call);
     } catch (const std::exception &e) {
-        return mf_err_set(err, MF_ECORRUPT, "%s failed: %s", call, e.what());
+        return mf_err_set(err, MF_ECORRUPT, "%s: %s", call, e.what());
     } catch (...) {
-        return mf_err_set(err, MF_ECORRUPT, "%s failed: unknown C++ exception", call);
+        return mf_err_set(err, MF_ECORRUPT, "%s: unknown C++ exception", call);
     }
 }
 
@@ -63,13 +63,14 @@ extern "C" int mf_textdump_open(const char *file, mf_textdump **out, mf_err *err
         if (!td->doc) {
             /* poppler-glib opened this file a moment ago: only a file poppler-cpp judges
              * differently gets here */
-            rc = mf_err_set(err, MF_ECORRUPT, "poppler::document::load_from_file() failed");
+            rc = mf_err_set(err, MF_ECORRUPT,
+                            "PDF cannot be opened: poppler cannot read it for its text");
         } else if (td->doc->is_locked()) {
             rc = mf_err_set(err, MF_EUNSUPPORTED,
                             "PDF is password-protected (user password required)");
         }
     } catch (...) {
-        rc = mf__textdump_caught(err, "poppler::document::load_from_file()");
+        rc = mf__textdump_caught(err, "PDF cannot be opened");
     }
     if (rc < 0) {
         delete td;
@@ -97,7 +98,9 @@ extern "C" int mf_textdump_page(mf_textdump *td, int index, char **text, mf_err 
     try {
         std::unique_ptr<poppler::page> page(td->doc->create_page(index));
         if (!page)
-            return mf_err_set(err, MF_ECORRUPT, "poppler::document::create_page() failed");
+            return mf_err_set(err, MF_ECORRUPT,
+                              "extracting the text failed: poppler cannot "
+                              "read the page");
         /* an empty rectangle is the whole page: TextOutputDev's dump, as pdftotext */
         std::vector<char> utf8 =
             page->text(poppler::rectf(), poppler::page::non_raw_non_physical_layout).to_utf8();
@@ -108,7 +111,7 @@ extern "C" int mf_textdump_page(mf_textdump *td, int index, char **text, mf_err 
             std::memcpy(*text, utf8.data(), utf8.size());
         (*text)[utf8.size()] = '\0';
     } catch (...) {
-        rc = mf__textdump_caught(err, "poppler::page::text()");
+        rc = mf__textdump_caught(err, "extracting the text failed");
     }
     return rc;
 }
