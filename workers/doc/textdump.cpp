@@ -1,40 +1,32 @@
 /* pdftotext's text of a page through poppler-cpp (see textdump.h for why not poppler-glib).
  *
  * C++ stays in this file: every entry point is extern "C" and catches every exception (an
- * allocation failure inside poppler-cpp is std::bad_alloc), so none reaches the C lane. */
+ * allocation failure inside poppler-cpp is std::bad_alloc), so none reaches the C lane.
+ *
+ * poppler's global state (GlobalParams, its error callback) is shared with poppler-glib
+ * through poppler's reference-counted GlobalParamsIniter: whichever library opens a document
+ * first installs the error callback, here always poppler-glib (the lane opens with it first),
+ * so poppler's diagnostics are handled as before. */
 #include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <memory>
 #include <new>
-#include <string>
 #include <vector>
 
 /* by their folder: poppler-glib has headers of the same names */
 #include <poppler/cpp/poppler-document.h>
-#include <poppler/cpp/poppler-global.h>
 #include <poppler/cpp/poppler-page.h>
 
-/* log.h and err.h are C headers without extern "C" of their own. */
+/* err.h is a C header without extern "C" of its own. */
 extern "C" {
 #include "mf/err.h"
-#include "mf/log.h"
 }
 #include "textdump.h"
 
 struct mf_textdump {
     std::unique_ptr<poppler::document> doc;
 };
-
-/* poppler's own diagnostics ("Syntax Error: ...") go to the log at debug level instead of the
- * executor's stderr: a damaged file prints hundreds and the job's error says what matters. */
-static void mf__textdump_debug(const std::string &msg, void *closure)
-{
-    char q[512];
-
-    (void)closure;
-    mf_log(MF_LOG_DEBUG, "msg=%s", mf_log_quote(q, sizeof(q), ("poppler: " + msg).c_str()));
-}
 
 /* The exception being handled as an mf_err: "<what>: <why>". Call from a catch block. */
 static int mf__textdump_caught(mf_err *err, const char *call)
@@ -57,7 +49,6 @@ extern "C" int mf_textdump_open(const char *file, mf_textdump **out, mf_err *err
 
     *out = nullptr;
     try {
-        poppler::set_debug_error_function(mf__textdump_debug, nullptr);
         td = new mf_textdump();
         td->doc.reset(poppler::document::load_from_file(file));
         if (!td->doc) {
