@@ -156,25 +156,33 @@ static void test_blank_means_fewer_than_64_ink_pixels(void **state)
     assert_false(mf_grey_is_blank(&g));
 }
 
-/* A temporary file holding an encryption dictionary (object 7) and a trailer naming it; an
- * open descriptor on it (unlinked already). Only the bytes mf_pdfdoc_check_crypt() reads. */
-static int mf__test_crypt_fd(const char *dict)
+/* An open descriptor on a temporary file (unlinked already) holding body. */
+static int mf__test_fd(const char *body)
 {
-    char path[512], body[2048];
+    char path[512];
     const char *dir = getenv("MF_TEST_TMP") != NULL ? getenv("MF_TEST_TMP") : "/tmp";
-    int fd, n;
+    int fd;
 
     g_mkdir_with_parents(dir, 0755);
     snprintf(path, sizeof(path), "%s/test_doc_crypt.%ld.pdf", dir, (long)getpid());
-    n = snprintf(body, sizeof(body),
-                 "%%PDF-1.7\n17 0 obj\n<< /Other 1 >>\nendobj\n7 0 obj\n%s\nendobj\n"
-                 "trailer\n<< /Size 18 /Root 1 0 R /Encrypt 7 0 R >>\n%%%%EOF\n",
-                 dict);
     fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
     assert_true(fd >= 0);
-    assert_int_equal(write(fd, body, (size_t)n), n);
+    assert_int_equal(write(fd, body, strlen(body)), (ssize_t)strlen(body));
     unlink(path);
     return fd;
+}
+
+/* A file holding an encryption dictionary (object 7, after an object 17 that must not be
+ * taken for it) and a trailer naming it: only the bytes mf_pdfdoc_check_crypt() reads. */
+static int mf__test_crypt_fd(const char *dict)
+{
+    char body[2048];
+
+    snprintf(body, sizeof(body),
+             "%%PDF-1.7\n17 0 obj\n<< /Other 1 >>\nendobj\n7 0 obj\n%s\nendobj\n"
+             "trailer\n<< /Size 18 /Root 1 0 R /Encrypt 7 0 R >>\n%%%%EOF\n",
+             dict);
+    return mf__test_fd(body);
 }
 
 static void test_crypt_poppler_cannot_apply_names_the_handler(void **state)
@@ -215,6 +223,12 @@ static void test_crypt_poppler_applies_or_nothing_encrypted_is_fine(void **state
     assert_int_equal(mf_pdfdoc_check_crypt(fd, 0, &err), 0);
     close(fd);
     assert_int_equal(mf_pdfdoc_check_crypt(-1, 0, &err), 0);
+    /* a direct dictionary in the trailer is read too */
+    fd = mf__test_fd("%PDF-1.4\ntrailer\n<< /Size 1 /Encrypt << /Filter /Standard /V 7 /R 8 >> "
+                     ">>\nstartxref\n0\n%%EOF\n");
+    assert_int_equal(mf_pdfdoc_check_crypt(fd, 0, &err), MF_EUNSUPPORTED);
+    assert_non_null(strstr(err.msg, "/Standard version 7 revision 8"));
+    close(fd);
 }
 
 int main(void)

@@ -41,7 +41,8 @@ typedef struct mf__crypt {
 } mf__crypt;
 
 /* Where the last "N G obj" begins in fd (-1 if nowhere): a whole-file scan in 1 MiB reads,
- * done only for an encrypted file. The last one wins, as with incremental updates. */
+ * done only for a file whose trailer names /Encrypt (one sequential read; the dispatcher's
+ * hash has just read it too). The last one wins, as with incremental updates. */
 static off_t mf__find_obj(int fd, long num, long gen)
 {
     enum { CHUNK = 1 << 20, OVERLAP = 64 };
@@ -109,8 +110,8 @@ static int mf__dict_int(const char *dict, const char *key)
 }
 
 /* Reads the encryption dictionary the trailer (or the cross-reference stream) names with
- * /Encrypt N G R. Returns 1 with c filled, 0 when the file names none or it cannot be found.
- * Only the words poppler itself decides by are read; nothing here decrypts. */
+ * /Encrypt N G R, or holds after /Encrypt. Returns 1 with c filled, 0 when the file names none or
+ * it cannot be found. Only the words poppler itself decides by are read; nothing here decrypts. */
 static int mf__crypt_read(int fd, mf__crypt *c)
 {
     char buf[16384 + 1], dict[4096 + 1];
@@ -130,12 +131,19 @@ static int mf__crypt_read(int fd, mf__crypt *c)
             continue;
         buf[n] = '\0';
         for (p = buf; (q = memmem(p, (size_t)(buf + n - p), "/Encrypt", 8)) != NULL; p = q + 8) {
+            e = q + 8 + strspn(q + 8, " \r\n\t");
+            if (strncmp(e, "<<", 2) == 0) { /* a direct dictionary, in the trailer itself */
+                at = starts[i] + (e - buf);
+                break;
+            }
             num = strtol(q + 8, &e, 10);
             gen = e != q + 8 ? strtol(e, &e, 10) : -1;
             if (num > 0 && gen >= 0 && e[strspn(e, " \r\n\t")] == 'R')
                 break;
-            num = -1; /* "/Encrypt" of something else, or a direct dictionary */
+            num = -1; /* "/Encrypt" of something else */
         }
+        if (at >= 0)
+            break;
     }
     if (num > 0)
         at = mf__find_obj(fd, num, gen);
@@ -147,8 +155,8 @@ static int mf__crypt_read(int fd, mf__crypt *c)
     dict[n] = '\0';
     for (i = 0; i < n; i++) /* binary /O /U strings: keep strstr() going past NUL bytes */
         dict[i] = dict[i] == '\0' ? ' ' : dict[i];
-    p = strstr(dict, "endobj");
-    if (p != NULL)
+    p = strstr(dict, "endobj"); /* or, after a direct dictionary, the rest of the trailer */
+    if (p != NULL || (p = strstr(dict, "startxref")) != NULL)
         *p = '\0';
     mf__dict_name(dict, "/Filter", c->filter, sizeof(c->filter));
     c->version = mf__dict_int(dict, "/V");
