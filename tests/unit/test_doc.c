@@ -223,6 +223,11 @@ static void test_crypt_poppler_applies_or_nothing_encrypted_is_fine(void **state
     assert_int_equal(mf_pdfdoc_check_crypt(fd, 0, &err), 0);
     close(fd);
     assert_int_equal(mf_pdfdoc_check_crypt(-1, 0, &err), 0);
+    /* "/Encrypt" outside the trailer (in a content stream) is not the file's encryption */
+    fd = mf__test_fd("%PDF-1.4\n5 0 obj\n<< /Length 9 /Filter /FlateDecode >>\nstream\n"
+                     "/Encrypt 5 0 R\nendstream\nendobj\ntrailer\n<< /Size 6 >>\n%%EOF\n");
+    assert_int_equal(mf_pdfdoc_check_crypt(fd, 0, &err), 0);
+    close(fd);
     /* a direct dictionary in the trailer is read too */
     fd = mf__test_fd("%PDF-1.4\ntrailer\n<< /Size 1 /Encrypt << /Filter /Standard /V 7 /R 8 >> "
                      ">>\nstartxref\n0\n%%EOF\n");

@@ -109,6 +109,19 @@ static int mf__dict_int(const char *dict, const char *key)
     return -1;
 }
 
+/* The last occurrence of the string s in the n bytes at buf, or NULL. */
+static char *mf__last(char *buf, size_t n, const char *s)
+{
+    size_t len = strlen(s);
+    char *p = buf, *q, *last = NULL;
+
+    while ((q = memmem(p, n - (size_t)(p - buf), s, len)) != NULL) {
+        last = q;
+        p = q + 1;
+    }
+    return last;
+}
+
 /* Reads the encryption dictionary the trailer (or the cross-reference stream) names with
  * /Encrypt N G R, or holds after /Encrypt. Returns 1 with c filled, 0 when the file names none or
  * it cannot be found. Only the words poppler itself decides by are read; nothing here decrypts. */
@@ -120,7 +133,7 @@ static int mf__crypt_read(int fd, mf__crypt *c)
     off_t starts[2] = {size > 16384 ? size - 16384 : 0, 0}, at = -1;
     long num = -1, gen = -1;
     ssize_t n;
-    char *p, *q, *e;
+    char *p, *q, *e, *end;
     int i;
 
     memset(c, 0, sizeof(*c));
@@ -130,7 +143,16 @@ static int mf__crypt_read(int fd, mf__crypt *c)
         if (n <= 0)
             continue;
         buf[n] = '\0';
-        for (p = buf; (q = memmem(p, (size_t)(buf + n - p), "/Encrypt", 8)) != NULL; p = q + 8) {
+        /* only the trailer's /Encrypt counts (a content stream may say "/Encrypt 5 0 R") */
+        p = mf__last(buf, (size_t)n, "trailer");
+        if (p != NULL) {
+            end = buf + n;
+        } else {
+            p = mf__last(buf, (size_t)n, "/XRef"); /* a cross-reference stream's dictionary */
+            end = p != NULL ? memmem(p, (size_t)(buf + n - p), "stream", 6) : NULL;
+            end = end != NULL ? end : buf + n;
+        }
+        for (; p != NULL && (q = memmem(p, (size_t)(end - p), "/Encrypt", 8)) != NULL; p = q + 8) {
             e = q + 8 + strspn(q + 8, " \r\n\t");
             if (strncmp(e, "<<", 2) == 0) { /* a direct dictionary, in the trailer itself */
                 at = starts[i] + (e - buf);
@@ -215,7 +237,8 @@ int mf_pdfdoc_check_crypt(int fd, int poppler_decrypts, mf_err *err)
 {
     mf__crypt c;
 
-    if (fd < 0 || !mf__crypt_read(fd, &c))
+    /* without a /Filter it is not an encryption dictionary poppler saw: it refuses those */
+    if (fd < 0 || !mf__crypt_read(fd, &c) || c.filter[0] == '\0')
         return 0;
     /* poppler treats an encryption dictionary it cannot use (an unknown version or revision,
      * a bad key length) as no encryption at all, and reads the encrypted bytes as they are:
