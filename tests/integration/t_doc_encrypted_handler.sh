@@ -3,7 +3,8 @@
 # a page with known text encrypted by qpdf (AES-256, no user password: it must still open),
 # then its encryption dictionary rewritten (tests/fixtures/doc/mkform.py) to name the
 # public-key handler /Adobe.PubSec, an unknown /Filter, and the Standard handler at a version
-# (9) no reader implements -- the last one poppler opens as if it were not encrypted.
+# (9) no reader implements -- the last one poppler opens as if it were not encrypted; and the
+# same for a linearized file with cross-reference streams.
 source "$(dirname "$0")/lib.sh"
 trap mf_cleanup EXIT
 command -v qpdf >/dev/null || mf_fail "qpdf missing (deploy/install-deps.sh)"
@@ -14,12 +15,19 @@ qpdf --encrypt "" owner-secret 256 -- "$T/one.pdf" "$T/aes256.pdf" || mf_fail "q
 python3 "$MK" handler "$T/aes256.pdf" "$T/pubsec.pdf" Adobe.PubSec || mf_fail "fixture pubsec"
 python3 "$MK" handler "$T/aes256.pdf" "$T/unknown.pdf" Vendor.Lock || mf_fail "fixture unknown"
 python3 "$MK" version "$T/aes256.pdf" "$T/v9.pdf" || mf_fail "fixture v9"
+# linearized with cross-reference streams: /Encrypt only in the first page's xref stream
+qpdf --object-streams=generate --linearize --encrypt "" owner-secret 256 -- \
+    "$T/one.pdf" "$T/lin.pdf" || mf_fail "qpdf --linearize"
+python3 "$MK" version "$T/lin.pdf" "$T/lin-v9.pdf" || mf_fail "fixture lin-v9"
+python3 "$MK" handler "$T/lin.pdf" "$T/lin-pubsec.pdf" Adobe.PubSec || mf_fail "fixture lin-pubsec"
 
-# the readable original: done, with its text (an encrypted file poppler opens is no error)
-"$MF_BIN_DIR/mf-worker-doc" process "$T/aes256.pdf" --out "$T/out-aes256" >"$T/rec.json" ||
-    mf_fail "aes256.pdf failed: $(cat "$T/rec.json")"
-grep -q "quick brown fox" "$T/out-aes256/text.txt" || mf_fail "aes256.pdf: text missing"
-mf_assert_eq "$(jq -cr '.meta.encrypted' "$T/rec.json")" true "aes256.pdf: meta.encrypted"
+# the readable originals: done, with their text (an encrypted file poppler opens is no error)
+for f in aes256 lin; do
+    "$MF_BIN_DIR/mf-worker-doc" process "$T/$f.pdf" --out "$T/out-$f" >"$T/rec.json" ||
+        mf_fail "$f.pdf failed: $(cat "$T/rec.json")"
+    grep -q "quick brown fox" "$T/out-$f/text.txt" || mf_fail "$f.pdf: text missing"
+    mf_assert_eq "$(jq -cr '.meta.encrypted' "$T/rec.json")" true "$f.pdf: meta.encrypted"
+done
 
 # expect_handler FILE DETAIL: failed, exit 1, the error, no text.txt
 expect_handler() {
@@ -36,6 +44,8 @@ expect_handler() {
 expect_handler "$T/pubsec.pdf" "/Adobe.PubSec, a certificate-based handler"
 expect_handler "$T/unknown.pdf" "/Vendor.Lock"
 expect_handler "$T/v9.pdf" "/Standard version 9 revision 6, which poppler does not implement"
+expect_handler "$T/lin-v9.pdf" "/Standard version 9 revision 6, which poppler does not implement"
+expect_handler "$T/lin-pubsec.pdf" "/Adobe.PubSec, a certificate-based handler"
 
 # the user-password case keeps its own words: the handler is known, the password is not
 rc=0

@@ -122,6 +122,18 @@ static char *mf__last(char *buf, size_t n, const char *s)
     return last;
 }
 
+/* 1 when at (in buf) is inside a trailer or a cross-reference stream's dictionary: one of
+ * those begins before it with no stream data in between ("stream" ends the XRef dictionary). */
+static int mf__in_trailer(char *buf, const char *at)
+{
+    size_t n = (size_t)(at - buf);
+    char *t = mf__last(buf, n, "trailer"), *x = mf__last(buf, n, "/XRef");
+    char *s = mf__last(buf, n, "stream");
+
+    t = x > t ? x : t;
+    return t != NULL && (s == NULL || s < t);
+}
+
 /* Reads the encryption dictionary the trailer (or the cross-reference stream) names with
  * /Encrypt N G R, or holds after /Encrypt. Returns 1 with c filled, 0 when the file names none or
  * it cannot be found. Only the words poppler itself decides by are read; nothing here decrypts. */
@@ -133,7 +145,7 @@ static int mf__crypt_read(int fd, mf__crypt *c)
     off_t starts[2] = {size > 16384 ? size - 16384 : 0, 0}, at = -1;
     long num = -1, gen = -1;
     ssize_t n;
-    char *p, *q, *e, *end;
+    char *p, *q, *e;
     int i;
 
     memset(c, 0, sizeof(*c));
@@ -143,16 +155,9 @@ static int mf__crypt_read(int fd, mf__crypt *c)
         if (n <= 0)
             continue;
         buf[n] = '\0';
-        /* only the trailer's /Encrypt counts (a content stream may say "/Encrypt 5 0 R") */
-        p = mf__last(buf, (size_t)n, "trailer");
-        if (p != NULL) {
-            end = buf + n;
-        } else {
-            p = mf__last(buf, (size_t)n, "/XRef"); /* a cross-reference stream's dictionary */
-            end = p != NULL ? memmem(p, (size_t)(buf + n - p), "stream", 6) : NULL;
-            end = end != NULL ? end : buf + n;
-        }
-        for (; p != NULL && (q = memmem(p, (size_t)(end - p), "/Encrypt", 8)) != NULL; p = q + 8) {
+        for (p = buf; (q = memmem(p, (size_t)(buf + n - p), "/Encrypt", 8)) != NULL; p = q + 8) {
+            if (!mf__in_trailer(buf, q))
+                continue; /* a content stream may say "/Encrypt 5 0 R" too */
             e = q + 8 + strspn(q + 8, " \r\n\t");
             if (strncmp(e, "<<", 2) == 0) { /* a direct dictionary, in the trailer itself */
                 at = starts[i] + (e - buf);
