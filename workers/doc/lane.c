@@ -26,10 +26,10 @@ typedef struct mf__doc_job {
     mf_textdump *textdump; /* the same file through poppler-cpp: pdftotext's text */
     int force_ocr;         /* the "ocr" profile: every page, and a searchable PDF */
     mf_textbuf text;
-    json_t *page_chars; /* visible characters per page, after OCR */
-    json_t *ocr_pages;  /* numbers (1-based) of the pages that were OCRed */
-    json_t *form_fields;
-    int fields_dropped;
+    json_t *page_chars;  /* visible characters per page, after OCR */
+    json_t *ocr_pages;   /* numbers (1-based) of the pages that were OCRed */
+    json_t *form_fields; /* meta.form_fields: every widget's field, page by page */
+    int fields_dropped;  /* widgets beyond MF_DOC_MAX_FORM_FIELDS */
     long conf_sum;
     int recognised; /* OCRed pages that were not blank: the ones conf_sum is over */
     int blank;      /* pages without a text layer that were blank: not recognised */
