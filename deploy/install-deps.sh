@@ -12,6 +12,10 @@ PACKAGES=(
     libopencv-objdetect-dev opencv-data
     libavformat-dev libavcodec-dev libswscale-dev libswresample-dev libavutil-dev ffmpeg
     libpoppler-glib-dev libcairo2-dev libpng-dev poppler-utils
+    # doc lane text: pdftotext's text dump through poppler-cpp (workers/doc/textdump.cpp)
+    libpoppler-cpp-dev
+    # doc lane tests: encrypted PDFs (qpdf --encrypt), Arabic and Hebrew set by pango-view
+    qpdf pango1.0-tools
     libtesseract-dev tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd
     # video captions (profile "captions"): speech recognition and its en-us model
     libpocketsphinx-dev pocketsphinx-en-us

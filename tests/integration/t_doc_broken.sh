@@ -1,7 +1,8 @@
 # Broken PDFs never crash or hang the doc lane. 30 variants of a real PDF, each with bytes
 # flipped inside its streams (page contents, fonts, the scanned image: deterministic seeds
-# 1..30), and a PDF whose page tree loops back on itself, each end with a record whose status is
-# done or failed (exit status 0 or 1, within `timeout 30`); a failed one says why.
+# 1..30), 5 truncations, and a PDF whose page tree loops back on itself, each end with a record
+# whose status is done or failed (exit status 0 or 1, within `timeout 30`); a failed one says
+# first what failed (the PDF, or which page), with no internal path or fd in its error.
 source "$(dirname "$0")/lib.sh"
 trap mf_cleanup EXIT
 for b in mf-worker-doc mf-doc-mkfixture; do
@@ -27,7 +28,18 @@ run_one() {
     error=$(jq -r '.error // ""' "$T/$name.json")
     case $status in
     done) [ "$rc" = 0 ] || mf_fail "$name: done but exit status $rc" ;;
-    failed) [ -n "$error" ] || mf_fail "$name: failed without an error" ;;
+    failed)
+        [ -n "$error" ] || mf_fail "$name: failed without an error"
+        # what failed in a person's terms first (the PDF, or which page), then the library's
+        # words; never an internal path or an fd number
+        case $error in
+        "PDF "* | "page "*) ;;
+        *) mf_fail "$name: error '$error' does not say first what failed" ;;
+        esac
+        case $error in
+        *"/proc/"* | *" fd "* | *".tmp."*) mf_fail "$name: internal words in '$error'" ;;
+        esac
+        ;;
     *) mf_fail "$name: status '$status'" ;;
     esac
     echo "$status"
@@ -64,6 +76,13 @@ for seed in $(seq 1 $VARIANTS); do
     esac
 done
 mf_log "mutated PDFs: $done done, $failed failed"
+
+# truncations at 10..90 % of the file: poppler rebuilds the cross-reference table or gives up
+size=$(stat -c %s "$T/good.pdf")
+for pct in 10 30 50 70 90; do
+    head -c $((size * pct / 100)) "$T/good.pdf" >"$T/cut-$pct.pdf"
+    run_one "$T/cut-$pct.pdf" >/dev/null
+done
 
 # mk_cyclic OUT: a 2-page PDF whose /Pages node lists itself as a kid (a loop in the page
 # tree), with a correct xref table: offsets are taken from the bytes written so far.

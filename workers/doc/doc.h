@@ -1,7 +1,8 @@
 /* The document lane (mf-worker-doc): PDF metadata, text per page, page renders, and OCR of
  * pages without a text layer. Internal to workers/doc; lanes never include each other.
  *
- * Modules: pdfdoc.c (open, limits, document metadata), pdftext.c (text layer, text buffer),
+ * Modules: pdfdoc.c (open, encryption, limits, document metadata), textdump.cpp (the text layer
+ * as pdftotext prints it), pdftext.c (text buffer, form fields),
  * render.c (cairo renders: thumbnails and OCR rasters), ocr.c (a small interface over the
  * tesseract C API), lane.c (the mf_lane table: one job from open to outputs).
  *
@@ -16,6 +17,7 @@
 #include <poppler.h>
 #include "mf/err.h"
 #include "mf/lane.h"
+#include "textdump.h"
 
 /* Lane settings with the reason for each value. They belong in the config table
  * (common/config.c) as doc_* entries; until then they are fixed here. */
@@ -47,11 +49,29 @@ extern const mf_lane mf_lane_doc;
 
 /* ---- pdfdoc.c ---- */
 
+/* Puts the formatted prefix before err's message ("page 3: ", "writing text.txt failed: ") so
+ * an error says first what failed in a person's terms; returns rc. */
+int mf__doc_err_prefix(mf_err *err, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Opens the PDF at path (or, when fd >= 0, at /proc/self/fd/<fd>, so a renamed input is still
  * the file that was claimed). *out is the caller's, released with g_object_unref(). Returns 0,
  * MF_ECORRUPT (not a PDF, damaged, truncated, empty: poppler's message), MF_EUNSUPPORTED (user
- * password) or -errno, with err set. */
+ * password; or MF_EUNSUPPORTED naming the security handler when the encryption dictionary names
+ * one poppler does not have, e.g. /Adobe.PubSec) or -errno, with err set. Errors start with
+ * "PDF cannot be opened" / "PDF is ..." and never name the file. */
 int mf_pdfdoc_open(const char *path, int fd, PopplerDocument **out, mf_err *err);
+
+/* The name poppler should open: path, or /proc/self/fd/<fd> when fd >= 0 (written into buf).
+ * Never put it in an error: a person cannot act on an fd number. */
+const char *mf_pdfdoc_file(const char *path, int fd, char *buf, size_t size);
+
+/* After a successful open: MF_EUNSUPPORTED ("PDF is encrypted with a security handler that
+ * cannot be opened (...)") when fd's trailer names an encryption dictionary that poppler does
+ * not apply (poppler_decrypts 0, from mf_textdump_encrypted(), and the dictionary is not the
+ * Identity one) or that names a crypt filter method PDF does not define; else 0. poppler opens
+ * such files as if they were not encrypted and reads blank or garbage pages. */
+int mf_pdfdoc_check_crypt(int fd, int poppler_decrypts, mf_err *err);
 
 /* MF_ELIMIT naming the limit when n_pages > max_pages, MF_ECORRUPT when the document has no
  * pages; else 0. Decided from the page count before any page is touched. */
@@ -81,7 +101,8 @@ void mf_textbuf_init(mf_textbuf *b);
 void mf_textbuf_close(mf_textbuf *b); /* NULL-safe */
 void mf_textbuf_append(mf_textbuf *b, const char *s, size_t n);
 
-/* Number of visible (non-space, non-control) UTF-8 characters in s; NULL counts 0. */
+/* Number of visible (non-space, non-control, not a bidi or zero-width format character) UTF-8
+ * characters in s; NULL counts 0. */
 size_t mf_pdftext_visible(const char *s);
 
 /* meta.text: the first max_chars UTF-8 characters of text.txt (len bytes), cut at a character
@@ -90,8 +111,24 @@ size_t mf_pdftext_visible(const char *s);
 json_t *mf_pdftext_excerpt(const char *text, size_t len, size_t max_chars);
 
 /* Appends one page's text the way pdftotext lays it out: the text, a newline unless it ends
- * in one, then a form feed (every page, the last included). */
+ * in one, then a form feed (every page, the last included). A text that ends in a form feed
+ * (pdftotext's page, from mf_textdump_page()) is appended as it is. */
 void mf_pdftext_append_page(mf_textbuf *b, const char *text);
+
+/* Fields of a filled-in form listed in meta.form_fields: at most this many (a form with more
+ * is a generated one; the rest are counted in meta.form_fields_dropped), each name and value
+ * cut to MF_DOC_FORM_VALUE_CHARS characters (the whole value is in text.txt when the widget
+ * shows it). */
+#define MF_DOC_MAX_FORM_FIELDS 1000
+#define MF_DOC_FORM_VALUE_CHARS 1000
+
+/* Appends {name, type, value, page} to fields for every widget on page (page_no 1-based), in
+ * the page's annotation order, while fields has fewer than max entries. type is "text",
+ * "checkbox", "radio", "button", "choice", "signature" or "unknown"; value is the text (text
+ * fields, choices: the selected items joined by ", "), true/false (checkbox, radio: whether
+ * this widget is on), or null (push buttons, signatures, values that are not UTF-8). name is
+ * the fully qualified field name. Returns how many widgets did not fit. */
+int mf_pdftext_form_fields(PopplerPage *page, int page_no, json_t *fields, size_t max);
 
 /* ---- render.c ---- */
 

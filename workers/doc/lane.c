@@ -1,8 +1,9 @@
 /* The doc lane's mf_lane table: one PDF (or image of a document, see docimage.c) from open
  * to outputs.
  *
- * Order of work, cheapest decisions first: open (password, corruption), the page limit from
- * the page count, document metadata, then page by page: text layer, OCR when the layer is
+ * Order of work, cheapest decisions first: open (password, security handler, corruption), the
+ * page limit from the page count, document metadata, then page by page: text layer (as
+ * pdftotext prints it, form field values included) and the form fields, OCR when the layer is
  * (nearly) empty or the profile asks for it, a thumbnail for the first pages. text.txt and
  * searchable.pdf are written after the last page, so a job killed half-way leaves neither
  * looking complete. */
@@ -22,10 +23,13 @@ static long mf__doc_image_max_pixels = 100L * 1000 * 1000;
 typedef struct mf__doc_job {
     const mf_lane_job *job;
     PopplerDocument *doc;
-    int force_ocr; /* the "ocr" profile: every page, and a searchable PDF */
+    mf_textdump *textdump; /* the same file through poppler-cpp: pdftotext's text */
+    int force_ocr;         /* the "ocr" profile: every page, and a searchable PDF */
     mf_textbuf text;
-    json_t *page_chars; /* visible characters per page, after OCR */
-    json_t *ocr_pages;  /* numbers (1-based) of the pages that were OCRed */
+    json_t *page_chars;  /* visible characters per page, after OCR */
+    json_t *ocr_pages;   /* numbers (1-based) of the pages that were OCRed */
+    json_t *form_fields; /* meta.form_fields: every widget's field, page by page */
+    int fields_dropped;  /* widgets beyond MF_DOC_MAX_FORM_FIELDS */
     long conf_sum;
     int recognised; /* OCRed pages that were not blank: the ones conf_sum is over */
     int blank;      /* pages without a text layer that were blank: not recognised */
@@ -89,6 +93,14 @@ static int mf__doc_page_time(int index, int64_t start, mf_err *err)
                                      err);
 }
 
+/* Puts "page N: " before err's message, so every failure of a page says which page. */
+static int mf__doc_page_err(int index, int rc, mf_err *err)
+{
+    if (rc >= 0 || strncmp(err->msg, "page ", 5) == 0)
+        return rc;
+    return mf__doc_err_prefix(err, rc, "page %d: ", index + 1);
+}
+
 static int mf__doc_page(mf__doc_job *dj, int index, mf_result *res, mf_err *err)
 {
     int64_t start = mf_clock_mono_ms();
@@ -102,12 +114,16 @@ static int mf__doc_page(mf__doc_job *dj, int index, mf_result *res, mf_err *err)
         /* the page count is the root's /Count; poppler stops walking the tree at a loop (a
          * kid pointing back at an ancestor) or a broken node, and the pages after it are gone */
         rc = mf_err_set(err, MF_ECORRUPT,
-                        "poppler_document_get_page() failed for page %d of %d: damaged page tree "
-                        "(a loop, or fewer pages than its /Count)",
+                        "page %d of %d cannot be read: damaged page tree (a loop, or fewer pages "
+                        "than its /Count)",
                         index + 1, poppler_document_get_n_pages(dj->doc));
         goto out;
     }
-    layer = poppler_page_get_text(page);
+    rc = mf_textdump_page(dj->textdump, index, &layer, err);
+    if (rc < 0)
+        goto out;
+    dj->fields_dropped +=
+        mf_pdftext_form_fields(page, index + 1, dj->form_fields, MF_DOC_MAX_FORM_FIELDS);
     chars = mf_pdftext_visible(layer);
     if (dj->force_ocr || chars < MF_DOC_OCR_MIN_CHARS) {
         rc = mf__doc_page_time(index, start, err); /* before the costly part */
@@ -129,10 +145,10 @@ static int mf__doc_page(mf__doc_job *dj, int index, mf_result *res, mf_err *err)
     rc = mf__doc_page_time(index, start, err);
 out:
     free(ocr_text);
-    g_free(layer);
+    free(layer);
     if (page != NULL)
         g_object_unref(page);
-    return rc;
+    return mf__doc_page_err(index, rc, err);
 }
 
 /* meta.ocr: how many pages were read by OCR and how well. */
@@ -164,8 +180,10 @@ static int mf__doc_pages(mf__doc_job *dj, int n_pages, mf_result *res, mf_err *e
     if (rc < 0)
         goto out;
     rc = mf_fs_write_atomic(dj->job->outdir, "text.txt", dj->text.data, dj->text.len, err);
-    if (rc < 0)
+    if (rc < 0) {
+        mf__doc_err_prefix(err, rc, "writing text.txt failed: ");
         goto out;
+    }
     mf_result_add_output(res, "text.txt");
     json_object_set_new(res->meta, "text",
                         mf_pdftext_excerpt(dj->text.data, dj->text.len, MF_DOC_META_TEXT_CHARS));
@@ -183,6 +201,7 @@ static int mf__doc_process(const mf_lane_job *job, mf_result *res, mf_err *err)
 {
     mf__doc_job dj = {0};
     json_t *meta = NULL;
+    char file[64];
     int n_pages, rc, format;
 
     dj.job = job;
@@ -190,6 +209,7 @@ static int mf__doc_process(const mf_lane_job *job, mf_result *res, mf_err *err)
     mf_textbuf_init(&dj.text);
     dj.page_chars = json_array();
     dj.ocr_pages = json_array();
+    dj.form_fields = json_array();
     format = mf_docimage_format(job->fd);
     if (format != 0) {
         rc = mf_docimage_process(job, mf__doc_ocr, format, dj.force_ocr, mf__doc_image_max_pixels,
@@ -197,6 +217,11 @@ static int mf__doc_process(const mf_lane_job *job, mf_result *res, mf_err *err)
         goto out;
     }
     rc = mf_pdfdoc_open(job->path, job->fd, &dj.doc, err);
+    if (rc == 0)
+        rc = mf_textdump_open(mf_pdfdoc_file(job->path, job->fd, file, sizeof(file)), &dj.textdump,
+                              err);
+    if (rc == 0)
+        rc = mf_pdfdoc_check_crypt(job->fd, mf_textdump_encrypted(dj.textdump), err);
     if (rc < 0)
         goto out;
     n_pages = poppler_document_get_n_pages(dj.doc);
@@ -208,12 +233,18 @@ static int mf__doc_process(const mf_lane_job *job, mf_result *res, mf_err *err)
     if (rc < 0)
         goto out;
     json_object_set(meta, "page_chars", dj.page_chars);
+    if (json_array_size(dj.form_fields) > 0)
+        json_object_set(meta, "form_fields", dj.form_fields);
+    if (dj.fields_dropped > 0)
+        json_object_set_new(meta, "form_fields_dropped", json_integer(dj.fields_dropped));
     mf__doc_ocr_meta(&dj, meta);
     json_object_update(res->meta, meta);
 out:
     json_decref(meta);
     json_decref(dj.page_chars);
     json_decref(dj.ocr_pages);
+    json_decref(dj.form_fields);
+    mf_textdump_free(dj.textdump);
     mf_textbuf_close(&dj.text);
     if (dj.doc != NULL)
         g_object_unref(dj.doc);

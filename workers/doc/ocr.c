@@ -137,7 +137,8 @@ static int mf__ocr_read(mf_ocr *ocr, const mf_grey *img, mf_ocr_text *out, mf_er
     TessBaseAPISetImage(ocr->api, img->px, img->width, img->height, 1, img->stride);
     TessBaseAPISetSourceResolution(ocr->api, img->dpi);
     if (TessBaseAPIRecognize(ocr->api, NULL) != 0) {
-        rc = mf_err_set(err, MF_ECORRUPT, "TessBaseAPIRecognize() failed on a %dx%d page image",
+        rc = mf_err_set(err, MF_ECORRUPT,
+                        "OCR failed: tesseract could not recognise the %dx%d page image",
                         img->width, img->height);
         goto out;
     }
@@ -191,7 +192,9 @@ static int mf__ocr_pdf_add(mf_ocr *ocr, mf_err *err)
      * and embed it; without, it embeds the pixels it recognised. */
     TessBaseAPISetInputName(ocr->api, NULL);
     if (!TessResultRendererAddImage(ocr->pdf, ocr->api))
-        return mf_err_set(err, MF_ECORRUPT, "TessResultRendererAddImage() failed on page %d",
+        return mf_err_set(err, MF_ECORRUPT,
+                          "writing searchable.pdf failed: tesseract's PDF renderer refused its "
+                          "page %d",
                           ocr->pdf_pages + 1);
     ocr->pdf_pages++;
     return 0;
@@ -240,12 +243,15 @@ int mf_ocr_pdf_begin(mf_ocr *ocr, const char *outdir, mf_err *err)
 
     if (snprintf(base, sizeof(base), "%s/%s.%ld", outdir, MF__OCR_PDF_TMP, (long)getpid()) >=
         (int)sizeof(base)) {
-        rc = mf_err_sys(err, -ENAMETOOLONG, "searchable PDF path");
+        rc = mf_err_sys(err, -ENAMETOOLONG, "writing searchable.pdf: the output folder's path");
         goto out;
     }
     ocr->pdf = TessPDFRendererCreate(base, TessBaseAPIGetDatapath(ocr->api), 0);
     if (ocr->pdf == NULL || !TessResultRendererBeginDocument(ocr->pdf, "")) {
-        rc = mf_err_set(err, -EIO, "TessPDFRendererCreate() failed for %s.pdf", base);
+        /* not base: a temporary name with a pid means nothing to a person */
+        rc = mf_err_set(err, -EIO,
+                        "writing searchable.pdf failed: tesseract's PDF renderer cannot create "
+                        "its file in the output folder");
         goto out;
     }
     ocr->pdf_base = strdup(base);
@@ -275,13 +281,16 @@ int mf_ocr_pdf_end(mf_ocr *ocr, int keep, const char *name, mf_err *err)
     if (!keep)
         goto out;
     if (!ok || ocr->pdf_pages == 0) {
-        rc = mf_err_set(err, -EIO, "TessResultRendererEndDocument() failed for %s", tmp);
+        rc = mf_err_set(err, -EIO,
+                        "writing searchable.pdf failed: tesseract's PDF renderer could not finish "
+                        "it (%d pages)",
+                        ocr->pdf_pages);
         goto out;
     }
     slash = strrchr(ocr->pdf_base, '/');
     snprintf(dst, sizeof(dst), "%.*s/%s", (int)(slash - ocr->pdf_base), ocr->pdf_base, name);
     if (rename(tmp, dst) < 0)
-        rc = mf_err_sys(err, -errno, "rename() of the searchable PDF");
+        rc = mf_err_sys(err, -errno, "writing searchable.pdf: rename()");
 out:
     if (!keep || rc < 0)
         unlink(tmp);

@@ -1,50 +1,295 @@
 /* Opening a PDF and reading what describes the whole document. poppler-glib does the parsing;
  * this file turns its outcomes into the lane's error codes and the record's meta fields. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "doc.h"
 
+int mf__doc_err_prefix(mf_err *err, int rc, const char *fmt, ...)
+{
+    char prefix[128], msg[sizeof(err->msg)];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof(prefix), fmt, ap);
+    va_end(ap);
+    snprintf(msg, sizeof(msg), "%s", err->msg);
+    mf_err_set(err, rc, "%s%s", prefix, msg);
+    return rc;
+}
+
+const char *mf_pdfdoc_file(const char *path, int fd, char *buf, size_t size)
+{
+    if (fd < 0)
+        return path;
+    snprintf(buf, size, "/proc/self/fd/%d", fd);
+    return buf;
+}
+
+/* The encryption dictionary's words that decide whether it can be opened. */
+typedef struct mf__crypt {
+    char filter[48]; /* /Filter: the security handler ("Standard", "Adobe.PubSec", ...) */
+    char cfm[16];    /* /CFM of the crypt filters ("" without); the first unknown one wins */
+    int version;     /* /V, -1 without */
+    int revision;    /* /R, -1 without */
+    int identity;    /* /StmF and /StrF are /Identity: nothing is actually encrypted */
+} mf__crypt;
+
+/* Where the last "N G obj" begins in fd (-1 if nowhere): a whole-file scan in 1 MiB reads,
+ * done only for a file whose trailer names /Encrypt (one sequential read; the dispatcher's
+ * hash has just read it too). The last one wins, as with incremental updates. */
+static off_t mf__find_obj(int fd, long num, long gen)
+{
+    enum { CHUNK = 1 << 20, OVERLAP = 64 };
+    char pat[48], *buf = malloc(CHUNK + 1);
+    off_t pos = 0, found = -1;
+    size_t plen;
+    ssize_t n;
+    char *p, *end;
+
+    if (buf == NULL)
+        abort();
+    plen = (size_t)snprintf(pat, sizeof(pat), "%ld %ld obj", num, gen);
+    for (;;) {
+        n = pread(fd, buf, CHUNK, pos);
+        if (n <= 0)
+            break;
+        for (p = buf, end = buf + n; (p = memmem(p, (size_t)(end - p), pat, plen)) != NULL; p++) {
+            /* "11 0 obj" must not match the tail of "111 0 obj" */
+            if ((p == buf && pos == 0) || (p > buf && (p[-1] < '0' || p[-1] > '9')))
+                found = pos + (p - buf);
+        }
+        if (n < CHUNK)
+            break;
+        pos += n - OVERLAP;
+    }
+    free(buf);
+    return found;
+}
+
+/* The name after key in dict ("" when absent), at most size - 1 bytes. */
+static void mf__dict_name(const char *dict, const char *key, char *out, size_t size)
+{
+    const char *p = strstr(dict, key);
+    size_t n = 0;
+
+    out[0] = '\0';
+    if (p == NULL)
+        return;
+    p += strlen(key);
+    while (*p == ' ' || *p == '\r' || *p == '\n' || *p == '\t')
+        p++;
+    if (*p++ != '/')
+        return;
+    while (n + 1 < size && *p > ' ' && strchr("/<>[]()", *p) == NULL)
+        out[n++] = *p++;
+    out[n] = '\0';
+}
+
+/* The integer after key (key then a delimiter: "/V" is not "/Version"), -1 when absent. */
+static int mf__dict_int(const char *dict, const char *key)
+{
+    const char *p = dict;
+    size_t klen = strlen(key);
+
+    while ((p = strstr(p, key)) != NULL) {
+        p += klen;
+        if (*p == ' ' || *p == '\r' || *p == '\n' || *p == '\t') {
+            while (*p == ' ' || *p == '\r' || *p == '\n' || *p == '\t')
+                p++;
+            if (*p >= '0' && *p <= '9')
+                return (int)strtol(p, NULL, 10);
+        }
+    }
+    return -1;
+}
+
+/* The last occurrence of the string s in the n bytes at buf, or NULL. */
+static char *mf__last(char *buf, size_t n, const char *s)
+{
+    size_t len = strlen(s);
+    char *p = buf, *q, *last = NULL;
+
+    while ((q = memmem(p, n - (size_t)(p - buf), s, len)) != NULL) {
+        last = q;
+        p = q + 1;
+    }
+    return last;
+}
+
+/* 1 when at (in buf) is inside a trailer or a cross-reference stream's dictionary: one of
+ * those begins before it with no stream data in between ("stream" ends the XRef dictionary). */
+static int mf__in_trailer(char *buf, const char *at)
+{
+    size_t n = (size_t)(at - buf);
+    char *t = mf__last(buf, n, "trailer"), *x = mf__last(buf, n, "/XRef");
+    char *s = mf__last(buf, n, "stream");
+
+    t = x > t ? x : t;
+    return t != NULL && (s == NULL || s < t);
+}
+
+/* Reads the encryption dictionary the trailer (or the cross-reference stream) names with
+ * /Encrypt N G R, or holds after /Encrypt. Returns 1 with c filled, 0 when the file names none or
+ * it cannot be found. Only the words poppler itself decides by are read; nothing here decrypts. */
+static int mf__crypt_read(int fd, mf__crypt *c)
+{
+    char buf[16384 + 1], dict[4096 + 1];
+    struct stat st;
+    off_t size = fstat(fd, &st) == 0 ? st.st_size : 0;
+    off_t starts[2] = {size > 16384 ? size - 16384 : 0, 0}, at = -1;
+    long num = -1, gen = -1;
+    ssize_t n;
+    char *p, *q, *e;
+    int i;
+
+    memset(c, 0, sizeof(*c));
+    /* the trailer is in the last KiB; a linearized file repeats it in the first */
+    for (i = 0; i < 2 && num < 0 && size > 0; i++) {
+        n = pread(fd, buf, sizeof(buf) - 1, starts[i]);
+        if (n <= 0)
+            continue;
+        buf[n] = '\0';
+        for (p = buf; (q = memmem(p, (size_t)(buf + n - p), "/Encrypt", 8)) != NULL; p = q + 8) {
+            if (!mf__in_trailer(buf, q))
+                continue; /* a content stream may say "/Encrypt 5 0 R" too */
+            e = q + 8 + strspn(q + 8, " \r\n\t");
+            if (strncmp(e, "<<", 2) == 0) { /* a direct dictionary, in the trailer itself */
+                at = starts[i] + (e - buf);
+                break;
+            }
+            num = strtol(q + 8, &e, 10);
+            gen = e != q + 8 ? strtol(e, &e, 10) : -1;
+            if (num > 0 && gen >= 0 && e[strspn(e, " \r\n\t")] == 'R')
+                break;
+            num = -1; /* "/Encrypt" of something else */
+        }
+        if (at >= 0)
+            break;
+    }
+    if (num > 0)
+        at = mf__find_obj(fd, num, gen);
+    if (at < 0)
+        return 0;
+    n = pread(fd, dict, sizeof(dict) - 1, at);
+    if (n <= 0)
+        return 0;
+    dict[n] = '\0';
+    for (i = 0; i < n; i++) /* binary /O /U strings: keep strstr() going past NUL bytes */
+        dict[i] = dict[i] == '\0' ? ' ' : dict[i];
+    p = strstr(dict, "endobj"); /* or, after a direct dictionary, the rest of the trailer */
+    if (p != NULL || (p = strstr(dict, "startxref")) != NULL)
+        *p = '\0';
+    mf__dict_name(dict, "/Filter", c->filter, sizeof(c->filter));
+    c->version = mf__dict_int(dict, "/V");
+    c->revision = mf__dict_int(dict, "/R");
+    for (p = dict; (p = strstr(p, "/CFM")) != NULL && c->cfm[0] == '\0'; p += 4) {
+        mf__dict_name(p, "/CFM", c->cfm, sizeof(c->cfm));
+        if (strcmp(c->cfm, "None") == 0 || strcmp(c->cfm, "V2") == 0 ||
+            strcmp(c->cfm, "AESV2") == 0 || strcmp(c->cfm, "AESV3") == 0)
+            c->cfm[0] = '\0'; /* the methods PDF defines and poppler implements */
+    }
+    c->identity =
+        strstr(dict, "/StmF /Identity") != NULL && strstr(dict, "/StrF /Identity") != NULL;
+    return 1;
+}
+
+/* The error of a PDF encrypted by a security handler that cannot be opened, naming it. */
+static int mf__crypt_error(const mf__crypt *c, mf_err *err)
+{
+    if (c->filter[0] == '\0')
+        return mf_err_set(err, MF_EUNSUPPORTED,
+                          "PDF is encrypted with a security handler that cannot be opened "
+                          "(its encryption dictionary names no /Filter)");
+    if (c->cfm[0] != '\0')
+        return mf_err_set(err, MF_EUNSUPPORTED,
+                          "PDF is encrypted with a security handler that cannot be opened "
+                          "(/%s with the unknown crypt filter method /%s)",
+                          c->filter, c->cfm);
+    if (strcmp(c->filter, "Standard") == 0)
+        return mf_err_set(err, MF_EUNSUPPORTED,
+                          "PDF is encrypted with a security handler that cannot be opened "
+                          "(/Standard version %d revision %d, which poppler does not implement)",
+                          c->version, c->revision);
+    return mf_err_set(
+        err, MF_EUNSUPPORTED,
+        "PDF is encrypted with a security handler that cannot be opened (/%s%s)", c->filter,
+        strcmp(c->filter, "Adobe.PubSec") == 0 ? ", a certificate-based handler" : "");
+}
+
+/* poppler refused the file as encrypted: a user password, or a handler it does not have. */
+static int mf__open_encrypted(const char *file, int fd, mf_err *err)
+{
+    mf__crypt c;
+    int own = fd < 0 ? open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK) : -1;
+    int rc;
+
+    if (mf__crypt_read(fd >= 0 ? fd : own, &c) && strcmp(c.filter, "Standard") != 0)
+        rc = mf__crypt_error(&c, err);
+    else
+        rc = mf_err_set(err, MF_EUNSUPPORTED, "PDF is password-protected (user password required)");
+    if (own >= 0)
+        close(own);
+    return rc;
+}
+
+int mf_pdfdoc_check_crypt(int fd, int poppler_decrypts, mf_err *err)
+{
+    mf__crypt c;
+
+    /* without a /Filter it is not an encryption dictionary poppler saw: it refuses those */
+    if (fd < 0 || !mf__crypt_read(fd, &c) || c.filter[0] == '\0')
+        return 0;
+    /* poppler treats an encryption dictionary it cannot use (an unknown version or revision,
+     * a bad key length) as no encryption at all, and reads the encrypted bytes as they are:
+     * blank pages, or garbage. An unknown crypt filter method it silently decrypts with RC4. */
+    if ((!poppler_decrypts && !c.identity) || c.cfm[0] != '\0')
+        return mf__crypt_error(&c, err);
+    return 0;
+}
+
 int mf_pdfdoc_open(const char *path, int fd, PopplerDocument **out, mf_err *err)
 {
     char fdpath[64];
-    const char *file = path;
+    const char *file = mf_pdfdoc_file(path, fd, fdpath, sizeof(fdpath));
     GError *gerr = NULL;
     gchar *uri = NULL;
     struct stat st;
     int rc = 0;
 
     *out = NULL;
-    if (fd >= 0) {
-        snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
-        file = fdpath;
-    }
     if (stat(file, &st) < 0) {
-        rc = mf_err_sys(err, -errno, "stat()");
+        rc = mf_err_set(err, -errno, "PDF cannot be read: %s", strerror(errno));
         goto out;
     }
     if (st.st_size == 0) {
         /* poppler says only "PDF document is damaged"; a person wants to know why. */
-        rc = mf_err_set(err, MF_ECORRUPT, "poppler_document_new_from_file() failed: empty file");
+        rc = mf_err_set(err, MF_ECORRUPT, "PDF cannot be opened: the file is empty");
         goto out;
     }
     uri = g_filename_to_uri(file, NULL, &gerr);
     if (uri == NULL) {
-        rc = mf_err_set(err, MF_EINVAL, "g_filename_to_uri() failed: %s", gerr->message);
+        /* glib's message quotes the path: an internal one when it is /proc/self/fd/N */
+        rc = mf_err_set(err, MF_EINVAL, "PDF cannot be opened: its path is not absolute");
         goto out;
     }
     *out = poppler_document_new_from_file(uri, NULL, &gerr);
     if (*out != NULL)
         goto out;
+    /* poppler's messages: "PDF document is damaged", "Document is encrypted", or for a file
+     * error strerror() (never the file name, which here is /proc/self/fd/N) */
     if (g_error_matches(gerr, POPPLER_ERROR, POPPLER_ERROR_ENCRYPTED))
-        rc = mf_err_set(err, MF_EUNSUPPORTED, "PDF is password-protected (user password required)");
+        rc = mf__open_encrypted(file, fd, err);
     else if (gerr != NULL && gerr->domain == G_FILE_ERROR)
-        rc = mf_err_set(err, -EIO, "poppler_document_new_from_file() failed: %s", gerr->message);
+        rc = mf_err_set(err, -EIO, "PDF cannot be read: %s", gerr->message);
     else
-        rc = mf_err_set(err, MF_ECORRUPT, "poppler_document_new_from_file() failed: %s",
-                        gerr != NULL ? gerr->message : "unknown error");
+        rc = mf_err_set(err, MF_ECORRUPT, "PDF cannot be opened: %s",
+                        gerr != NULL ? gerr->message : "unknown poppler error");
 out:
     if (gerr != NULL)
         g_error_free(gerr);
@@ -55,7 +300,8 @@ out:
 int mf_pdfdoc_check_pages(int n_pages, int max_pages, mf_err *err)
 {
     if (n_pages <= 0)
-        return mf_err_set(err, MF_ECORRUPT, "poppler_document_get_n_pages() failed: no pages");
+        return mf_err_set(err, MF_ECORRUPT,
+                          "PDF has no pages (poppler found none in its page tree)");
     if (n_pages > max_pages)
         return mf_err_set(err, MF_ELIMIT, "PDF has %d pages, over the limit of %d pages", n_pages,
                           max_pages);

@@ -50,16 +50,15 @@ static cairo_surface_t *mf__render(PopplerPage *page, double scale, cairo_format
 
     poppler_page_get_size(page, &w_pt, &h_pt);
     if (!(w_pt >= 1 && h_pt >= 1 && isfinite(w_pt) && isfinite(h_pt) && scale > 0)) {
-        mf_err_set(err, MF_ECORRUPT, "poppler_page_get_size() failed: page of size %gx%g pt", w_pt,
-                   h_pt);
+        mf_err_set(err, MF_ECORRUPT, "rendering failed: the page measures %gx%g pt", w_pt, h_pt);
         goto out;
     }
     w = (int)ceil(w_pt * scale);
     h = (int)ceil(h_pt * scale);
     surf = cairo_image_surface_create(fmt, w, h);
     if (cairo_surface_status(surf) != CAIRO_STATUS_SUCCESS) {
-        mf_err_set(err, MF_ELIMIT, "cairo_image_surface_create() failed: %s (%dx%d)",
-                   cairo_status_to_string(cairo_surface_status(surf)), w, h);
+        mf_err_set(err, MF_ELIMIT, "rendering at %dx%d pixels failed: cairo: %s", w, h,
+                   cairo_status_to_string(cairo_surface_status(surf)));
         cairo_surface_destroy(surf);
         surf = NULL;
         goto out;
@@ -155,7 +154,8 @@ static int mf__png_encode(cairo_surface_t *surf, mf_textbuf *out, mf_err *err)
     const uint32_t one = 1;
 
     if (info == NULL || setjmp(png_jmpbuf(png))) {
-        rc = mf_err_set(err, MF_ECORRUPT, "png_write_row() failed on a %dx%d render", w, h);
+        rc =
+            mf_err_set(err, MF_ECORRUPT, "encoding the %dx%d thumbnail failed: libpng error", w, h);
         goto out;
     }
     png_set_write_fn(png, out, mf__png_write, mf__png_flush);
@@ -199,6 +199,8 @@ int mf_render_thumb(PopplerPage *page, int size, const char *outdir, const char 
     if (rc < 0)
         goto out;
     rc = mf_fs_write_atomic(outdir, name, png.data, png.len, err);
+    if (rc < 0)
+        rc = mf__doc_err_prefix(err, rc, "writing %s failed: ", name);
 out:
     if (surf != NULL)
         cairo_surface_destroy(surf);
