@@ -32,9 +32,8 @@
 /* Hashed uploads kept while Redis is down. Beyond this they are dropped from memory: the
  * rescan that follows every reconnect finds them in the inbox again. */
 #define MF__PENDING_MAX 65536
-/* Redis reconnect back-off. */
-#define MF__RETRY_MIN_MS 100
-#define MF__RETRY_MAX_MS 5000
+/* Statuses mf_queue_enqueue() reports (mf_enq_status), for the counters. */
+#define MF__ENQ_STATUSES 5
 /* inotify read()s per readiness callback, so a flood cannot starve the batch flush. */
 #define MF__EVENT_READS 8
 /* A file found still open for writing is looked at again after 2, 10, 50 and 250 ms. The
@@ -132,7 +131,7 @@ struct mf__disp {
     /* dispatcher.c */
     uv_signal_t sig_term, sig_int;
     uv_timer_t stats_timer;
-    uint64_t n_recorded[4]; /* by mf_enq_status */
+    uint64_t n_recorded[MF__ENQ_STATUSES]; /* by mf_enq_status */
     uint64_t n_skipped;
     uint64_t n_throttled;    /* times event reading was paused (mf__watch_throttle) */
     uint64_t lat_hist[1001]; /* 0.1 ms buckets up to 100 ms, then overflow */

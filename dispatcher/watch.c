@@ -14,8 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "mf/alloc.h"
 #include "mf/clock.h"
 #include "mf/fsutil.h"
 #include "mf/limits.h"
@@ -57,11 +59,11 @@ static void mf__watch_warn(mf__disp *d, const char *rel, int e)
 
     if (e == ENOSPC && d->watch_full_warned++)
         return;
-    mf_log(MF_LOG_ERROR,
-           "msg=\"inotify_add_watch() failed; files in this folder are found by rescans only\" "
-           "dir=%s error=\"%s\"%s",
-           mf_log_quote(q, sizeof(q), rel), strerror(e),
-           e == ENOSPC ? " hint=\"raise fs.inotify.max_user_watches\"" : "");
+    mf_log_error(MF_LOG_ERROR, strerror(e),
+                 "msg=\"inotify_add_watch() failed; files in this folder are found by rescans "
+                 "only\" dir=%s%s",
+                 mf_log_quote(q, sizeof(q), rel),
+                 e == ENOSPC ? " hint=\"raise fs.inotify.max_user_watches\"" : "");
 }
 
 /* The watch goes on the very folder we opened (through /proc/self/fd, so no path is
@@ -93,9 +95,7 @@ void mf__watch_add(mf__disp *d, int dirfd, const char *rel)
     /* the same folder watched again (a rescan, a rename) keeps its wd: update its path */
     node = mf__htab_put(&d->wds, &wd, sizeof(wd), &created);
     free(node->value);
-    node->value = strdup(rel);
-    if (node->value == NULL)
-        abort();
+    node->value = mf_xstrdup(rel);
     if (rel[0] == '\0')
         d->root_wd = wd;
 }
@@ -107,10 +107,7 @@ static void mf__watch_forget(mf__disp *d, const char *rel)
 {
     size_t len = strlen(rel);
     size_t pos = 0, n = 0, cap = 16;
-    mf__hnode **gone = malloc(cap * sizeof(*gone));
-
-    if (gone == NULL)
-        abort();
+    mf__hnode **gone = mf_xmalloc(cap * sizeof(*gone));
     for (mf__hnode *h = mf__htab_next(&d->wds, &pos, NULL); h != NULL;
          h = mf__htab_next(&d->wds, &pos, h)) {
         const char *dir = h->value;
@@ -119,9 +116,7 @@ static void mf__watch_forget(mf__disp *d, const char *rel)
             continue;
         if (n == cap) {
             cap *= 2;
-            gone = realloc(gone, cap * sizeof(*gone));
-            if (gone == NULL)
-                abort();
+            gone = mf_xrealloc(gone, cap * sizeof(*gone));
         }
         gone[n++] = h;
     }
@@ -160,6 +155,19 @@ static char *mf__watch_rel(const char *dir, const char *name)
     return rel;
 }
 
+/* 1 when the new name rel is a hard link to an existing file (`ln`), which no close or rename
+ * will announce: a regular file with more than one link. A file being created has one link
+ * and is recorded at its close. Whether the file is complete (nobody writing it) is decided
+ * by the inspection, like for any upload. Only a hint: the stat follows no symlink at the
+ * end, and the inspection opens the file safely again. */
+static int mf__watch_is_link(mf__disp *d, const char *rel)
+{
+    struct stat st;
+
+    return fstatat(d->inbox_fd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+           st.st_nlink > 1;
+}
+
 static void mf__watch_event(mf__disp *d, const struct inotify_event *ev, int64_t now_ms,
                             uint64_t now_ns)
 {
@@ -185,7 +193,7 @@ static void mf__watch_event(mf__disp *d, const struct inotify_event *ev, int64_t
     rel = mf__watch_rel(node->value, name);
     if (rel == NULL)
         return;
-    if (act == MF_DISPATCH_FILE) {
+    if (act == MF_DISPATCH_FILE || (act == MF_DISPATCH_FILE_NAME && mf__watch_is_link(d, rel))) {
         mf__pipeline_submit(d, rel, now_ms, now_ns);
         return;
     }
@@ -209,7 +217,7 @@ static void mf__watch_on_readable(uv_poll_t *handle, int status, int events)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno != EAGAIN)
-            mf_log(MF_LOG_ERROR, "msg=\"read() of inotify failed\" error=\"%s\"", strerror(errno));
+            mf_log_error(MF_LOG_ERROR, strerror(errno), "msg=\"read() of inotify failed\"");
         if (n <= 0)
             break;
         for (char *p = buf; p < buf + n;) {
