@@ -107,8 +107,9 @@ int mf_fs_open_input(int root_fd, const char *rel, struct stat *st, mf_err *err)
         goto out;
     }
     /* reads of a regular file ignore O_NONBLOCK, but a lane may hand the fd to code that
-     * checks the flag (stdio, avio): give it an ordinary descriptor */
-    if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)
+     * checks the flag (stdio, avio): give it an ordinary descriptor. No other status flag
+     * was set by the open, so 0 clears just this one (one syscall, not F_GETFL first). */
+    if (fcntl(fd, F_SETFL, 0) < 0)
         rc = mf_err_sys(err, -errno, "fcntl()");
 out:
     if (rc < 0 && fd >= 0)

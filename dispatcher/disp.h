@@ -50,6 +50,12 @@
  * and classifying a few small files costs less than the two thread switches of a pool job. */
 #define MF__INLINE_ITEMS 4
 #define MF__INLINE_BYTES (64 * 1024)
+/* A new name whose writer has not closed it after this long is stat'ed once: a hard link
+ * (more than one link) is an upload, anything else waits for its close. Checking at the
+ * close instead of at IN_CREATE saves a stat per upload; the set is capped, and a name
+ * beyond the cap is checked at once. */
+#define MF__LINK_CHECK_MS 20
+#define MF__LINK_PENDING_MAX 65536
 /* Period of the stats log line. */
 #define MF__STATS_MS 60000
 
@@ -97,6 +103,10 @@ struct mf__disp {
     int ino_paused;   /* not read for now: too many files in flight (mf__watch_throttle) */
     size_t load_peak; /* most files in flight since the last trim */
     mf__htab wds;     /* int wd -> char *rel of the folder ("" for the inbox) */
+    /* new names (IN_CREATE of a file) not closed yet -> uv_hrtime() of the event: a hard
+     * link gets no close, so one still here after MF__LINK_CHECK_MS is looked at */
+    mf__htab created;
+    uv_timer_t link_timer;
     int root_wd;
     int watch_full_warned;
 
