@@ -30,8 +30,8 @@ mf_dispatch_action mf_dispatch_decide(uint32_t mask, const char *name)
     if (mask & (IN_CLOSE_WRITE | IN_MOVED_TO))
         return MF_DISPATCH_FILE;
     /* IN_CREATE of a file (or a symlink) is a new name: of a file being written, whose close
-     * will come, or a hard link to a complete one, which gets no other event. The caller
-     * tells them apart with a stat (mf_dispatch_is_link). */
+     * will come, or a hard link to a complete one, which gets no other event. The watcher
+     * (watch.c) stats a new name its writer has not closed within a moment. */
     if (mask & IN_CREATE)
         return MF_DISPATCH_FILE_NAME;
     return MF_DISPATCH_NONE;
