@@ -31,3 +31,10 @@ char *mf_clock_iso(int64_t epoch_ms, char *buf, size_t size)
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(epoch_ms % 1000));
     return buf;
 }
+
+int64_t mf_backoff_next(int64_t cur, int64_t min, int64_t max)
+{
+    if (cur <= 0)
+        return min;
+    return cur > max / 2 ? max : cur * 2;
+}

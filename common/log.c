@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mf/clock.h"
+
 int mf__log_level = MF_LOG_INFO;
 static char mf__log_role[64] = "mediafleet";
 
@@ -33,25 +35,49 @@ void mf_log_set_level(mf_log_level level)
     mf__log_level = (int)level;
 }
 
-void mf__log_write(mf_log_level level, const char *fmt, ...)
+/* Formats one line (prefix, fmt, then error="..." when error is not NULL) and writes it. */
+static void mf__log_vwrite(mf_log_level level, const char *error, const char *fmt, va_list ap)
 {
     char line[2048];
-    va_list ap;
+    char ts[MF_ISO_TIME_LEN];
     int n;
     int m;
 
-    n = snprintf(line, sizeof(line), "level=%s role=%s pid=%ld ", mf__log_names[level & 3],
+    n = snprintf(line, sizeof(line), "ts=%s level=%s role=%s pid=%ld ",
+                 mf_clock_iso(mf_clock_now_ms(), ts, sizeof(ts)), mf__log_names[level & 3],
                  mf__log_role, (long)getpid());
-    va_start(ap, fmt);
     m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
-    va_end(ap);
     n = (m < 0) ? n : n + m;
+    if (error != NULL && n < (int)sizeof(line) - 12) {
+        memcpy(line + n, " error=", 7);
+        n += 7;
+        mf_log_quote(line + n, sizeof(line) - (size_t)n - 1, error);
+        n += (int)strlen(line + n);
+    }
     if (n > (int)sizeof(line) - 2)
         n = (int)sizeof(line) - 2;
     line[n++] = '\n';
     if (write(STDERR_FILENO, line, (size_t)n) < 0) {
         /* nowhere left to report it */
     }
+}
+
+void mf__log_write(mf_log_level level, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    mf__log_vwrite(level, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void mf__log_write_error(mf_log_level level, const char *error, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    mf__log_vwrite(level, error != NULL ? error : "", fmt, ap);
+    va_end(ap);
 }
 
 const char *mf_log_quote(char *buf, size_t size, const char *s)

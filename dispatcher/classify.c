@@ -32,6 +32,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mf/alloc.h"
+
 #define MF__MAGIC_FLAGS MAGIC_MIME_TYPE
 #define MF__MAGIC_ENCODING_MAX ((size_t)16 * 1024)
 #define MF__FAST_MIN 64 /* bytes of head below which libmagic decides */
@@ -75,9 +77,7 @@ static void mf__pool_push(mf_classifier *c, magic_t m)
     pthread_mutex_lock(&c->mu);
     if (c->n_free == c->cap) {
         c->cap = c->cap ? c->cap * 2 : 8;
-        c->free_list = realloc(c->free_list, c->cap * sizeof(*c->free_list));
-        if (c->free_list == NULL)
-            abort();
+        c->free_list = mf_xrealloc(c->free_list, c->cap * sizeof(*c->free_list));
     }
     c->free_list[c->n_free++] = m;
     pthread_mutex_unlock(&c->mu);
@@ -96,12 +96,10 @@ static magic_t mf__pool_pop(mf_classifier *c)
 
 int mf_classify_new(mf_classifier **out, mf_err *err)
 {
-    mf_classifier *c = calloc(1, sizeof(*c));
+    mf_classifier *c = mf_xcalloc(1, sizeof(*c));
     magic_t m = NULL;
     int rc;
 
-    if (c == NULL)
-        abort();
     pthread_mutex_init(&c->mu, NULL);
     *out = NULL;
     rc = mf__magic_open(&m, err);

@@ -32,9 +32,8 @@
 /* Hashed uploads kept while Redis is down. Beyond this they are dropped from memory: the
  * rescan that follows every reconnect finds them in the inbox again. */
 #define MF__PENDING_MAX 65536
-/* Redis reconnect back-off. */
-#define MF__RETRY_MIN_MS 100
-#define MF__RETRY_MAX_MS 5000
+/* Statuses mf_queue_enqueue() reports (mf_enq_status), for the counters. */
+#define MF__ENQ_STATUSES 5
 /* inotify read()s per readiness callback, so a flood cannot starve the batch flush. */
 #define MF__EVENT_READS 8
 /* A file found still open for writing is looked at again after 2, 10, 50 and 250 ms. The
@@ -51,6 +50,12 @@
  * and classifying a few small files costs less than the two thread switches of a pool job. */
 #define MF__INLINE_ITEMS 4
 #define MF__INLINE_BYTES (64 * 1024)
+/* A new name whose writer has not closed it after this long is stat'ed once: a hard link
+ * (more than one link) is an upload, anything else waits for its close. Checking at the
+ * close instead of at IN_CREATE saves a stat per upload; the set is capped, and a name
+ * beyond the cap is checked at once. */
+#define MF__LINK_CHECK_MS 20
+#define MF__LINK_PENDING_MAX 65536
 /* Period of the stats log line. */
 #define MF__STATS_MS 60000
 
@@ -98,6 +103,10 @@ struct mf__disp {
     int ino_paused;   /* not read for now: too many files in flight (mf__watch_throttle) */
     size_t load_peak; /* most files in flight since the last trim */
     mf__htab wds;     /* int wd -> char *rel of the folder ("" for the inbox) */
+    /* new names (IN_CREATE of a file) not closed yet -> uv_hrtime() of the event: a hard
+     * link gets no close, so one still here after MF__LINK_CHECK_MS is looked at */
+    mf__htab created;
+    uv_timer_t link_timer;
     int root_wd;
     int watch_full_warned;
 
@@ -132,7 +141,7 @@ struct mf__disp {
     /* dispatcher.c */
     uv_signal_t sig_term, sig_int;
     uv_timer_t stats_timer;
-    uint64_t n_recorded[4]; /* by mf_enq_status */
+    uint64_t n_recorded[MF__ENQ_STATUSES]; /* by mf_enq_status */
     uint64_t n_skipped;
     uint64_t n_throttled;    /* times event reading was paused (mf__watch_throttle) */
     uint64_t lat_hist[1001]; /* 0.1 ms buckets up to 100 ms, then overflow */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mf/alloc.h"
 #include "mf/log.h"
 
 #define MF__LAT_BUCKETS (sizeof(((mf__disp *)0)->lat_hist) / sizeof(uint64_t))
@@ -40,13 +41,15 @@ static double mf__lat_percentile(const mf__disp *d, double q)
 static void mf__stats_log(mf__disp *d)
 {
     mf_log(MF_LOG_INFO,
-           "msg=stats queued=%llu duplicate=%llu unsupported=%llu known=%llu skipped=%llu "
+           "msg=stats queued=%llu duplicate=%llu unsupported=%llu known=%llu failed=%llu "
+           "skipped=%llu "
            "events_timed=%llu latency_p50_ms=%.1f latency_p99_ms=%.1f magic_handles=%zu "
            "throttled=%llu",
            (unsigned long long)d->n_recorded[MF_ENQ_QUEUED],
            (unsigned long long)d->n_recorded[MF_ENQ_DUPLICATE],
            (unsigned long long)d->n_recorded[MF_ENQ_UNSUPPORTED],
-           (unsigned long long)d->n_recorded[MF_ENQ_KNOWN], (unsigned long long)d->n_skipped,
+           (unsigned long long)d->n_recorded[MF_ENQ_KNOWN],
+           (unsigned long long)d->n_recorded[MF_ENQ_FAILED], (unsigned long long)d->n_skipped,
            (unsigned long long)d->lat_n, mf__lat_percentile(d, 0.5), mf__lat_percentile(d, 0.99),
            mf_classify_handles(d->magic), (unsigned long long)d->n_throttled);
 }
@@ -81,7 +84,7 @@ static void mf__disp_stop(mf__disp *d)
 
 void mf__disp_fatal(mf__disp *d, int code, const char *msg)
 {
-    mf_log(MF_LOG_ERROR, "msg=\"stopping\" error=\"%s\"", msg);
+    mf_log_error(MF_LOG_ERROR, msg, "msg=\"stopping\"");
     if (d->exit_code == 0) {
         d->exit_code = code;
         mf_err_set(&d->fatal, code, "%s", msg);
@@ -170,13 +173,11 @@ static void mf__disp_start_misc(mf__disp *d)
 
 int mf_dispatch_run(const mf_config *cfg, mf_err *err)
 {
-    mf__disp *d = calloc(1, sizeof(*d));
+    mf__disp *d = mf_xcalloc(1, sizeof(*d));
     char q[512];
     uv_loop_t loop;
     int rc;
 
-    if (d == NULL)
-        abort();
     d->loop = &loop;
     d->inbox_fd = -1;
     d->ino_fd = -1;

@@ -24,10 +24,16 @@ mf_dispatch_action mf_dispatch_decide(uint32_t mask, const char *name)
             return MF_DISPATCH_DIR_NEW;
         return MF_DISPATCH_NONE;
     }
-    /* only a close after writing or a rename into place says a file is complete; IN_CREATE
-     * of a file (or of a symlink) says nothing yet */
-    if ((mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) && !mf_path_ignored(name))
+    if (mf_path_ignored(name))
+        return MF_DISPATCH_NONE;
+    /* a close after writing or a rename into place says a file is complete */
+    if (mask & (IN_CLOSE_WRITE | IN_MOVED_TO))
         return MF_DISPATCH_FILE;
+    /* IN_CREATE of a file (or a symlink) is a new name: of a file being written, whose close
+     * will come, or a hard link to a complete one, which gets no other event. The watcher
+     * (watch.c) stats a new name its writer has not closed within a moment. */
+    if (mask & IN_CREATE)
+        return MF_DISPATCH_FILE_NAME;
     return MF_DISPATCH_NONE;
 }
 
@@ -38,6 +44,8 @@ const char *mf_dispatch_action_name(mf_dispatch_action action)
         return "none";
     case MF_DISPATCH_FILE:
         return "file";
+    case MF_DISPATCH_FILE_NAME:
+        return "file-name";
     case MF_DISPATCH_DIR_NEW:
         return "dir-new";
     case MF_DISPATCH_DIR_GONE:

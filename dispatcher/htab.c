@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mf/alloc.h"
+
 #define MF__HTAB_MIN 64
 
 static uint64_t mf__fnv1a(const void *key, size_t len)
@@ -23,9 +25,7 @@ void mf__htab_init(mf__htab *t)
 {
     t->nbuckets = MF__HTAB_MIN;
     t->n = 0;
-    t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
-    if (t->buckets == NULL)
-        abort();
+    t->buckets = mf_xcalloc(t->nbuckets, sizeof(*t->buckets));
 }
 
 void mf__htab_close(mf__htab *t, void (*free_value)(void *))
@@ -63,10 +63,8 @@ mf__hnode *mf__htab_get(const mf__htab *t, const void *key, size_t klen)
 static void mf__htab_grow(mf__htab *t)
 {
     size_t nb = t->nbuckets * 2;
-    mf__hnode **b = calloc(nb, sizeof(*b));
+    mf__hnode **b = mf_xcalloc(nb, sizeof(*b));
 
-    if (b == NULL)
-        abort();
     for (size_t i = 0; i < t->nbuckets; i++) {
         mf__hnode *n = t->buckets[i];
 
@@ -93,9 +91,7 @@ mf__hnode *mf__htab_put(mf__htab *t, const void *key, size_t klen, int *created)
         return n;
     if (t->n >= t->nbuckets)
         mf__htab_grow(t);
-    n = malloc(sizeof(*n) + klen + 1);
-    if (n == NULL)
-        abort();
+    n = mf_xmalloc(sizeof(*n) + klen + 1);
     n->hash = mf__fnv1a(key, klen);
     n->value = NULL;
     n->klen = klen;

@@ -67,7 +67,7 @@ int main(int argc, char **argv)
     }
     rc = mf_dispatch_run(&cfg, &err);
     if (rc < 0) {
-        mf_log(MF_LOG_ERROR, "msg=\"dispatcher failed\" error=\"%s\"", err.msg);
+        mf_log_error(MF_LOG_ERROR, err.msg, "msg=\"dispatcher failed\"");
         rc = rc == MF_ECONFIG ? 2 : 1;
     }
 out:

@@ -25,11 +25,15 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "mf/alloc.h"
 #include "mf/clock.h"
+#include "mf/limits.h"
 #include "mf/log.h"
 
 static const char *const mf__lanes[] = {"image", "video", "doc"};
-static const char *const mf__status_names[] = {"queued", "duplicate", "unsupported", "known"};
+/* by mf_enq_status */
+static const char *const mf__status_names[MF__ENQ_STATUSES] = {"queued", "duplicate", "unsupported",
+                                                               "known", "failed"};
 
 static void mf__on_flush_check(uv_check_t *handle);
 static void mf__on_submit_prepare(uv_prepare_t *handle);
@@ -81,7 +85,7 @@ static void mf__chunk_submit(mf__disp *d)
     rc = uv_queue_work(d->loop, &c->req, mf__work, mf__after_work);
     if (rc < 0) {
         /* only fails for a NULL callback: a programming error */
-        mf_log(MF_LOG_ERROR, "msg=\"uv_queue_work() failed\" error=\"%s\"", uv_strerror(rc));
+        mf_log_error(MF_LOG_ERROR, uv_strerror(rc), "msg=\"uv_queue_work() failed\"");
         abort();
     }
 }
@@ -91,9 +95,7 @@ static void mf__item_queue(mf__disp *d, mf__item *it)
     mf__chunk *c = d->chunk;
 
     if (c == NULL) {
-        c = calloc(1, sizeof(*c));
-        if (c == NULL)
-            abort();
+        c = mf_xcalloc(1, sizeof(*c));
         c->d = d;
         c->req.data = c;
         d->chunk = c;
@@ -133,9 +135,9 @@ static void mf__log_skip(const mf__item *it)
     else if (it->rc == -ENOENT)
         mf_log(MF_LOG_DEBUG, "msg=\"gone before it was read\" path=%s", path);
     else if (it->rc == MF_EUNSUPPORTED)
-        mf_log(MF_LOG_INFO, "msg=\"skipped\" path=%s error=\"%s\"", path, it->err.msg);
+        mf_log_error(MF_LOG_INFO, it->err.msg, "msg=\"skipped\" path=%s", path);
     else
-        mf_log(MF_LOG_WARN, "msg=\"cannot read upload\" path=%s error=\"%s\"", path, it->err.msg);
+        mf_log_error(MF_LOG_WARN, it->err.msg, "msg=\"cannot read upload\" path=%s", path);
 }
 
 static void mf__pending_push(mf__disp *d, mf__item *it)
@@ -151,9 +153,7 @@ static void mf__pending_push(mf__disp *d, mf__item *it)
     }
     if (d->n_pending == d->cap_pending) {
         d->cap_pending = d->cap_pending ? d->cap_pending * 2 : 1024;
-        d->pending = realloc(d->pending, d->cap_pending * sizeof(*d->pending));
-        if (d->pending == NULL)
-            abort();
+        d->pending = mf_xrealloc(d->pending, d->cap_pending * sizeof(*d->pending));
     }
     d->pending[d->n_pending++] = it;
 }
@@ -180,9 +180,7 @@ static void mf__busy_defer(mf__disp *d, mf__item *it)
     it->due_ns = uv_hrtime() + delay_ms * 1000000;
     if (d->n_busy == d->cap_busy) {
         d->cap_busy = d->cap_busy ? d->cap_busy * 2 : 64;
-        d->busy = realloc(d->busy, d->cap_busy * sizeof(*d->busy));
-        if (d->busy == NULL)
-            abort();
+        d->busy = mf_xrealloc(d->busy, d->cap_busy * sizeof(*d->busy));
     }
     d->busy[d->n_busy++] = it;
     mf__busy_arm(d);
@@ -243,9 +241,7 @@ static void mf__item_done(mf__disp *d, mf__item *it, int status)
     again_ms = it->again_ms;
     again_ns = it->again_ns;
     if (again && !d->stopping) {
-        path = strdup(it->path);
-        if (path == NULL)
-            abort();
+        path = mf_xstrdup(it->path);
     }
     if (status == 0 && it->rc == 0) {
         mf__pending_push(d, it);
@@ -291,9 +287,7 @@ void mf__pipeline_submit(mf__disp *d, char *path, int64_t received_ms, uint64_t 
         free(path);
         return;
     }
-    it = calloc(1, sizeof(*it));
-    if (it == NULL)
-        abort();
+    it = mf_xcalloc(1, sizeof(*it));
     it->d = d;
     it->path = path;
     it->received_ms = received_ms;
@@ -305,10 +299,8 @@ void mf__pipeline_submit(mf__disp *d, char *path, int64_t received_ms, uint64_t 
 int mf__pipeline_start(mf__disp *d, mf_err *err)
 {
     mf__htab_init(&d->inflight);
-    d->ups = calloc(MF__BATCH_MAX, sizeof(*d->ups));
-    d->res = calloc(MF__BATCH_MAX, sizeof(*d->res));
-    if (d->ups == NULL || d->res == NULL)
-        abort();
+    d->ups = mf_xcalloc(MF__BATCH_MAX, sizeof(*d->ups));
+    d->res = mf_xcalloc(MF__BATCH_MAX, sizeof(*d->res));
     uv_prepare_init(d->loop, &d->submit_prepare);
     d->submit_prepare.data = d;
     uv_prepare_start(&d->submit_prepare, mf__on_submit_prepare);
@@ -319,7 +311,7 @@ int mf__pipeline_start(mf__disp *d, mf_err *err)
     d->busy_timer.data = d;
     uv_timer_init(d->loop, &d->retry_timer);
     d->retry_timer.data = d;
-    d->retry_ms = MF__RETRY_MIN_MS;
+    d->retry_ms = MF_REDIS_RETRY_MIN_MS;
     /* the first connection goes through the reconnect path: Redis may start after us */
     uv_timer_start(&d->retry_timer, mf__on_retry_timer, 0, 0);
     return 0;
@@ -330,7 +322,7 @@ static void mf__log_recorded(mf__disp *d, const mf__item *it, const mf_enq_resul
 {
     char q[512];
 
-    d->n_recorded[res->status & 3]++;
+    d->n_recorded[res->status % MF__ENQ_STATUSES]++;
     if (it->seen_ns != 0)
         mf__disp_record_latency(d, it->seen_ns);
     if (res->status == MF_ENQ_KNOWN) {
@@ -338,13 +330,17 @@ static void mf__log_recorded(mf__disp *d, const mf__item *it, const mf_enq_resul
                mf_log_quote(q, sizeof(q), it->path));
         return;
     }
+    if (res->status == MF_ENQ_FAILED) {
+        mf_log_error(MF_LOG_INFO, it->info.refused,
+                     "msg=recorded id=%s status=failed type=%s mime=%s size=%" PRId64 " path=%s",
+                     res->id, it->info.lane ? it->info.lane : "other", it->info.mime, it->info.size,
+                     mf_log_quote(q, sizeof(q), it->path));
+        return;
+    }
     mf_log(MF_LOG_INFO, "msg=recorded id=%s status=%s type=%s mime=%s size=%" PRId64 " path=%s",
-           res->id, mf__status_names[res->status & 3], it->info.lane ? it->info.lane : "other",
-           it->info.mime, it->info.size, mf_log_quote(q, sizeof(q), it->path));
-    if (it->info.size > d->cfg->max_input_bytes)
-        mf_log(MF_LOG_WARN,
-               "msg=\"upload over max_input_bytes; its worker will fail it\" id=%s size=%" PRId64,
-               res->id, it->info.size);
+           res->id, mf__status_names[res->status % MF__ENQ_STATUSES],
+           it->info.lane ? it->info.lane : "other", it->info.mime, it->info.size,
+           mf_log_quote(q, sizeof(q), it->path));
 }
 
 /* Records pending[0..n) with one pipeline. Returns 0 or MF_EREDIS (nothing consumed). */
@@ -366,6 +362,7 @@ static int mf__flush_some(mf__disp *d, size_t n)
         u->sha256 = it->info.sha256;
         u->profile = it->info.profile;
         u->received_ms = it->received_ms;
+        u->error = it->info.refused;
     }
     rc = mf_queue_enqueue(d->redis, d->cfg->prefix, d->cfg->events_maxlen, d->ups, n, d->res, &err);
     if (rc < 0) {
@@ -419,7 +416,7 @@ static void mf__retry_schedule(mf__disp *d)
     if (d->stopping || uv_is_active((uv_handle_t *)&d->retry_timer))
         return;
     uv_timer_start(&d->retry_timer, mf__on_retry_timer, (uint64_t)d->retry_ms, 0);
-    d->retry_ms = d->retry_ms * 2 < MF__RETRY_MAX_MS ? d->retry_ms * 2 : MF__RETRY_MAX_MS;
+    d->retry_ms = mf_backoff_next(d->retry_ms, MF_REDIS_RETRY_MIN_MS, MF_REDIS_RETRY_MAX_MS);
 }
 
 /* Any failure to record a batch lands here, an error reply (MF_EPROTO: out of memory, a
@@ -428,10 +425,10 @@ static void mf__retry_schedule(mf__disp *d)
 void mf__pipeline_redis_down(mf__disp *d, const mf_err *err)
 {
     if (d->redis_up)
-        mf_log(MF_LOG_WARN,
-               "msg=\"cannot record in redis; keeping uploads until it works again\" "
-               "pending=%zu error=\"%s\"",
-               d->n_pending, err ? err->msg : "");
+        mf_log_error(MF_LOG_WARN, err ? err->msg : "",
+                     "msg=\"cannot record in redis; keeping uploads until it works again\" "
+                     "pending=%zu",
+                     d->n_pending);
     d->redis_up = 0;
     if (d->redis != NULL)
         mf_redis_mark_broken(d->redis);
@@ -466,8 +463,8 @@ static void mf__on_retry_timer(uv_timer_t *handle)
         return;
     }
     if (rc < 0) {
-        mf_log(MF_LOG_WARN, "msg=\"redis unavailable, retrying\" retry_ms=%" PRId64 " error=\"%s\"",
-               d->retry_ms, err.msg);
+        mf_log_error(MF_LOG_WARN, err.msg, "msg=\"redis unavailable, retrying\" retry_ms=%" PRId64,
+                     d->retry_ms);
         mf__retry_schedule(d);
         return;
     }
@@ -477,7 +474,7 @@ static void mf__on_retry_timer(uv_timer_t *handle)
     mf__pipeline_flush(d);
     if (!d->redis_up)
         return; /* the flush failed again: back-off continues to grow */
-    d->retry_ms = MF__RETRY_MIN_MS;
+    d->retry_ms = MF_REDIS_RETRY_MIN_MS;
     /* whatever happened while we could not record, the inbox has it */
     mf__scan_request(d, "");
 }

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mf/alloc.h"
 #include "mf/clock.h"
 #include "mf/fsutil.h"
 #include "mf/limits.h"
@@ -65,9 +66,7 @@ static void mf__scan_push(mf__disp *d, char *rel)
     }
     if (d->scan_len == d->scan_cap) {
         d->scan_cap = d->scan_cap ? d->scan_cap * 2 : 64;
-        d->scan_queue = realloc(d->scan_queue, d->scan_cap * sizeof(*d->scan_queue));
-        if (d->scan_queue == NULL)
-            abort();
+        d->scan_queue = mf_xrealloc(d->scan_queue, d->scan_cap * sizeof(*d->scan_queue));
     }
     d->scan_queue[d->scan_len++] = rel;
 }
@@ -93,10 +92,8 @@ void mf__disp_stat(mf__disp *d, const char *field)
 
 void mf__scan_request(mf__disp *d, const char *rel)
 {
-    char *copy = strdup(rel);
+    char *copy = mf_xstrdup(rel);
 
-    if (copy == NULL)
-        abort();
     if (d->stopping) {
         free(copy);
         return;
@@ -140,8 +137,8 @@ static int mf__scan_next_dir(mf__disp *d)
             fd = mf_fs_open_beneath(d->inbox_fd, rel, O_RDONLY | O_DIRECTORY, &err);
         if (fd < 0) {
             /* gone already, or turned into a symlink: nothing of ours in it */
-            mf_log(MF_LOG_DEBUG, "msg=\"folder not scanned\" dir=%s error=\"%s\"",
-                   mf_log_quote(q, sizeof(q), rel), err.msg[0] ? err.msg : strerror(errno));
+            mf_log_error(MF_LOG_DEBUG, err.msg[0] ? err.msg : strerror(errno),
+                         "msg=\"folder not scanned\" dir=%s", mf_log_quote(q, sizeof(q), rel));
             free(rel);
             continue;
         }
@@ -164,9 +161,7 @@ char *mf__disp_join(const char *dir, const char *name)
 
     if (ld + ln + 2 > MF_PATH_MAX)
         return NULL;
-    rel = malloc(ld + ln + 2);
-    if (rel == NULL)
-        abort();
+    rel = mf_xmalloc(ld + ln + 2);
     if (ld > 0) {
         memcpy(rel, dir, ld);
         rel[ld++] = '/';

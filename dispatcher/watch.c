@@ -10,12 +10,15 @@
 #include <malloc.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "mf/alloc.h"
 #include "mf/clock.h"
 #include "mf/fsutil.h"
 #include "mf/limits.h"
@@ -29,6 +32,9 @@ int mf__watch_start(mf__disp *d, mf_err *err)
     int rc = 0;
 
     mf__htab_init(&d->wds);
+    mf__htab_init(&d->created);
+    uv_timer_init(d->loop, &d->link_timer);
+    d->link_timer.data = d;
     d->root_wd = -1;
     d->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (d->ino_fd < 0) {
@@ -57,11 +63,11 @@ static void mf__watch_warn(mf__disp *d, const char *rel, int e)
 
     if (e == ENOSPC && d->watch_full_warned++)
         return;
-    mf_log(MF_LOG_ERROR,
-           "msg=\"inotify_add_watch() failed; files in this folder are found by rescans only\" "
-           "dir=%s error=\"%s\"%s",
-           mf_log_quote(q, sizeof(q), rel), strerror(e),
-           e == ENOSPC ? " hint=\"raise fs.inotify.max_user_watches\"" : "");
+    mf_log_error(MF_LOG_ERROR, strerror(e),
+                 "msg=\"inotify_add_watch() failed; files in this folder are found by rescans "
+                 "only\" dir=%s%s",
+                 mf_log_quote(q, sizeof(q), rel),
+                 e == ENOSPC ? " hint=\"raise fs.inotify.max_user_watches\"" : "");
 }
 
 /* The watch goes on the very folder we opened (through /proc/self/fd, so no path is
@@ -93,9 +99,7 @@ void mf__watch_add(mf__disp *d, int dirfd, const char *rel)
     /* the same folder watched again (a rescan, a rename) keeps its wd: update its path */
     node = mf__htab_put(&d->wds, &wd, sizeof(wd), &created);
     free(node->value);
-    node->value = strdup(rel);
-    if (node->value == NULL)
-        abort();
+    node->value = mf_xstrdup(rel);
     if (rel[0] == '\0')
         d->root_wd = wd;
 }
@@ -107,10 +111,7 @@ static void mf__watch_forget(mf__disp *d, const char *rel)
 {
     size_t len = strlen(rel);
     size_t pos = 0, n = 0, cap = 16;
-    mf__hnode **gone = malloc(cap * sizeof(*gone));
-
-    if (gone == NULL)
-        abort();
+    mf__hnode **gone = mf_xmalloc(cap * sizeof(*gone));
     for (mf__hnode *h = mf__htab_next(&d->wds, &pos, NULL); h != NULL;
          h = mf__htab_next(&d->wds, &pos, h)) {
         const char *dir = h->value;
@@ -119,9 +120,7 @@ static void mf__watch_forget(mf__disp *d, const char *rel)
             continue;
         if (n == cap) {
             cap *= 2;
-            gone = realloc(gone, cap * sizeof(*gone));
-            if (gone == NULL)
-                abort();
+            gone = mf_xrealloc(gone, cap * sizeof(*gone));
         }
         gone[n++] = h;
     }
@@ -160,6 +159,80 @@ static char *mf__watch_rel(const char *dir, const char *name)
     return rel;
 }
 
+/* 1 when the new name rel is a hard link to an existing file (`ln`), which no close or rename
+ * will announce: a regular file with more than one link. A file being created has one link
+ * and is recorded at its close. Whether the file is complete (nobody writing it) is decided
+ * by the inspection, like for any upload. Only a hint: the stat follows no symlink at the
+ * end, and the inspection opens the file safely again. */
+static int mf__watch_is_link(mf__disp *d, const char *rel)
+{
+    struct stat st;
+
+    return fstatat(d->inbox_fd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+           st.st_nlink > 1;
+}
+
+static void mf__link_check(mf__disp *d, char *rel, uint64_t now_ns)
+{
+    if (mf__watch_is_link(d, rel))
+        mf__pipeline_submit(d, rel, mf_clock_now_ms(), now_ns);
+    else
+        free(rel);
+}
+
+/* Looks at the new names that got no close within MF__LINK_CHECK_MS. */
+static void mf__on_link_timer(uv_timer_t *handle)
+{
+    mf__disp *d = handle->data;
+    uint64_t now = uv_hrtime(), due = now - (uint64_t)MF__LINK_CHECK_MS * 1000000;
+    size_t pos = 0, n = 0;
+    mf__hnode **old = mf_xmalloc(d->created.n * sizeof(*old));
+
+    for (mf__hnode *h = mf__htab_next(&d->created, &pos, NULL); h != NULL;
+         h = mf__htab_next(&d->created, &pos, h)) {
+        if ((uint64_t)(uintptr_t)h->value <= due)
+            old[n++] = h;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char *rel = mf_xstrdup(old[i]->key);
+
+        mf__htab_del(&d->created, old[i]);
+        mf__link_check(d, rel, now);
+    }
+    free(old);
+    if (d->created.n > 0)
+        uv_timer_start(&d->link_timer, mf__on_link_timer, MF__LINK_CHECK_MS, 0);
+}
+
+/* A new name (IN_CREATE of a file): remembered until its close; takes rel. */
+static void mf__watch_created(mf__disp *d, char *rel, uint64_t now_ns)
+{
+    mf__hnode *node;
+    int created;
+
+    if (d->created.n >= MF__LINK_PENDING_MAX) {
+        mf__link_check(d, rel, now_ns);
+        return;
+    }
+    node = mf__htab_put(&d->created, rel, strlen(rel), &created);
+    node->value = (void *)(uintptr_t)now_ns;
+    free(rel);
+    if (!uv_is_active((uv_handle_t *)&d->link_timer))
+        uv_timer_start(&d->link_timer, mf__on_link_timer, MF__LINK_CHECK_MS, 0);
+}
+
+/* A close or a rename into place: the name is an ordinary upload, no link check needed. */
+static void mf__watch_closed(mf__disp *d, const char *rel)
+{
+    mf__hnode *node;
+
+    if (d->created.n == 0)
+        return;
+    node = mf__htab_get(&d->created, rel, strlen(rel));
+    if (node != NULL)
+        mf__htab_del(&d->created, node);
+}
+
 static void mf__watch_event(mf__disp *d, const struct inotify_event *ev, int64_t now_ms,
                             uint64_t now_ns)
 {
@@ -186,7 +259,12 @@ static void mf__watch_event(mf__disp *d, const struct inotify_event *ev, int64_t
     rel = mf__watch_rel(node->value, name);
     if (rel == NULL)
         return;
+    if (act == MF_DISPATCH_FILE_NAME) {
+        mf__watch_created(d, rel, now_ns);
+        return;
+    }
     if (act == MF_DISPATCH_FILE) {
+        mf__watch_closed(d, rel);
         mf__pipeline_submit(d, rel, now_ms, now_ns);
         return;
     }
@@ -210,7 +288,7 @@ static void mf__watch_on_readable(uv_poll_t *handle, int status, int events)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno != EAGAIN)
-            mf_log(MF_LOG_ERROR, "msg=\"read() of inotify failed\" error=\"%s\"", strerror(errno));
+            mf_log_error(MF_LOG_ERROR, strerror(errno), "msg=\"read() of inotify failed\"");
         if (n <= 0)
             break;
         for (char *p = buf; p < buf + n;) {
@@ -248,6 +326,7 @@ void mf__watch_throttle(mf__disp *d)
 /* Stops taking events (shutdown): the inotify fd is closed with the poll handle. */
 void mf__watch_stop(mf__disp *d)
 {
+    uv_timer_stop(&d->link_timer);
     if (d->ino_active) {
         uv_poll_stop(&d->ino_poll);
         uv_close((uv_handle_t *)&d->ino_poll, NULL);
@@ -268,4 +347,5 @@ void mf__watch_close(mf__disp *d)
 {
     mf__watch_stop(d);
     mf__htab_close(&d->wds, mf__free_value);
+    mf__htab_close(&d->created, NULL);
 }

@@ -25,12 +25,9 @@
 
 int64_t mf_ctl_backoff(int64_t *backoff_ms, int64_t ran_ms)
 {
-    if (*backoff_ms <= 0 || ran_ms >= MF_CTL_BACKOFF_RESET_MS)
-        *backoff_ms = MF_CTL_BACKOFF_MIN_MS;
-    else if (*backoff_ms * 2 > MF_CTL_BACKOFF_MAX_MS)
-        *backoff_ms = MF_CTL_BACKOFF_MAX_MS;
-    else
-        *backoff_ms *= 2;
+    if (ran_ms >= MF_CTL_BACKOFF_RESET_MS)
+        *backoff_ms = 0;
+    *backoff_ms = mf_backoff_next(*backoff_ms, MF_CTL_BACKOFF_MIN_MS, MF_CTL_BACKOFF_MAX_MS);
     return *backoff_ms;
 }
 

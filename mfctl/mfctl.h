@@ -13,6 +13,7 @@
 #include "mf/config.h"
 #include "mf/err.h"
 #include "mf/id.h"
+#include "mf/limits.h"
 #include "mf/redis.h"
 
 /* Exit statuses: 0 success, 1 the operation failed, 2 bad usage or configuration. */
@@ -82,10 +83,11 @@ int mf_ctl_cpus(void);
 
 /* ---- restart back-off (fleet.c) --------------------------------------------------------- */
 
-#define MF_CTL_BACKOFF_MIN_MS 1000
-#define MF_CTL_BACKOFF_MAX_MS 30000
+/* The values live with every other back-off in mf/limits.h (MF_RESTART_BACKOFF_*). */
+#define MF_CTL_BACKOFF_MIN_MS MF_RESTART_BACKOFF_MIN_MS
+#define MF_CTL_BACKOFF_MAX_MS MF_RESTART_BACKOFF_MAX_MS
 /* A child that ran this long before dying is restarted after the minimum delay again. */
-#define MF_CTL_BACKOFF_RESET_MS 60000
+#define MF_CTL_BACKOFF_RESET_MS MF_RESTART_BACKOFF_RESET_MS
 
 /* Delay before restarting a child that died after running ran_ms; *backoff_ms holds the
  * previous delay (0 for none) and is updated. 1 s doubling to 30 s, back to 1 s after a

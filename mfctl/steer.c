@@ -28,9 +28,8 @@
 
 static void mf__steer_log_err(const char *what, const mf_err *err)
 {
-    char q[MF_ERR_MSG_MAX + 64];
 
-    mf_log(MF_LOG_DEBUG, "msg=\"%s\" error=%s", what, mf_log_quote(q, sizeof(q), err->msg));
+    mf_log_error(MF_LOG_DEBUG, err->msg, "msg=\"%s\"", what);
 }
 
 /* The connection, made (again) when needed. Returns 0 or MF_EREDIS. */
@@ -414,10 +413,8 @@ void mf_ctl_steer_reload(mf_ctl_steer *st)
     memset(&cfg, 0, sizeof(cfg));
     if (mf_config_load(&cfg, NULL, &argc, argv, &err) < 0 ||
         mf_ctl_plan_parse(cfg.workers, &plan, &err) < 0) {
-        char q[MF_ERR_MSG_MAX + 64];
 
-        mf_log(MF_LOG_ERROR, "msg=\"reload refused: the configuration is invalid\" error=%s",
-               mf_log_quote(q, sizeof(q), err.msg));
+        mf_log_error(MF_LOG_ERROR, err.msg, "msg=\"reload refused: the configuration is invalid\"");
         mf_config_close(&cfg);
         return;
     }

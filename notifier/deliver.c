@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "internal.h"
+#include "mf/alloc.h"
 #include "mf/clock.h"
 
 /* ---- curl ------------------------------------------------------------------------------- */
@@ -139,7 +140,7 @@ int mf__curl_socket(CURL *easy, curl_socket_t fd, int action, void *userp, void 
         return 0;
     }
     if (s == NULL) {
-        s = mf__xcalloc(1, sizeof(*s));
+        s = mf_xcalloc(1, sizeof(*s));
         s->fd = fd;
         s->n = n;
         uv_poll_init_socket(n->loop, &s->poll, fd);

@@ -143,7 +143,6 @@ struct mf__notifier {
 };
 
 /* notifier.c */
-void *mf__xcalloc(size_t n, size_t size);
 /* Drops a delivery from memory (Redis has its state). */
 void mf__forget(mf__delivery *d);
 /* Records an attempt and applies the policy: delivered, retry later, dead-letter. */

@@ -27,27 +27,16 @@
 #include <uv.h>
 
 #include "internal.h"
+#include "mf/alloc.h"
 #include "mf/clock.h"
 #include "mf/log.h"
 
 /* ---- small helpers ---------------------------------------------------------------------- */
 
-void *mf__xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n, size);
-
-    if (p == NULL)
-        abort();
-    return p;
-}
-
+/* A copy of s, "" for NULL (Redis fields may be missing). */
 static char *mf__xstrdup(const char *s)
 {
-    char *p = strdup(s ? s : "");
-
-    if (p == NULL)
-        abort();
-    return p;
+    return mf_xstrdup(s != NULL ? s : "");
 }
 
 static unsigned mf__hash(const char *s)
@@ -289,9 +278,8 @@ static void mf__dead(mf__delivery *d, const char *why)
     snprintf(attempts, sizeof(attempts), "%d", d->attempt);
     snprintf(key, sizeof(key), "%s%s", n->k_d, d->key);
     if (mf__log_level <= MF_LOG_WARN) {
-        char q[512];
-        mf_log(MF_LOG_WARN, "msg=\"webhook dead-lettered\" webhook_id=%s url=\"%s\" error=%s",
-               d->msg_id, d->url, mf_log_quote(q, sizeof(q), why));
+        mf_log_error(MF_LOG_WARN, why, "msg=\"webhook dead-lettered\" webhook_id=%s url=\"%s\"",
+                     d->msg_id, d->url);
     }
     mf__cmd(n, NULL, NULL, (int)(sizeof(xadd) / sizeof(xadd[0])), xadd);
     mf__cmd(n, NULL, NULL, 2, del);
@@ -440,7 +428,7 @@ static const char *mf__kv_str(char **kv, size_t n, const char *name)
 static void mf__create(mf__notifier *n, mf__ep *ep, const mf__evjob *job, const char *body,
                        const char *type)
 {
-    mf__delivery *d = mf__xcalloc(1, sizeof(*d));
+    mf__delivery *d = mf_xcalloc(1, sizeof(*d));
     char key[MF__DKEY_MAX], created[24], now[24];
     const char *hset[] = {"HSET",    key,        "url",     ep->cfg->url, "msg_id", d->msg_id,
                           "event",   job->entry, "type",    type,         "body",   body,
@@ -495,7 +483,7 @@ static void mf__on_record(redisAsyncContext *c, void *r, void *priv)
         return;
     }
     if (reply->type == REDIS_REPLY_ARRAY) {
-        rec = mf__xcalloc(reply->elements + 1, sizeof(*rec));
+        rec = mf_xcalloc(reply->elements + 1, sizeof(*rec));
         for (size_t i = 0; i < reply->elements; i++)
             rec[nrec++] = mf__reply_str(reply->element[i]);
     }
@@ -526,11 +514,11 @@ static void mf__event(mf__notifier *n, const redisReply *entry)
         mf__ack(n, entry_id);
         return;
     }
-    job = mf__xcalloc(1, sizeof(*job));
+    job = mf_xcalloc(1, sizeof(*job));
     job->n = n;
     snprintf(job->entry, sizeof(job->entry), "%s", entry_id);
     job->event_ms = strtoll(entry_id, NULL, 10);
-    job->kv = mf__xcalloc(fields->elements + 1, sizeof(char *));
+    job->kv = mf_xcalloc(fields->elements + 1, sizeof(char *));
     for (size_t i = 0; i < fields->elements; i++)
         job->kv[job->nkv++] = mf__xstrdup(mf__reply_str(fields->element[i]));
     status = mf__kv_get(job->kv, job->nkv, "status");
@@ -671,7 +659,7 @@ static void mf__on_due(redisAsyncContext *c, void *r, void *priv)
 
         if (mf__known_find(n, key) != NULL || strlen(key) >= sizeof(d->key))
             continue;
-        d = mf__xcalloc(1, sizeof(*d));
+        d = mf_xcalloc(1, sizeof(*d));
         d->n = n;
         snprintf(d->key, sizeof(d->key), "%s", key);
         mf__known_add(n, d);
@@ -969,7 +957,7 @@ static int mf__init(mf__notifier *n, const mf_config *cfg, mf_err *err)
     if (n->neps == 0)
         return mf_err_set(err, MF_ECONFIG,
                           "no webhook endpoints: set webhook_urls or webhook_endpoints");
-    n->eps = mf__xcalloc((size_t)n->neps, sizeof(*n->eps));
+    n->eps = mf_xcalloc((size_t)n->neps, sizeof(*n->eps));
     for (int i = 0; i < n->neps; i++) {
         n->eps[i].cfg = &n->cfg_eps[i];
         n->eps[i].n = n;

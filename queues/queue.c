@@ -19,9 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mf/alloc.h"
 #include "mf/clock.h"
 #include "mf/limits.h"
 #include "mf/log.h"
+#include "mf/utf8.h"
 #include "internal.h"
 
 /* XAUTOCLAIM ... COUNT 1 examines at most 10 pending entries per call (Redis scans
@@ -41,24 +43,6 @@ typedef struct qargs {
     size_t len[MF_QUEUE_ARGS_MAX];
     char buf[MF_QUEUE_ARGS_MAX][32];
 } qargs;
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n != 0 ? n : 1);
-
-    if (p == NULL)
-        abort();
-    return p;
-}
-
-static char *xmemdup(const char *s, size_t n)
-{
-    char *p = xmalloc(n + 1);
-
-    memcpy(p, s, n);
-    p[n] = '\0';
-    return p;
-}
 
 static void args_bin(qargs *a, const char *s, size_t len)
 {
@@ -211,9 +195,7 @@ static int pipe_once(mf_redis *r, const pipe_ops *ops, void *ud, size_t n, mf_er
         mf_redis_mark_broken(r); /* drop the commands already buffered */
     if (rc < 0)
         goto out;
-    redo = calloc(n, 1);
-    if (redo == NULL)
-        abort();
+    redo = mf_xcalloc(n, 1);
     rc = pipe_read(r, ops, ud, n, redo, err);
     if (rc == 0 && memchr(redo, 1, n) != NULL)
         rc = pipe_redo(r, ops, ud, n, redo, err);
@@ -267,6 +249,7 @@ static void enqueue_fill(void *ud, size_t i, qargs *a)
     args_str(a, u->profile != NULL ? u->profile : "default");
     args_time(a, u->received_ms > 0 ? u->received_ms : b->now_ms);
     args_time(a, b->now_ms);
+    args_str(a, u->error != NULL ? u->error : "");
 }
 
 static int enqueue_take(void *ud, size_t i, const redisReply *rep, mf_err *err)
@@ -279,7 +262,7 @@ static int enqueue_take(void *ud, size_t i, const redisReply *rep, mf_err *err)
     code = rep->element[0];
     id = rep->element[1];
     if (code->type != REDIS_REPLY_INTEGER || code->integer < MF_ENQ_QUEUED ||
-        code->integer > MF_ENQ_KNOWN || id->type != REDIS_REPLY_STRING || id->len != MF_ID_LEN - 1)
+        code->integer > MF_ENQ_FAILED || id->type != REDIS_REPLY_STRING || id->len != MF_ID_LEN - 1)
         return proto_error(err, "script enqueue");
     b->out[i].status = (mf_enq_status)code->integer;
     memcpy(b->out[i].id, id->str, MF_ID_LEN);
@@ -495,7 +478,7 @@ static int claim_load(mf_redis *r, const mf_queue_opts *o, mf_job *job, mf_err *
     for (i = 0; rc == 1 && i < 4; i++) {
         const redisReply *v = rep->element[i];
 
-        *dst[i] = v->type == REDIS_REPLY_STRING ? xmemdup(v->str, v->len) : xmemdup("", 0);
+        *dst[i] = v->type == REDIS_REPLY_STRING ? mf_xmemdup(v->str, v->len) : mf_xmemdup("", 0);
     }
 out:
     freeReplyObject(rep);
@@ -831,56 +814,17 @@ int mf_queue_reprocess(mf_redis *r, const char *prefix, int64_t events_maxlen, c
 
 /* ---- record as JSON ----------------------------------------------------------------- */
 
-/* Length of the well-formed UTF-8 sequence at s (n bytes available), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    size_t len, i;
-
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xC2 && s[0] <= 0xDF)
-        len = 2;
-    else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-        len = 3;
-    else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-        len = 4;
-    else
-        return 0;
-    if (len > n)
-        return 0;
-    for (i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    }
-    if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] > 0x9F) ||
-        (s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] > 0x8F))
-        return 0; /* overlong, surrogate, above U+10FFFF */
-    return len;
-}
-
 /* A JSON string of any bytes: what is not UTF-8 becomes U+FFFD (paths are any bytes). */
 static json_t *json_text(const char *s, size_t len)
 {
     json_t *v = json_stringn(s, len);
     char *buf;
-    size_t i = 0, o = 0, k;
+    size_t n;
 
     if (v != NULL)
         return v;
-    buf = xmalloc(len * 3 + 1);
-    while (i < len) {
-        k = utf8_seq((const unsigned char *)s + i, len - i);
-        if (k > 0) {
-            memcpy(buf + o, s + i, k);
-            o += k;
-            i += k;
-        } else {
-            memcpy(buf + o, "\xEF\xBF\xBD", 3);
-            o += 3;
-            i++;
-        }
-    }
-    v = json_stringn(buf, o);
+    buf = mf_utf8_clean(s, len, &n);
+    v = json_stringn(buf, n);
     free(buf);
     return v;
 }

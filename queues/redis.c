@@ -16,6 +16,9 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "mf/alloc.h"
+#include "mf/clock.h"
+#include "mf/limits.h"
 #include "mf/log.h"
 #include "internal.h"
 
@@ -26,10 +29,6 @@
  * dispatcher pipeline of thousands of uploads takes well under a second, so 15 s only
  * trips on a hung server or a dead network path, which then counts as an I/O error. */
 #define MF_REDIS_IO_TIMEOUT_MS 15000
-/* Reconnect back-off: first retry soon (a restart takes ~100 ms), then doubling so a fleet
- * does not hammer a Redis that is down, but never more than 5 s of extra downtime. */
-#define MF_REDIS_BACKOFF_MIN_MS 100
-#define MF_REDIS_BACKOFF_MAX_MS 5000
 #define MF_REDIS_SHA_LEN 41 /* 40 hex digits of SHA-1 + NUL */
 #define MF_REDIS_SCRIPTS_MAX 16
 #define MF_REDIS_SCRIPT_ARGS_MAX 32
@@ -57,17 +56,6 @@ typedef struct redis_call {
     const char **argv;
     const size_t *argvlen;
 } redis_call;
-
-static char *xstrndup(const char *s, size_t n)
-{
-    char *p = malloc(n + 1);
-
-    if (p == NULL)
-        abort();
-    memcpy(p, s, n);
-    p[n] = '\0';
-    return p;
-}
 
 static struct timeval ms_tv(int64_t ms)
 {
@@ -121,7 +109,7 @@ static int hex_digit(char c)
 /* Percent-decodes s[0..n) into a heap string (passwords may hold '@', ':' or '/'). */
 static char *pct_decode(const char *s, size_t n)
 {
-    char *out = xstrndup(s, n);
+    char *out = mf_xmemdup(s, n);
     size_t i, o = 0;
 
     for (i = 0; i < n; i++) {
@@ -175,7 +163,7 @@ static int parse_hostport(mf_redis *r, const char *s, size_t n, mf_err *err)
         return url_invalid(err, "no host");
     if (colon != NULL && parse_long(colon + 1, (size_t)(end - colon - 1), 1, 65535, &port) < 0)
         return url_invalid(err, "port must be 1..65535");
-    r->host = xstrndup(host, (size_t)(hend - host));
+    r->host = mf_xmemdup(host, (size_t)(hend - host));
     r->port = (int)port;
     return 0;
 }
@@ -200,7 +188,7 @@ static int parse_tcp(mf_redis *r, const char *s, mf_err *err)
         parse_long(slash + 1, strlen(slash + 1), 0, 1000000, &r->db) < 0)
         return url_invalid(err, "the path must be a database number");
     snprintf(where, sizeof(where), "%s:%d", r->host, r->port);
-    r->where = xstrndup(where, strlen(where));
+    r->where = mf_xmemdup(where, strlen(where));
     return 0;
 }
 
@@ -212,8 +200,8 @@ static int parse_unix(mf_redis *r, const char *s, mf_err *err)
 
     if (plen == 0 || s[0] != '/')
         return url_invalid(err, "the socket path must be absolute");
-    r->sock = xstrndup(s, plen);
-    r->where = xstrndup(s, plen);
+    r->sock = mf_xmemdup(s, plen);
+    r->where = mf_xmemdup(s, plen);
     while (q != NULL) {
         const char *p = q + 1, *amp = strchr(p, '&');
         size_t n = amp != NULL ? (size_t)(amp - p) : strlen(p);
@@ -453,7 +441,7 @@ static void sleep_watching(int64_t ms, volatile int *stop)
 
 int mf_redis_ensure(mf_redis *r, volatile int *stop, mf_err *err)
 {
-    int64_t delay = MF_REDIS_BACKOFF_MIN_MS;
+    int64_t delay = MF_REDIS_RETRY_MIN_MS;
     char quoted[256];
     int rc = 0, failed = 0;
 
@@ -462,11 +450,11 @@ int mf_redis_ensure(mf_redis *r, volatile int *stop, mf_err *err)
         rc = redis_connect(r, err);
         if (rc == 0 || stop == NULL || *stop)
             break;
-        mf_log(MF_LOG_WARN, "msg=\"redis unavailable, retrying\" retry_ms=%" PRId64 " error=%s",
-               delay, mf_log_quote(quoted, sizeof(quoted), err != NULL ? err->msg : ""));
+        mf_log_error(MF_LOG_WARN, err != NULL ? err->msg : "",
+                     "msg=\"redis unavailable, retrying\" retry_ms=%" PRId64, delay);
         failed = 1;
         sleep_watching(delay, stop);
-        delay = delay * 2 < MF_REDIS_BACKOFF_MAX_MS ? delay * 2 : MF_REDIS_BACKOFF_MAX_MS;
+        delay = mf_backoff_next(delay, MF_REDIS_RETRY_MIN_MS, MF_REDIS_RETRY_MAX_MS);
     }
     if (r->ctx != NULL && failed)
         mf_log(MF_LOG_INFO, "msg=\"redis reconnected\" where=%s",

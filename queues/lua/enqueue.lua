@@ -1,10 +1,14 @@
 -- enqueue: records one upload and queues its job, or recognises it as already recorded.
 -- ARGV: prefix events_maxlen id path size mtime_ms mime lane sha256 profile received_at now
--- lane is "" when no lane takes the MIME type. Returns {code, id}: 0 queued, 1 duplicate,
--- 2 unsupported (id is the new record), 3 known (id is the record already there).
+--       error
+-- lane is "" when no lane takes the MIME type. error is "" or why the dispatcher refused the
+-- file before any lane saw it (empty, over max_input_bytes): the record is then failed with
+-- that error, no job is queued and no content is deduplicated. Returns {code, id}: 0 queued,
+-- 1 duplicate, 2 unsupported, 4 failed (id is the new record), 3 known (id is the record
+-- already there).
 local id, path, size, mtime = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local mime, lane, sha, profile = ARGV[7], ARGV[8], ARGV[9], ARGV[10]
-local received, now = ARGV[11], ARGV[12]
+local received, now, refused = ARGV[11], ARGV[12], ARGV[13] or ''
 
 redis.call('HINCRBY', P .. 'stats', 'dispatcher:files_seen', 1)
 local latest = redis.call('HGET', P .. 'paths', path)
@@ -16,11 +20,31 @@ if latest then
 end
 
 local code, status, dup, err = 0, 'queued', '', ''
-if sha ~= '' then
+if refused ~= '' then
+    code, status, err = 4, 'failed', refused
+elseif sha ~= '' then
+    -- Content is deduplicated per profile: the same bytes in another profile are other work
+    -- (a photo done as an image, then dropped in inbox/ocr/ to be read). The default
+    -- profile keeps the key it always had, sha:<sha256>; another profile uses
+    -- sha:<profile>:<sha256>. An original counts only when its record has this profile: a
+    -- record deleted by hand, or one of another profile under a key written before keys were
+    -- per profile, is not pointed at, and this upload takes the key over.
+    local function original(key)
+        local first = redis.call('GET', key)
+        if first and redis.call('HGET', P .. 'file:' .. first, 'profile') == profile then
+            return first
+        end
+        return nil
+    end
     local skey = P .. 'sha:' .. sha
-    local first = redis.call('GET', skey)
-    -- an original whose record was deleted cannot be pointed at: this upload takes over
-    if first and redis.call('EXISTS', P .. 'file:' .. first) == 1 then
+    if profile ~= 'default' then
+        skey = P .. 'sha:' .. profile .. ':' .. sha
+    end
+    local first = original(skey)
+    if not first and profile ~= 'default' then
+        first = original(P .. 'sha:' .. sha) -- written before keys were per profile
+    end
+    if first then
         code, status, dup = 1, 'duplicate', first
     else
         redis.call('SET', skey, id)

@@ -87,8 +87,12 @@ static void test_decide_files(void **state)
     (void)state;
     assert_int_equal(mf_dispatch_decide(IN_CLOSE_WRITE, "cat.jpg"), MF_DISPATCH_FILE);
     assert_int_equal(mf_dispatch_decide(IN_MOVED_TO, "cat.jpg"), MF_DISPATCH_FILE);
-    /* a file being created or written is not complete; moved away is not ours any more */
-    assert_int_equal(mf_dispatch_decide(IN_CREATE, "cat.jpg"), MF_DISPATCH_NONE);
+    /* a new name may be a hard link to a complete file (`ln`), which gets no other event:
+     * the watcher looks at its link count; moved away is not ours any more */
+    assert_int_equal(mf_dispatch_decide(IN_CREATE, "cat.jpg"), MF_DISPATCH_FILE_NAME);
+    assert_int_equal(mf_dispatch_decide(IN_CREATE, ".cat.jpg"), MF_DISPATCH_NONE);
+    assert_int_equal(mf_dispatch_decide(IN_CREATE, "cat.jpg.part"), MF_DISPATCH_NONE);
+    assert_string_equal(mf_dispatch_action_name(MF_DISPATCH_FILE_NAME), "file-name");
     assert_int_equal(mf_dispatch_decide(IN_MOVED_FROM, "cat.jpg"), MF_DISPATCH_NONE);
     /* ignored names wait until renamed */
     assert_int_equal(mf_dispatch_decide(IN_CLOSE_WRITE, "cat.jpg.part"), MF_DISPATCH_NONE);
@@ -333,9 +337,62 @@ static void test_inspect_refuses_links_and_specials(void **state)
     /* a FIFO is refused without blocking on it */
     assert_int_equal(mf_dispatch_inspect(t->fd, "fifo.jpg", &cfg, c, 1, &info, &err),
                      MF_EUNSUPPORTED);
+    assert_string_equal(err.msg, "not a regular file (a FIFO)");
     assert_int_equal(mf_dispatch_inspect(t->fd, "dir", &cfg, c, 1, &info, &err), MF_EUNSUPPORTED);
     assert_int_equal(mf_dispatch_inspect(t->fd, "gone.jpg", &cfg, c, 1, &info, &err), -ENOENT);
     assert_int_equal(mf_dispatch_inspect(t->fd, "dir/y.jpg", &cfg, c, 1, &info, &err), 0);
+    mf_classify_free(c);
+    mf_config_close(&cfg);
+}
+
+/* An empty file and a file over max_input_bytes are refused from their size, before any
+ * hashing: a record that says why, no hash (nothing to deduplicate), still a MIME type. */
+static void test_inspect_refuses_empty_and_oversize(void **state)
+{
+    tmpdir *t = *state;
+    mf_config cfg = test_cfg();
+    mf_classifier *c = NULL;
+    mf_inspect info;
+    mf_err err = {0};
+    int fd;
+
+    assert_int_equal(mf_classify_new(&c, &err), 0);
+    write_file(t, "empty.jpg", "", 0);
+    memset(&info, 'x', sizeof(info));
+    assert_int_equal(mf_dispatch_inspect(t->fd, "empty.jpg", &cfg, c, 1, &info, &err), 0);
+    assert_string_equal(info.refused, "file is empty");
+    assert_string_equal(info.sha256, "");
+    assert_int_equal(info.size, 0);
+    assert_string_equal(info.mime, "application/x-empty");
+    assert_null(info.lane);
+    assert_string_equal(info.profile, "default");
+
+    /* a sparse 5 GiB file that starts like an MP4: refused at once (hashing it takes ~20 s) */
+    write_file(t, "huge.mp4", fx_mp4, sizeof(fx_mp4));
+    fd = openat(t->fd, "huge.mp4", O_WRONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, 5LL * 1024 * 1024 * 1024), 0);
+    close(fd);
+    assert_int_equal(mf_dispatch_inspect(t->fd, "huge.mp4", &cfg, c, 1, &info, &err), 0);
+    assert_string_equal(info.refused, "file is 5.0 GiB, over the 4.0 GiB limit max_input_bytes");
+    assert_string_equal(info.sha256, "");
+    assert_int_equal(info.size, 5LL * 1024 * 1024 * 1024);
+    assert_string_equal(info.mime, "video/mp4");
+    assert_string_equal(info.lane, "video");
+
+    /* figures that would round alike are given in bytes; at the limit is accepted */
+    assert_int_equal(mf_config_set(&cfg, "max_input_bytes", "40", &err), 0);
+    assert_int_equal(mf_dispatch_inspect(t->fd, "empty.jpg", &cfg, c, 1, &info, &err), 0);
+    assert_string_equal(info.refused, "file is empty");
+    write_file(t, "small.mp4", fx_mp4, 40);
+    assert_int_equal(mf_dispatch_inspect(t->fd, "small.mp4", &cfg, c, 1, &info, &err), 0);
+    assert_string_equal(info.refused, "");
+    assert_int_equal(strlen(info.sha256), 64);
+    write_file(t, "big.jpg", fx_jpeg, 20);
+    assert_int_equal(mf_config_set(&cfg, "max_input_bytes", "19", &err), 0);
+    assert_int_equal(mf_dispatch_inspect(t->fd, "big.jpg", &cfg, c, 1, &info, &err), 0);
+    assert_string_equal(info.refused, "file is 20 bytes, over the 19 bytes limit max_input_bytes");
+    assert_string_equal(info.mime, "image/jpeg");
     mf_classify_free(c);
     mf_config_close(&cfg);
 }
@@ -464,6 +521,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_inspect_refuses_links_and_specials, tmp_setup,
                                         tmp_teardown),
         cmocka_unit_test_setup_teardown(test_inspect_waits_for_writers, tmp_setup, tmp_teardown),
+        cmocka_unit_test_setup_teardown(test_inspect_refuses_empty_and_oversize, tmp_setup,
+                                        tmp_teardown),
         cmocka_unit_test(test_htab),
     };
 

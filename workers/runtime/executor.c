@@ -122,22 +122,6 @@ static void mf__lines_reset(mf__lines *l)
     memset(l, 0, sizeof(*l));
 }
 
-static int mf__write_all(int fd, const char *buf, size_t n)
-{
-    ssize_t w;
-
-    while (n > 0) {
-        w = write(fd, buf, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -errno;
-        buf += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* ---- child side ----------------------------------------------------------------------- */
 
 /* The last progress sent for the current job (per mille, -1: none yet) and when. */
@@ -163,7 +147,7 @@ void mf_lane_progress(const mf_lane_job *job, double done)
     snprintf(line, sizeof(line), "{\"progress\":%d}\n", pm);
     /* The reply pipe is the parent's to read: a line the parent is too slow for would block
      * here, which only delays the job; a failed write is harmless. */
-    if (mf__write_all(job->progress_fd, line, strlen(line)) < 0)
+    if (mf_fs_write_all(job->progress_fd, line, strlen(line)) < 0)
         mf__progress_last = 1000;
 }
 
@@ -182,7 +166,9 @@ static int mf__exec_run(const mf_lane *lane, const mf_config *cfg, const mf_exec
                         strerror(errno));
         goto out;
     }
-    fd = mf_fs_open_beneath(inbox_fd, job->rel_path, O_RDONLY, err);
+    /* never blocks and takes only a regular file: a FIFO renamed over a queued file fails
+     * the job at once instead of holding the executor until the lane's timeout */
+    fd = mf_fs_open_input(inbox_fd, job->rel_path, NULL, err);
     if (fd < 0) {
         rc = fd;
         goto out;
@@ -263,7 +249,7 @@ static void mf__exec_loop(const mf_lane *lane, const mf_config *cfg)
         reply = mf_exec_reply_encode(rc, &res, &err);
         mf_exec_job_close(&job);
         mf_result_close(&res);
-        rc = mf__write_all(MF__EXEC_OUT_FD, reply, strlen(reply));
+        rc = mf_fs_write_all(MF__EXEC_OUT_FD, reply, strlen(reply));
         free(reply);
         if (rc < 0)
             break;
@@ -323,8 +309,8 @@ static int mf__exec_send_ready(int rc, const mf_err *err)
                               mf__json_text(err->msg));
     ready = json_dumps(obj, JSON_COMPACT | MF_JSON_REAL);
     json_decref(obj);
-    if (ready != NULL && mf__write_all(MF__EXEC_OUT_FD, ready, strlen(ready)) == 0 &&
-        mf__write_all(MF__EXEC_OUT_FD, "\n", 1) == 0)
+    if (ready != NULL && mf_fs_write_all(MF__EXEC_OUT_FD, ready, strlen(ready)) == 0 &&
+        mf_fs_write_all(MF__EXEC_OUT_FD, "\n", 1) == 0)
         wrc = 0;
     free(ready);
     return wrc;
@@ -400,7 +386,7 @@ void mf__exec_program(const mf_lane *lane, int argc, char **argv)
 
 mf_executor *mf_executor_new(const mf_lane *lane, const mf_config *cfg)
 {
-    mf_executor *ex = mf__xmalloc(sizeof(*ex));
+    mf_executor *ex = mf_xmalloc(sizeof(*ex));
 
     memset(ex, 0, sizeof(*ex));
     ex->lane = lane;
@@ -426,10 +412,10 @@ void mf_executor_set_program(mf_executor *ex, const char *path, int argc, char *
     int i;
 
     mf__exec_forget_program(ex);
-    ex->program = mf__xstrdup(path);
-    ex->args = mf__xmalloc(((size_t)argc + 1) * sizeof(*ex->args));
+    ex->program = mf_xstrdup(path);
+    ex->args = mf_xmalloc(((size_t)argc + 1) * sizeof(*ex->args));
     for (i = 0; i < argc; i++)
-        ex->args[i] = mf__xstrdup(argv[i]);
+        ex->args[i] = mf_xstrdup(argv[i]);
     ex->args[argc] = NULL;
     ex->nargs = argc;
 }
@@ -444,7 +430,7 @@ static char **mf__exec_argv(const mf_executor *ex, pid_t parent, char *flag, siz
     if (ex->program == NULL)
         return NULL;
     snprintf(flag, size, "%s%ld", MF_EXEC_FLAG, (long)parent);
-    argv = mf__xmalloc(((size_t)ex->nargs + 4) * sizeof(*argv));
+    argv = mf_xmalloc(((size_t)ex->nargs + 4) * sizeof(*argv));
     argv[0] = ex->program;
     argv[1] = flag;
     argv[2] = "--";
@@ -741,7 +727,7 @@ int mf_executor_submit(mf_executor *ex, const mf_exec_job *job, mf_err *err)
         rc = mf_executor_start(ex, err);
         if (rc < 0)
             goto out;
-        rc = mf__write_all(ex->to_child, line, strlen(line));
+        rc = mf_fs_write_all(ex->to_child, line, strlen(line));
         if (rc != -EPIPE)
             break;
         mf__exec_reap(ex, NULL); /* it died between the check and the write */
@@ -754,7 +740,7 @@ int mf_executor_submit(mf_executor *ex, const mf_exec_job *job, mf_err *err)
     ex->job_started_ms = mf_clock_mono_ms();
     ex->next_rss_ms = ex->job_started_ms + MF_EXEC_RSS_INTERVAL_MS;
     free(ex->outdir);
-    ex->outdir = mf__xstrdup(job->outdir);
+    ex->outdir = mf_xstrdup(job->outdir);
     ex->progress = -1;
 out:
     free(line);

@@ -4,71 +4,26 @@
  * of being mangled or refused. */
 #include <stdlib.h>
 #include <string.h>
+#include "mf/alloc.h"
 #include "mf/executor.h"
+#include "mf/utf8.h"
 #include "runtime.h"
-
-/* Length of the valid UTF-8 sequence at p (n bytes left), or 0 when it is not one. */
-static size_t mf__utf8_seq(const unsigned char *p, size_t n)
-{
-    size_t len = 0, i;
-    unsigned char lo = 0x80, hi = 0xbf;
-
-    if (p[0] < 0x80)
-        return p[0] == 0 ? 0 : 1;
-    if (p[0] >= 0xc2 && p[0] <= 0xdf)
-        len = 2;
-    else if (p[0] >= 0xe0 && p[0] <= 0xef)
-        len = 3;
-    else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-        len = 4;
-    if (len == 0 || len > n)
-        return 0;
-    if (p[0] == 0xe0)
-        lo = 0xa0; /* overlong */
-    else if (p[0] == 0xed)
-        hi = 0x9f; /* surrogates */
-    else if (p[0] == 0xf0)
-        lo = 0x90; /* overlong */
-    else if (p[0] == 0xf4)
-        hi = 0x8f; /* above U+10FFFF */
-    if (p[1] < lo || p[1] > hi)
-        return 0;
-    for (i = 2; i < len; i++) {
-        if (p[i] < 0x80 || p[i] > 0xbf)
-            return 0;
-    }
-    return len;
-}
 
 json_t *mf__json_text(const char *s)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n, i = 0, o = 0, seq;
-    char *buf;
     json_t *v;
+    char *buf;
+    size_t n;
 
     if (s == NULL)
         return json_null();
     v = json_string(s);
     if (v != NULL)
         return v;
-    n = strlen(s);
-    buf = mf__xmalloc(n + 1);
-    while (i < n) {
-        seq = mf__utf8_seq(p + i, n - i);
-        if (seq == 0) {
-            buf[o++] = '?';
-            i++;
-            continue;
-        }
-        memcpy(buf + o, p + i, seq);
-        o += seq;
-        i += seq;
-    }
-    buf[o] = '\0';
-    v = json_string(buf);
+    buf = mf_utf8_clean(s, strlen(s), &n);
+    v = json_stringn(buf, n);
     free(buf);
-    return v != NULL ? v : json_string("?");
+    return v != NULL ? v : json_string("\xef\xbf\xbd");
 }
 
 json_t *mf__json_bytes(const char *s)
@@ -84,7 +39,7 @@ json_t *mf__json_bytes(const char *s)
     if (v != NULL)
         return v;
     n = strlen(s);
-    hex = mf__xmalloc(2 * n + 1);
+    hex = mf_xmalloc(2 * n + 1);
     for (i = 0; i < n; i++) {
         hex[2 * i] = digits[(unsigned char)s[i] >> 4];
         hex[2 * i + 1] = digits[(unsigned char)s[i] & 15];
@@ -116,7 +71,7 @@ int mf__json_get_bytes(const json_t *v, char **out)
     if (v == NULL || json_is_null(v))
         goto out;
     if (json_is_string(v)) {
-        s = mf__xstrdup(json_string_value(v));
+        s = mf_xstrdup(json_string_value(v));
         goto out;
     }
     hex = json_string_value(json_object_get(v, "hex"));
@@ -125,7 +80,7 @@ int mf__json_get_bytes(const json_t *v, char **out)
         rc = -1;
         goto out;
     }
-    s = mf__xmalloc(n / 2 + 1);
+    s = mf_xmalloc(n / 2 + 1);
     for (i = 0; i < n / 2; i++) {
         hi = mf__hex_digit(hex[2 * i]);
         lo = mf__hex_digit(hex[2 * i + 1]);

@@ -85,7 +85,6 @@ static void mf__sleep_ms(int64_t ms)
  * 0, MF_ECONFIG for a bad URL, or MF_EREDIS when a signal stopped the wait. */
 static int mf__worker_connect(mf__worker *w, mf_err *err)
 {
-    char q[MF_ERR_MSG_MAX + 64];
     int64_t backoff = 100;
     int rc;
 
@@ -106,8 +105,7 @@ static int mf__worker_connect(mf__worker *w, mf_err *err)
             rc = mf_queue_prepare(w->r, w->o.prefix, w->lane->name, err);
         if (rc == 0 || rc == MF_ECONFIG || mf__stop)
             return rc;
-        mf_log(MF_LOG_WARN, "msg=\"redis not ready, retrying\" error=%s",
-               mf_log_quote(q, sizeof(q), err->msg));
+        mf_log_error(MF_LOG_WARN, err->msg, "msg=\"redis not ready, retrying\"");
         mf__sleep_ms(backoff);
         backoff = backoff < 5000 ? 2 * backoff : 5000;
     }
@@ -118,12 +116,10 @@ static int mf__worker_connect(mf__worker *w, mf_err *err)
  * Returns 1 (after Redis is back) to try again, 0 when rc is final or on a hard stop. */
 static int mf__worker_retry(mf__worker *w, int rc, mf_err *err)
 {
-    char q[MF_ERR_MSG_MAX + 64];
 
     if (rc != MF_EREDIS || mf__hard_stop)
         return 0;
-    mf_log(MF_LOG_WARN, "msg=\"redis unavailable, holding the result\" error=%s",
-           mf_log_quote(q, sizeof(q), err->msg));
+    mf_log_error(MF_LOG_WARN, err->msg, "msg=\"redis unavailable, holding the result\"");
     mf_redis_ensure(w->r, &mf__hard_stop, err);
     return !mf__hard_stop;
 }
@@ -133,7 +129,6 @@ static int mf__worker_retry(mf__worker *w, int rc, mf_err *err)
  * only logged: the claim loop notices a Redis outage by itself. */
 static void mf__worker_beat(mf__worker *w, int force)
 {
-    char q[MF_ERR_MSG_MAX + 64];
     int64_t now = mf_clock_mono_ms();
     mf_worker_beat b;
     mf_err err;
@@ -151,15 +146,13 @@ static void mf__worker_beat(mf__worker *w, int force)
                          .since_ms = w->job != NULL ? w->job_since : w->started_ms,
                          .started_ms = w->started_ms};
     if (mf_queue_worker_beat(w->r, w->o.prefix, &b, &w->paused, &err) < 0)
-        mf_log(MF_LOG_DEBUG, "msg=\"registry beat failed\" error=%s",
-               mf_log_quote(q, sizeof(q), err.msg));
+        mf_log_error(MF_LOG_DEBUG, err.msg, "msg=\"registry beat failed\"");
 }
 
 /* The record's progress and eta_s from the executor's reports: at most once a second, and
  * only when the whole percentage moved. */
 static void mf__worker_progress(mf__worker *w, const mf_job *job, int *last_pct, int64_t *last_ms)
 {
-    char q[MF_ERR_MSG_MAX + 64];
     int pm = mf_executor_progress(w->ex);
     int64_t now = mf_clock_mono_ms(), elapsed, eta = -1;
     int pct = pm / 10;
@@ -173,8 +166,7 @@ static void mf__worker_progress(mf__worker *w, const mf_job *job, int *last_pct,
     *last_pct = pct;
     *last_ms = now;
     if (mf_queue_progress(w->r, &w->o, job, pct, eta, &err) < 0)
-        mf_log(MF_LOG_DEBUG, "id=%s msg=\"progress not recorded\" error=%s", job->id,
-               mf_log_quote(q, sizeof(q), err.msg));
+        mf_log_error(MF_LOG_DEBUG, err.msg, "id=%s msg=\"progress not recorded\"", job->id);
 }
 
 /* Runs the job in the executor, renewing the claim every visibility/3 while it works.
@@ -184,7 +176,6 @@ static int mf__worker_execute(mf__worker *w, const mf_job *job, const char *outd
 {
     int64_t beat_every = w->o.visibility_ms / 3 > 100 ? w->o.visibility_ms / 3 : 100;
     int64_t next_beat = mf_clock_mono_ms() + beat_every;
-    char q[MF_ERR_MSG_MAX + 64];
     mf_exec_job ej = {.id = (char *)job->id,
                       .rel_path = job->path,
                       .profile = job->profile,
@@ -210,8 +201,7 @@ static int mf__worker_execute(mf__worker *w, const mf_job *job, const char *outd
             /* A missed beat is only logged: the job goes on, and at worst another worker
              * reclaims it and does the same (idempotent) work. */
             if (mf_queue_heartbeat(w->r, &w->o, job, &hb) < 0)
-                mf_log(MF_LOG_WARN, "id=%s msg=\"heartbeat failed\" error=%s", job->id,
-                       mf_log_quote(q, sizeof(q), hb.msg));
+                mf_log_error(MF_LOG_WARN, hb.msg, "id=%s msg=\"heartbeat failed\"", job->id);
         }
     }
     return rc;
@@ -220,12 +210,11 @@ static int mf__worker_execute(mf__worker *w, const mf_job *job, const char *outd
 /* Removes a job's folder (<outbox>/<id> or its work folder); failures are only logged. */
 static void mf__worker_rmdir(const mf_job *job, const char *dir)
 {
-    char q[MF_ERR_MSG_MAX + 64];
     mf_err err;
 
     if (mf_fs_remove_tree(dir, &err) < 0)
-        mf_log(MF_LOG_WARN, "id=%s msg=\"could not remove the job's files\" error=%s", job->id,
-               mf_log_quote(q, sizeof(q), err.msg));
+        mf_log_error(MF_LOG_WARN, err.msg, "id=%s msg=\"could not remove the job's files\"",
+                     job->id);
 }
 
 /* Records a failure. A file that failed for good owns no outputs: those of an earlier run
@@ -233,7 +222,7 @@ static void mf__worker_rmdir(const mf_job *job, const char *dir)
 static void mf__worker_fail(mf__worker *w, const mf_job *job, const mf_err *why,
                             int64_t duration_ms)
 {
-    char q[MF_ERR_MSG_MAX + 64], outdir[PATH_MAX];
+    char outdir[PATH_MAX];
     int rc, final = 0;
     mf_err err;
 
@@ -243,12 +232,11 @@ static void mf__worker_fail(mf__worker *w, const mf_job *job, const mf_err *why,
     if (rc == 0 && final == 1 && mf_fs_join(outdir, sizeof(outdir), w->cfg->outbox, job->id) == 0)
         mf__worker_rmdir(job, outdir);
     if (rc < 0)
-        mf_log(MF_LOG_ERROR, "id=%s msg=\"could not record the failure\" error=%s", job->id,
-               mf_log_quote(q, sizeof(q), err.msg));
+        mf_log_error(MF_LOG_ERROR, err.msg, "id=%s msg=\"could not record the failure\"", job->id);
     else
-        mf_log(final ? MF_LOG_WARN : MF_LOG_INFO, "id=%s attempts=%lld code=%s msg=\"%s\" error=%s",
-               job->id, (long long)job->attempts, mf_err_name(why->code),
-               final ? "failed" : "failed, will retry", mf_log_quote(q, sizeof(q), why->msg));
+        mf_log_error(final ? MF_LOG_WARN : MF_LOG_INFO, why->msg,
+                     "id=%s attempts=%lld code=%s msg=\"%s\"", job->id, (long long)job->attempts,
+                     mf_err_name(why->code), final ? "failed" : "failed, will retry");
 }
 
 /* <outbox>/<id>/meta.json: the record as it will read once done, written before the ack so a
@@ -320,7 +308,7 @@ static int mf__worker_near_dups(mf__worker *w, const mf_job *job, json_t *meta, 
 static void mf__worker_done(mf__worker *w, const mf_job *job, const char *workdir,
                             const char *outdir, mf_result *res, int64_t duration_ms)
 {
-    char path[PATH_MAX], *outputs_text = NULL, *meta_text = NULL, q[MF_ERR_MSG_MAX + 64];
+    char path[PATH_MAX], *outputs_text = NULL, *meta_text = NULL;
     json_t *outputs = json_array(), *name;
     size_t i;
     mf_err err;
@@ -353,8 +341,7 @@ static void mf__worker_done(mf__worker *w, const mf_job *job, const char *workdi
         rc = mf_queue_done(w->r, &w->o, job, outputs_text, meta_text, duration_ms, &err);
     } while (mf__worker_retry(w, rc, &err));
     if (rc < 0)
-        mf_log(MF_LOG_ERROR, "id=%s msg=\"could not record the result\" error=%s", job->id,
-               mf_log_quote(q, sizeof(q), err.msg));
+        mf_log_error(MF_LOG_ERROR, err.msg, "id=%s msg=\"could not record the result\"", job->id);
     else
         mf_log(MF_LOG_INFO, "id=%s attempts=%lld duration_ms=%lld outputs=%zu msg=\"done\"",
                job->id, (long long)job->attempts, (long long)duration_ms, json_array_size(outputs));
@@ -385,8 +372,8 @@ static void mf__worker_job(mf__worker *w, mf_job *job)
     }
     if (rc < 0) {
         /* Still pending under our name: it is reclaimed after the visibility timeout. */
-        mf_log(MF_LOG_WARN, "id=%s msg=\"could not mark the job processing\" error=%s", job->id,
-               mf_log_quote(q, sizeof(q), err.msg));
+        mf_log_error(MF_LOG_WARN, err.msg, "id=%s msg=\"could not mark the job processing\"",
+                     job->id);
         return;
     }
     t0 = mf_clock_mono_ms();
@@ -480,8 +467,7 @@ int mf__worker_run(const mf_lane *lane, const mf_config *cfg, mf_executor *ex)
     w.ex = ex;
     rc = mf_executor_start(w.ex, &err);
     if (rc < 0) {
-        mf_log(MF_LOG_ERROR, "msg=\"lane init failed\" error=%s",
-               mf_log_quote(q, sizeof(q), err.msg));
+        mf_log_error(MF_LOG_ERROR, err.msg, "msg=\"lane init failed\"");
         status = MF_EXIT_FAILED;
         goto out;
     }
@@ -514,16 +500,14 @@ int mf__worker_run(const mf_lane *lane, const mf_config *cfg, mf_executor *ex)
         mf_job_close(&job);
         mf__worker_idle(&w, last_job_ms);
         if (rc < 0 && !mf__stop) {
-            mf_log(MF_LOG_WARN, "msg=\"claim failed\" error=%s",
-                   mf_log_quote(q, sizeof(q), err.msg));
+            mf_log_error(MF_LOG_WARN, err.msg, "msg=\"claim failed\"");
             mf__sleep_ms(rc == MF_EREDIS ? 100 : 1000);
             mf__worker_connect(&w, &err); /* Redis restarted empty: the group is gone */
         }
     }
     mf_log(MF_LOG_INFO, "msg=\"drained, exiting\"");
     if (mf_queue_worker_gone(w.r, w.o.prefix, w.consumer, &err) < 0)
-        mf_log(MF_LOG_DEBUG, "msg=\"could not leave the registry\" error=%s",
-               mf_log_quote(q, sizeof(q), err.msg));
+        mf_log_error(MF_LOG_DEBUG, err.msg, "msg=\"could not leave the registry\"");
 out:
     mf_redis_free(w.r);
     return status;

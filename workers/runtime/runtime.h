@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include "mf/alloc.h"
 #include "mf/config.h"
 #include "mf/executor.h"
 #include "mf/lane.h"
@@ -14,22 +15,6 @@
 #define MF_EXIT_FAILED 1 /* one-shot: the file failed; run: the lane could not start */
 #define MF_EXIT_USAGE 2  /* bad command line or configuration */
 
-/* Allocation failure aborts (STYLE.md): the supervisor restarts the worker. */
-static inline void *mf__xmalloc(size_t n)
-{
-    void *p = malloc(n != 0 ? n : 1);
-
-    if (p == NULL)
-        abort();
-    return p;
-}
-
-static inline char *mf__xstrdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-
-    return memcpy(mf__xmalloc(n), s, n);
-}
 
 /* s as a JSON string when it is valid UTF-8, else as {"hex":"..."} so any byte survives;
  * NULL becomes null. Never returns NULL. */
@@ -37,7 +22,8 @@ json_t *mf__json_bytes(const char *s);
 /* The inverse of mf__json_bytes(): *out is a heap copy, or NULL for null. Returns 0, or -1 when
  * v is neither. */
 int mf__json_get_bytes(const json_t *v, char **out);
-/* s as a JSON string for a person to read: bytes that are not UTF-8 become '?'. NULL: null. */
+/* s as a JSON string for a person to read: bytes that are not UTF-8 become U+FFFD
+ * (mf_utf8_clean). NULL: null. */
 json_t *mf__json_text(const char *s);
 
 /* Removes the flags that are ours rather than config entries from argv: --check-config (sets

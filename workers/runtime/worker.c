@@ -79,8 +79,8 @@ int mf_worker_main(const char *lane, int argc, char **argv)
 
     /* Copies of the command line before the parsers below take their flags out: orig for an
      * executor that replaces this process, args (config entries only) for the executor child. */
-    orig = mf__xmalloc(((size_t)argc + 1) * sizeof(*orig));
-    args = mf__xmalloc(((size_t)argc + 1) * sizeof(*args));
+    orig = mf_xmalloc(((size_t)argc + 1) * sizeof(*orig));
+    args = mf_xmalloc(((size_t)argc + 1) * sizeof(*args));
     memcpy(orig, argv, ((size_t)argc + 1) * sizeof(*orig));
     memset(&cfg, 0, sizeof(cfg));
     mf_err_clear(&err);

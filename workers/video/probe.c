@@ -2,6 +2,7 @@
  * it: container, duration, bitrate, and per stream the codec and how it displays. Sizes are
  * as displayed (SAR and rotation applied), because that is what every player shows. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libavcodec/avcodec.h>
@@ -9,21 +10,21 @@
 #include <libavutil/display.h>
 #include <libavutil/pixdesc.h>
 
+#include "mf/utf8.h"
 #include "video.h"
 
-/* Tags are bytes from the file: keep them when they are UTF-8, else replace each byte that is
- * not ASCII with '?' rather than drop the field. */
+/* Tags are bytes from the file: keep them when they are UTF-8, else replace what is not with
+ * U+FFFD (mf_utf8_clean) rather than drop the field. */
 static json_t *mf__text(const char *s)
 {
     json_t *j = s != NULL ? json_string(s) : json_null();
-    char buf[1024];
-    size_t i;
+    char *buf;
+    size_t n;
 
     if (j == NULL) {
-        for (i = 0; s[i] != '\0' && i < sizeof(buf) - 1; i++)
-            buf[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
-        buf[i] = '\0';
-        j = json_string(buf);
+        buf = mf_utf8_clean(s, strlen(s), &n);
+        j = json_stringn(buf, n);
+        free(buf);
     }
     return j;
 }

@@ -1,7 +1,9 @@
 /* logfmt logging to stderr: one line per call,
- *   level=info role=worker-image pid=123 id=01J... msg="thumbnail written"
- * journald (or the terminal) adds the time. The level is checked before the arguments are
- * evaluated, so debug lines cost nothing when disabled. Thread-safe (one write(2) per line). */
+ *   ts=2026-12-04T13:02:03.456Z level=info role=worker-image pid=123 id=01J... msg="written"
+ * ts (RFC 3339, UTC, milliseconds) comes first so logs read outside journald (a file, a
+ * container runtime, `mfctl up` in a terminal) can be ordered and merged. The level is
+ * checked before the arguments are evaluated, so debug lines cost nothing when disabled.
+ * Thread-safe (one write(2) per line). */
 #ifndef MF_LOG_H
 #define MF_LOG_H
 
@@ -29,6 +31,19 @@ void mf_log_set_level(mf_log_level level);
     } while (0)
 
 void mf__log_write(mf_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The one way to log an error text: mf_log(level, fmt, ...) followed by error="..." with the
+ * text quoted and escaped by mf_log_quote() (an error names files and folders, which may hold
+ * quotes, newlines or any byte). error may be NULL (logged as ""). Do not write error= by
+ * hand. */
+#define mf_log_error(level, error, ...)                                                            \
+    do {                                                                                           \
+        if ((int)(level) >= mf__log_level)                                                         \
+            mf__log_write_error((level), (error), __VA_ARGS__);                                    \
+    } while (0)
+
+void mf__log_write_error(mf_log_level level, const char *error, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Writes s as a logfmt quoted value ("...", with \" \\ \n and non-printable bytes escaped,
  * truncated to fit) into buf and returns buf. */

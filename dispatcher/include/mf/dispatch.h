@@ -18,8 +18,9 @@
 
 /* ---- inotify events -------------------------------------------------------------------- */
 
-/* The mask every watched folder gets. IN_CLOSE_WRITE and IN_MOVED_TO are the only events that
- * mean "an upload is complete"; IN_CREATE/IN_MOVED_FROM of folders keep the recursive watch
+/* The mask every watched folder gets. IN_CLOSE_WRITE and IN_MOVED_TO mean "an upload is
+ * complete"; IN_CREATE of a file is a new name that may be a hard link to a complete file
+ * (`ln`: no write, no rename); IN_CREATE/IN_MOVED_FROM of folders keep the recursive watch
  * set current; IN_ONLYDIR|IN_DONT_FOLLOW make sure a watch never lands on a symlink's target. */
 #define MF_DISPATCH_WATCH_MASK                                                                     \
     (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_MOVED_FROM | IN_DELETE_SELF | IN_ONLYDIR |      \
@@ -28,6 +29,8 @@
 typedef enum mf_dispatch_action {
     MF_DISPATCH_NONE = 0,   /* nothing to do */
     MF_DISPATCH_FILE,       /* a file is complete: inspect and record it */
+    MF_DISPATCH_FILE_NAME,  /* a new name (IN_CREATE): an upload when it is a hard link, i.e. a
+                             * regular file with more than one link; else wait for its close */
     MF_DISPATCH_DIR_NEW,    /* a folder appeared (created or moved in): watch and scan it */
     MF_DISPATCH_DIR_GONE,   /* a folder was moved away: forget its watches */
     MF_DISPATCH_WATCH_GONE, /* the kernel dropped this watch (IN_IGNORED) */
@@ -76,19 +79,28 @@ size_t mf_classify_handles(mf_classifier *c);
 
 #define MF_PROFILE_MAX 64
 
+#define MF_REFUSED_MAX 160
+
 typedef struct mf_inspect {
     int64_t size;
     int64_t mtime_ms;
-    char sha256[MF_SHA256_HEX_LEN];
+    char sha256[MF_SHA256_HEX_LEN]; /* "" when refused (not hashed) */
     char mime[MF_MIME_MAX];
     const char *lane; /* "image" "video" "doc" (static strings) or NULL: unsupported */
     char profile[MF_PROFILE_MAX];
+    /* "" for an upload to queue; else why it is refused before any lane sees it, for a
+     * person: "file is empty", "file is 5.0 GiB, over the 4.0 GiB limit max_input_bytes" */
+    char refused[MF_REFUSED_MAX];
 } mf_inspect;
 
 /* Inspects rel (relative to the folder inbox_fd) the way the dispatcher does on its thread
  * pool: opens it beneath the inbox without following any symlink, checks it is a regular
  * file, hashes it whole (SHA-256) while keeping its first MF_MAGIC_HEAD_BYTES for libmagic,
  * maps the MIME type to a lane with cfg's globs and the path to a profile.
+ *
+ * A file no lane should see is still a success (0) with out->refused set and no hash: an
+ * empty file, and a file over cfg->max_input_bytes, decided from fstat() before reading more
+ * than its head (its MIME type and lane are still filled in, for the record).
  *
  * With check_writers set (the dispatcher always sets it), a file that some process still has
  * open for writing is refused with MF_EBUSY: a scan can meet an upload in progress, and a

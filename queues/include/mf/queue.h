@@ -6,7 +6,12 @@
  * Keys (prefix "mf:" by default):
  *   paths            HASH rel path -> id of its latest upload
  *   file:<id>        HASH the record
- *   sha:<sha256>     STRING id of the first upload with that content
+ *   sha:<sha256>     STRING id of the first upload with that content in the default profile
+ *   sha:<profile>:<sha256>  the same for another profile: content is deduplicated per
+ *                    profile (the same bytes in inbox/ocr/ after the default profile are new
+ *                    work). An original counts only when its record has the upload's
+ *                    profile, so keys written before this split (sha:<sha256> for every
+ *                    profile) still work: a profile's upload also looks there.
  *   q:<lane>         STREAM of jobs (field "id"), consumer group "workers"
  *   dlq:<lane>       STREAM of dead jobs (fields id, error, attempts, entry)
  *   events           STREAM + channel
@@ -70,6 +75,10 @@ typedef struct mf_upload {
     const char *sha256;  /* hex */
     const char *profile; /* "default" or a profile name */
     int64_t received_ms; /* close-write seen */
+    /* NULL or "": a normal upload. Otherwise the dispatcher refused the file before any lane
+     * saw it (empty, over max_input_bytes): its record is failed with this error, no job is
+     * queued and its content is not deduplicated (sha256 may be ""). */
+    const char *error;
 } mf_upload;
 
 typedef enum mf_enq_status {
@@ -77,6 +86,7 @@ typedef enum mf_enq_status {
     MF_ENQ_DUPLICATE = 1,   /* new record, status duplicate, duplicate_of set */
     MF_ENQ_UNSUPPORTED = 2, /* new record, status unsupported */
     MF_ENQ_KNOWN = 3,       /* same path, size and mtime already recorded: nothing written */
+    MF_ENQ_FAILED = 4,      /* new record, status failed with mf_upload.error, no job */
 } mf_enq_status;
 
 typedef struct mf_enq_result {
