@@ -1,5 +1,6 @@
 /* AAC encoding shared by the transcode's audio and audio.m4a: decode, resample to the AAC encoder's
  * planar float, regroup into the encoder's 1024-sample frames through a FIFO, encode, mux. */
+#include <errno.h>
 #include <stdlib.h>
 
 #include <libavcodec/avcodec.h>
@@ -20,6 +21,8 @@ struct mf_video_audio {
     int64_t next_pts; /* in samples */
     int64_t start;    /* file start, AV_TIME_BASE units */
     int started;
+    int64_t packets, bad, frames; /* packets fed, packets or frames skipped as damaged, decoded */
+    char why[256];                /* the decoder's words for the last damaged one */
 };
 
 /* The input rate when AAC has it (it knows the 13 MPEG-4 rates), else 48 kHz. */
@@ -216,14 +219,17 @@ static int mf__audio_frames(mf_video_audio *a, AVFormatContext *ofmt, mf_err *er
             rc = 0;
             break;
         }
-        if (rc == AVERROR_INVALIDDATA) {
-            rc = 0;
-            continue;
-        }
-        if (rc < 0) {
+        if (rc == AVERROR(ENOMEM)) {
             rc = mf_video_averr(err, rc, MF_ECORRUPT, "avcodec_receive_frame(audio)");
             break;
         }
+        if (rc < 0) { /* a damaged frame: skipped, as the ffmpeg CLI does */
+            a->bad++;
+            mf_video_av_reason(rc, a->why, sizeof(a->why));
+            rc = 0;
+            continue;
+        }
+        a->frames++;
         mf__audio_first(a, a->frame);
         rc = mf__audio_resample(a, a->frame);
         av_frame_unref(a->frame);
@@ -238,10 +244,19 @@ int mf_video_audio_packet(mf_video_audio *a, const AVPacket *pkt, AVFormatContex
 {
     int rc = avcodec_send_packet(a->dec, pkt);
 
-    /* A damaged audio packet is dropped, as players do; the rest of the track still plays. */
-    if (rc < 0 && rc != AVERROR_INVALIDDATA && rc != AVERROR_EOF) {
+    /* A damaged audio packet is dropped, as players and the ffmpeg CLI do, whatever the decoder
+     * calls it (Vorbis says EINVAL for some): the rest of the track still plays. Only running
+     * out of memory stops the job; a track that yields nothing at all is failed by
+     * mf_video_audio_check(). */
+    if (pkt != NULL)
+        a->packets++;
+    if (rc == AVERROR(ENOMEM)) {
         rc = mf_video_averr(err, rc, MF_ECORRUPT, "avcodec_send_packet(audio)");
         goto out;
+    }
+    if (rc < 0 && rc != AVERROR_EOF && rc != AVERROR(EAGAIN) && pkt != NULL) {
+        a->bad++;
+        mf_video_av_reason(rc, a->why, sizeof(a->why));
     }
     rc = mf__audio_frames(a, ofmt, err);
     if (rc < 0 || pkt != NULL)
@@ -250,6 +265,24 @@ int mf_video_audio_packet(mf_video_audio *a, const AVPacket *pkt, AVFormatContex
     rc = rc < 0 ? mf_video_averr(err, rc, MF_ECORRUPT, "swr_convert()")
                 : mf__audio_encode(a, ofmt, 1, err);
 out:
+    return rc;
+}
+
+int mf_video_audio_check(const mf_video_audio *a, const mf_video_input *in, json_t *meta,
+                         mf_err *err)
+{
+    char what[96];
+    int rc = 0;
+
+    mf_video_stream_what(in, a->idx, what, sizeof(what));
+    if (a->packets > 0 && a->frames == 0)
+        rc = mf_err_set(err, MF_ECORRUPT,
+                        "%s: none of its %lld packets could be decoded (%lld refused by the "
+                        "decoder: %s)",
+                        what, (long long)a->packets, (long long)a->bad, a->why);
+    else if (a->bad > 0)
+        mf_video_warn(meta, "%s: %lld of %lld packets damaged and skipped (%s)", what,
+                      (long long)a->bad, (long long)a->packets, a->why);
     return rc;
 }
 
