@@ -33,6 +33,19 @@ static double mf__expected_frames(const mf_video_input *in, int vidx, double in_
     return in_s * av_q2d(fr);
 }
 
+/* Why an output came out short: damaged packets when there were some, else timestamps. */
+static const char *mf__check_cause(const mf_video_tc_seen *seen)
+{
+    static char buf[320];
+
+    if (seen->bad_packets > 0)
+        snprintf(buf, sizeof(buf), "%lld damaged packets were skipped (%s)",
+                 (long long)seen->bad_packets, seen->why);
+    else
+        snprintf(buf, sizeof(buf), "the input's timestamps were not kept");
+    return buf;
+}
+
 int mf_video_check_nothing(const mf_video_input *in, const mf_video_tc_seen *seen, mf_err *err)
 {
     char what[96];
@@ -56,24 +69,23 @@ static int mf__check_video(const AVFormatContext *o, const AVStream *vst, const 
 
     mf_video_stream_what(in, seen->vidx, what, sizeof(what));
     if (frames <= 0 && seen->frames <= 0) {
-        rc = mf_err_set(err, MF_ECORRUPT,
-                        "%s: no picture could be decoded (%lld damaged packets skipped), so the "
-                        "output would have no video",
-                        what, (long long)seen->bad_packets);
+        rc = mf_video_check_nothing(in, seen, err);
         goto out;
     }
     if (frames <= 0) {
-        rc = mf_err_set(err, MF_ECORRUPT, "the output has no video frames, the input's %s %lld",
-                        what, (long long)seen->frames);
+        rc = mf_err_set(err, MF_ECORRUPT,
+                        "the output has no video frames, though %lld were decoded from the "
+                        "input's %s",
+                        (long long)seen->frames, what);
         goto out;
     }
     tol =
         seen->in_s * MF__CHECK_REL > MF__CHECK_ABS_S ? seen->in_s * MF__CHECK_REL : MF__CHECK_ABS_S;
     if (seen->in_s > 0 && out_s >= 0 && fabs(out_s - seen->in_s) > tol) {
         rc = mf_err_set(err, MF_ECORRUPT,
-                        "the output lasts %.2f s, the input's %s %.2f s (more than %.2f s "
-                        "apart): its timestamps were not kept",
-                        out_s, what, seen->in_s, tol);
+                        "the output lasts %.2f s, the input's %s %.2f s (more "
+                        "than %.2f s apart): %s",
+                        out_s, what, seen->in_s, tol, mf__check_cause(seen));
         goto out;
     }
     exp_frames = mf__expected_frames(in, seen->vidx, seen->in_s);
@@ -81,8 +93,9 @@ static int mf__check_video(const AVFormatContext *o, const AVStream *vst, const 
         (exp_frames >= 4 && (frames < exp_frames / 2 || frames > exp_frames * 2 + 2)))
         rc = mf_err_set(err, MF_ECORRUPT,
                         "the output has %lld frames where the input's %s has about %.0f (%lld "
-                        "decoded)",
-                        (long long)frames, what, exp_frames, (long long)seen->frames);
+                        "decoded): %s",
+                        (long long)frames, what, exp_frames, (long long)seen->frames,
+                        mf__check_cause(seen));
 out:
     return rc;
 }
@@ -111,11 +124,7 @@ int mf_video_check_output(const char *path, const mf_video_input *in, const mf_v
             ast = o->streams[i];
     }
     if (vst == NULL) {
-        rc = mf_err_set(err, MF_ECORRUPT,
-                        "%s: no picture could be decoded (%lld damaged packets skipped), so the "
-                        "output would have no video",
-                        mf_video_stream_what(in, seen->vidx, what, sizeof(what)),
-                        (long long)seen->bad_packets);
+        rc = mf_video_check_nothing(in, seen, err);
         goto out;
     }
     rc = mf__check_video(o, vst, in, seen, err);

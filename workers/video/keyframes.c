@@ -31,8 +31,9 @@ typedef struct mf__kf {
     int64_t last_pts;
     int by_time; /* pictures picked by time (second pass), not keyframes */
     json_t *meta;
-    int tw, th; /* tile size */
-    int pw, ph; /* poster size */
+    char why[256]; /* the decoder's words for the last picture it refused */
+    int tw, th;    /* tile size */
+    int pw, ph;    /* poster size */
 } mf__kf;
 
 /* Seconds from the stream's start of a decoded picture, or -1 when it has no timestamp. */
@@ -79,12 +80,15 @@ static int mf__kf_next(mf__kf *k, AVPacket *pkt, AVFrame *frame, mf_err *err)
         rc = avcodec_send_packet(k->dec, NULL);
     if (rc >= 0)
         rc = avcodec_receive_frame(k->dec, frame);
-    if (rc == AVERROR(ENOMEM))
+    if (rc == AVERROR(ENOMEM)) {
         rc = mf_video_averr(err, rc, MF_ECORRUPT, "avcodec_receive_frame()");
-    else if (rc < 0)
-        rc = 0; /* a damaged keyframe: skip it, the next time may land on a good one */
-    else
+    } else if (rc < 0) { /* a damaged keyframe: skip it, the next time may land on a good one */
+        if (rc != AVERROR_EOF)
+            mf_video_av_reason(rc, k->why, sizeof(k->why));
+        rc = 0;
+    } else {
         rc = 1;
+    }
     if (rc == 1 && frame->best_effort_timestamp == AV_NOPTS_VALUE) /* AVI: the packet's */
         frame->best_effort_timestamp = ts;
 out:
@@ -272,6 +276,8 @@ static int mf__kf_by_time(mf__kf *k, double secs, mf_err *err)
         }
         rc = pkt->stream_index == k->vidx ? avcodec_send_packet(k->dec, pkt) : 0;
         av_packet_unref(pkt);
+        if (rc < 0 && rc != AVERROR(EAGAIN) && rc != AVERROR(ENOMEM))
+            mf_video_av_reason(rc, k->why, sizeof(k->why));
         for (rc = rc == AVERROR(ENOMEM) ? rc : 0; rc == 0;) {
             if (avcodec_receive_frame(k->dec, frame) < 0)
                 break;
@@ -396,9 +402,13 @@ int mf_video_keyframes(mf_video_input *in, int vidx, const mf_lane_job *job, mf_
                                                      : json_null());
     json_object_set(out->meta, "keyframes_s", times);
     json_object_set_new(out->meta, "keyframes_by", json_string(k.by_time ? "time" : "keyframe"));
+    /* A video stream that gives no picture at all fails the job: a result without one would
+     * look done and show nothing. */
     if (k.n == 0)
-        mf_video_warn(out->meta, "%s: no picture could be decoded for keyframes or a poster",
-                      mf_video_stream_what(in, vidx, what, sizeof(what)));
+        rc = mf_err_set(err, MF_ECORRUPT,
+                        "%s: no picture could be decoded for keyframes or a poster%s%s",
+                        mf_video_stream_what(in, vidx, what, sizeof(what)),
+                        k.why[0] != '\0' ? ": " : "", k.why);
 out:
     /* Leave the demuxer at the start for whoever reads the file next. */
     mf_video_rewind(in);

@@ -398,17 +398,15 @@ static int mf__tc_open(mf__tc *t, const mf_video_tc_opts *opts, mf_err *err)
     return rc;
 }
 
-/* What the output is judged by (check.c): the input video's length from its header, else from
- * the span of its packets. */
+/* What the output is judged by (check.c): the input video's length as the span of its packets
+ * (what a player plays), else from the headers. */
 static void mf__tc_seen(mf__tc *t)
 {
     const AVStream *ist = t->in->fmt->streams[t->vidx];
 
     t->seen.vidx = t->vidx;
     t->seen.aidx = t->audio != NULL ? t->aidx : -1;
-    if (ist->duration != AV_NOPTS_VALUE && ist->duration > 0)
-        t->seen.in_s = (double)ist->duration * av_q2d(ist->time_base);
-    else if (t->pkt_first != AV_NOPTS_VALUE && t->pkt_end > t->pkt_first)
+    if (t->pkt_first != AV_NOPTS_VALUE && t->pkt_end > t->pkt_first)
         t->seen.in_s = (double)(t->pkt_end - t->pkt_first) * av_q2d(ist->time_base);
     else
         t->seen.in_s = mf_video_stream_seconds(t->in, t->vidx);
