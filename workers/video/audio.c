@@ -334,6 +334,11 @@ int mf_video_audio_check(const mf_video_audio *a, const mf_video_input *in, json
     return rc;
 }
 
+int64_t mf_video_audio_frames(const mf_video_audio *a)
+{
+    return a != NULL ? a->frames : 0;
+}
+
 void mf_video_audio_free(mf_video_audio *a)
 {
     if (a == NULL)

@@ -41,17 +41,11 @@ int mf_video_err_prefix(mf_err *err, const char *fmt, ...)
     return err->code;
 }
 
-/* MPEG-TS and MPEG-PS have no index: a seek by time there bisects on timestamps and lands a
- * little after the wanted picture, so the first keyframe of a clip that has one is lost (the
- * transcode then had no picture to start from). Byte 0 is the start for sure. */
 int mf_video_rewind(mf_video_input *in)
 {
-    const AVInputFormat *f = in->fmt->iformat;
     int64_t start = in->fmt->start_time != AV_NOPTS_VALUE ? in->fmt->start_time : 0;
-    int rc = -1;
+    int rc = mf_video_input_reopen(in);
 
-    if ((f->flags & AVFMT_TS_DISCONT) && !(f->flags & AVFMT_NO_BYTE_SEEK))
-        rc = av_seek_frame(in->fmt, -1, 0, AVSEEK_FLAG_BYTE);
     if (rc < 0)
         rc = av_seek_frame(in->fmt, -1, start, AVSEEK_FLAG_BACKWARD);
     if (rc < 0)
@@ -59,6 +53,8 @@ int mf_video_rewind(mf_video_input *in)
     return rc;
 }
 
+/* MPEG-TS and MPEG-PS have no index: a seek by time there bisects on timestamps and may land
+ * a little after the keyframe wanted. */
 int mf_video_seek_by_time_ok(const mf_video_input *in)
 {
     return !(in->fmt->iformat->flags & AVFMT_TS_DISCONT);

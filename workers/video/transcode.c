@@ -405,7 +405,8 @@ static void mf__tc_seen(mf__tc *t)
     const AVStream *ist = t->in->fmt->streams[t->vidx];
 
     t->seen.vidx = t->vidx;
-    t->seen.aidx = t->audio != NULL ? t->aidx : -1;
+    /* A file cut before its first sound has an audio stream and nothing in it to carry over. */
+    t->seen.aidx = mf_video_audio_frames(t->audio) > 0 ? t->aidx : -1;
     if (t->pkt_first != AV_NOPTS_VALUE && t->pkt_end > t->pkt_first)
         t->seen.in_s = (double)(t->pkt_end - t->pkt_first) * av_q2d(ist->time_base);
     else
@@ -435,12 +436,17 @@ static int mf__tc_finish(mf__tc *t, mf_result *out, json_t *m, mf_err *err)
 int mf_video_transcode(mf_video_input *in, int vidx, const mf_video_tc_opts *opts,
                        mf_video_subs *subs, const mf_lane_job *job, mf_result *out, mf_err *err)
 {
-    const AVStream *ist = in->fmt->streams[vidx];
-    AVRational fr = ist->avg_frame_rate.num > 0 ? ist->avg_frame_rate : ist->r_frame_rate;
     mf__tc t = {.in = in, .vidx = vidx, .last_pts = -1, .meta = out->meta};
     json_t *m = json_object(), *desc;
+    const AVStream *ist;
+    AVRational fr;
     int rc;
 
+    /* From the first packet (on failure, on from where the file is). First: it may replace
+     * in->fmt's streams. */
+    mf_video_rewind(in);
+    ist = in->fmt->streams[vidx];
+    fr = ist->avg_frame_rate.num > 0 ? ist->avg_frame_rate : ist->r_frame_rate;
     t.pkt_first = t.pkt_end = AV_NOPTS_VALUE;
     t.aidx = av_find_best_stream(in->fmt, AVMEDIA_TYPE_AUDIO, -1, vidx, NULL, 0);
     t.rot = mf_video_stream_rotation(in, vidx);
@@ -455,7 +461,6 @@ int mf_video_transcode(mf_video_input *in, int vidx, const mf_video_tc_opts *opt
     t.opkt = av_packet_alloc();
     t.frame = av_frame_alloc();
     mf__tc_size(&t);
-    mf_video_rewind(in);
     rc = mf_video_mux_init(&t.mux, job->outdir, MF_VIDEO_TC_NAME, err);
     if (rc == 0)
         rc = mf__tc_open(&t, opts, err);

@@ -89,6 +89,8 @@ typedef struct mf_video_input {
     AVIOContext *pb;      /* our own I/O: the only file this input may read */
     int64_t size;         /* bytes */
     const mf_video_limits *lim;
+    const struct AVInputFormat *ifmt; /* the demuxer probed, to open it again */
+    char url[4160];
 } mf_video_input;
 
 /* Opens job's input (fd through /proc/self/fd, else path) with only the file protocol, checks
@@ -99,6 +101,11 @@ typedef struct mf_video_input {
 int mf_video_input_open(mf_video_input *in, const mf_lane_job *job, const mf_video_limits *lim,
                         mf_err *err);
 void mf_video_input_close(mf_video_input *in);
+/* Opens the demuxer again on the same file from its first byte: the one sure way back to the
+ * start (a seek by time lands after the first keyframe in MPEG-TS, and goes nowhere in a
+ * Matroska file cut before its index). Stream indices and discard flags stay; in->fmt and its
+ * AVStream pointers change. On failure in->fmt is kept and an error returned. */
+int mf_video_input_reopen(mf_video_input *in);
 /* Maps an AVERROR from a call on this input to an mf error with "<call> failed: <reason>".
  * fallback is the code used for errors that say nothing more specific (usually
  * MF_ECORRUPT). */
@@ -121,8 +128,8 @@ const char *mf_video_stream_what(const mf_video_input *in, int idx, char *buf, s
 /* Puts "<fmt...>" in front of err->msg (unless it starts so already), naming the part of the
  * file that failed in the user's terms before the library's words. Returns err->code. */
 int mf_video_err_prefix(mf_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Back to the first packet of the file (by bytes where seeking by time is unreliable: MPEG-TS
- * and MPEG-PS). Returns >= 0, or an AVERROR. */
+/* Back to the first packet of the file: mf_video_input_reopen(), else a seek by time. Returns
+ * >= 0, or an AVERROR. in->fmt and its stream pointers may change: fetch them again after. */
 int mf_video_rewind(mf_video_input *in);
 /* 0 when seeking by time in this container may land after the wanted keyframe (MPEG-TS/PS). */
 int mf_video_seek_by_time_ok(const mf_video_input *in);
@@ -227,6 +234,8 @@ int mf_video_audio_packet(mf_video_audio *a, const struct AVPacket *pkt,
  * were damaged and skipped. */
 int mf_video_audio_check(const mf_video_audio *a, const mf_video_input *in, json_t *meta,
                          mf_err *err);
+/* Frames decoded so far (0 for NULL). */
+int64_t mf_video_audio_frames(const mf_video_audio *a);
 void mf_video_audio_free(mf_video_audio *a);
 
 /* audio.m4a: the best audio stream of in as AAC (at most stereo, bitrate bits/s) in MP4 with

@@ -220,6 +220,12 @@ static int mf__check_truncated(const mf_video_input *in, mf_err *err)
     return rc;
 }
 
+/* "QuickTime / MOV" reads better than "mov,mp4,m4a,3gp,3g2,mj2". */
+static const char *mf__fmt_name(const AVInputFormat *ifmt)
+{
+    return ifmt->long_name != NULL ? ifmt->long_name : ifmt->name;
+}
+
 static int mf__open_demuxer(mf_video_input *in, const char *url, const AVInputFormat *ifmt,
                             mf_err *err)
 {
@@ -237,7 +243,7 @@ static int mf__open_demuxer(mf_video_input *in, const char *url, const AVInputFo
     rc = avformat_open_input(&in->fmt, url, ifmt, &opts); /* frees fmt on failure */
     if (rc < 0) {
         rc = mf_video_averr(err, rc, MF_ECORRUPT, "avformat_open_input()");
-        mf_video_err_prefix(err, "the %s container's header: ", ifmt->name);
+        mf_video_err_prefix(err, "the %s container's header: ", mf__fmt_name(ifmt));
         goto out;
     }
     rc = mf__check_limits(in, err);
@@ -246,7 +252,7 @@ static int mf__open_demuxer(mf_video_input *in, const char *url, const AVInputFo
     rc = avformat_find_stream_info(in->fmt, NULL);
     if (rc < 0) {
         rc = mf_video_averr(err, rc, MF_ECORRUPT, "avformat_find_stream_info()");
-        mf_video_err_prefix(err, "the %s container's streams: ", ifmt->name);
+        mf_video_err_prefix(err, "the %s container's streams: ", mf__fmt_name(ifmt));
         goto out;
     }
     rc = mf__check_limits(in, err);
@@ -280,10 +286,36 @@ int mf_video_input_open(mf_video_input *in, const mf_lane_job *job, const mf_vid
     rc = mf__probe(in, url, &ifmt, err);
     if (rc < 0)
         goto out;
+    in->ifmt = ifmt;
+    snprintf(in->url, sizeof(in->url), "%s", url);
     rc = mf__open_demuxer(in, url, ifmt, err);
 out:
     if (rc < 0)
         mf_video_input_close(in);
+    return rc;
+}
+
+int mf_video_input_reopen(mf_video_input *in)
+{
+    mf_video_input n = *in;
+    mf_err err = {0};
+    int64_t pos;
+    int rc;
+
+    n.fmt = NULL;
+    pos = avio_seek(in->pb, 0, SEEK_SET);
+    rc = pos < 0 ? (int)pos : mf__open_demuxer(&n, in->url, in->ifmt, &err);
+    if (rc == 0 && n.fmt->nb_streams != in->fmt->nb_streams)
+        rc = AVERROR_INVALIDDATA; /* not the same file any more: keep what we had */
+    if (rc < 0) {
+        avformat_close_input(&n.fmt);
+        goto out;
+    }
+    for (unsigned i = 0; i < n.fmt->nb_streams; i++)
+        n.fmt->streams[i]->discard = in->fmt->streams[i]->discard;
+    avformat_close_input(&in->fmt); /* our own pb (AVFMT_FLAG_CUSTOM_IO) stays open */
+    in->fmt = n.fmt;
+out:
     return rc;
 }
 
