@@ -40,6 +40,13 @@ for f in single.ts mpeg4.mkv; do
     near "$d" 6 0.25 || mf_fail "$f: transcode video lasts $d s, expected 6"
 done
 
+mf_log "a keyframe every 4 s with B-frames (Matroska): pictures every 2 s, from the keyframe before"
+ff -f lavfi -i testsrc2=size=320x240:rate=25:duration=20 -c:v libx264 -g 100 -keyint_min 100 \
+    -sc_threshold 0 -bf 3 g100.mkv
+run g100.mkv out-g100 --profile preview
+mf_assert_eq "$(jq -r .meta.keyframes_by out-g100.json)" time "keyframes_by of g100.mkv"
+mf_assert_eq "$(jq -c .meta.keyframes_s out-g100.json)" "[0,2,4,6,8,10,12,14,16,18]" "times of g100.mkv"
+
 mf_log "control: keyframes every 5 frames, no second pass"
 run gop5.mp4 out-gop5 --profile preview
 mf_assert_eq "$(jq -r .meta.keyframes_by out-gop5.json)" keyframe "keyframes_by of gop5.mp4"

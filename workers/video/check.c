@@ -33,7 +33,8 @@ static double mf__expected_frames(const mf_video_input *in, int vidx, double in_
     return in_s * av_q2d(fr);
 }
 
-/* Why an output came out short: damaged packets when there were some, else timestamps. */
+/* Why an output came out short: damaged packets when there were some, else timestamps. The
+ * executor runs one job at a time on one thread (mf/lane.h): a static buffer is enough. */
 static const char *mf__check_cause(const mf_video_tc_seen *seen)
 {
     static char buf[320];

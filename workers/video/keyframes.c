@@ -29,7 +29,8 @@ typedef struct mf__kf {
     double kf_s[MF_VIDEO_KEYFRAMES]; /* keyframes the first pass found, seconds from start */
     int n, nkf;
     int64_t last_pts;
-    int by_time; /* pictures picked by time (second pass), not keyframes */
+    int by_time;      /* pictures picked by time (second pass), not keyframes */
+    double skip_last; /* the keyframe the second pass last jumped to (-1: none) */
     json_t *meta;
     char why[256]; /* the decoder's words for the last picture it refused */
     int tw, th;    /* tile size */
@@ -197,11 +198,15 @@ static int mf__kf_skip(mf__kf *k, double cur, double t)
     double best = -1.0;
     int rc = 0;
 
+    /* Only forward, and to each keyframe once: a seek may land a little before it (leading
+     * pictures of an open GOP), which must not send us back there again. */
     for (int i = 0; i < k->nkf; i++)
-        if (k->kf_s[i] > cur + 1e-3 && k->kf_s[i] <= t && k->kf_s[i] > best)
+        if (k->kf_s[i] > cur + 1e-3 && k->kf_s[i] > k->skip_last + 1e-3 && k->kf_s[i] <= t &&
+            k->kf_s[i] > best)
             best = k->kf_s[i];
     if (best < 0 || !mf_video_seek_by_time_ok(k->in))
         goto out;
+    k->skip_last = best;
     rc = av_seek_frame(k->in->fmt, k->vidx, start + (int64_t)(best / av_q2d(st->time_base)),
                        AVSEEK_FLAG_BACKWARD);
     if (rc >= 0) {
@@ -247,7 +252,7 @@ static int mf__kf_by_time(mf__kf *k, double secs, mf_err *err)
     AVRational fr = k->in->fmt->streams[k->vidx]->avg_frame_rate;
     double cur = -1.0, t;
     int64_t now = mf_clock_mono_ms(), budget = 0;
-    int j = 0, rc;
+    int j = 0, eof = 0, rc;
 
     /* Decoding a long clip with one keyframe is decoding all of it: a quarter of the time the
      * job has left, then the pictures found so far (the transcode needs the rest). */
@@ -270,11 +275,16 @@ static int mf__kf_by_time(mf__kf *k, double secs, mf_err *err)
             break;
         }
         rc = av_read_frame(k->in->fmt, pkt);
-        if (rc < 0) {
-            rc = rc == AVERROR_EOF ? 0 : mf_video_averr(err, rc, MF_ECORRUPT, "av_read_frame()");
+        if (rc < 0 && rc != AVERROR_EOF) {
+            rc = mf_video_averr(err, rc, MF_ECORRUPT, "av_read_frame()");
             break;
         }
-        rc = pkt->stream_index == k->vidx ? avcodec_send_packet(k->dec, pkt) : 0;
+        /* At the end, NULL drains the pictures the decoder (and its threads) still hold. */
+        eof = rc == AVERROR_EOF;
+        if (eof)
+            rc = avcodec_send_packet(k->dec, NULL);
+        else
+            rc = pkt->stream_index == k->vidx ? avcodec_send_packet(k->dec, pkt) : 0;
         av_packet_unref(pkt);
         if (rc < 0 && rc != AVERROR(EAGAIN) && rc != AVERROR(ENOMEM))
             mf_video_av_reason(rc, k->why, sizeof(k->why));
@@ -290,6 +300,8 @@ static int mf__kf_by_time(mf__kf *k, double secs, mf_err *err)
         }
         if (rc == AVERROR(ENOMEM))
             rc = mf_video_averr(err, rc, MF_ECORRUPT, "avcodec_send_packet()");
+        if (eof)
+            break;
     }
     av_frame_free(&frame);
     av_packet_free(&pkt);
@@ -363,7 +375,8 @@ int mf_video_keyframes(mf_video_input *in, int vidx, const mf_lane_job *job, mf_
                        mf_err *err)
 {
     const AVCodecParameters *par = in->fmt->streams[vidx]->codecpar;
-    mf__kf k = {.in = in, .vidx = vidx, .last_pts = AV_NOPTS_VALUE, .meta = out->meta};
+    mf__kf k = {
+        .in = in, .vidx = vidx, .last_pts = AV_NOPTS_VALUE, .meta = out->meta, .skip_last = -1.0};
     json_t *times = json_array();
     double secs = mf_video_stream_seconds(in, vidx);
     int64_t frames;

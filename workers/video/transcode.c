@@ -472,9 +472,10 @@ int mf_video_transcode(mf_video_input *in, int vidx, const mf_video_tc_opts *opt
         mf_video_err_prefix(err, "transcode to %s: ", MF_VIDEO_TC_NAME);
         goto out;
     }
-    json_object_update(m, desc = json_pack("{s:s, s:s, s:i, s:i, s:s, s:i}", "codec", "h264",
-                                           "encoder", t.enc->codec->name, "width", t.ow, "height",
-                                           t.oh, "preset", opts->preset, "crf", opts->crf));
+    desc =
+        json_pack("{s:s, s:s, s:i, s:i, s:s, s:i}", "codec", "h264", "encoder", t.enc->codec->name,
+                  "width", t.ow, "height", t.oh, "preset", opts->preset, "crf", opts->crf);
+    json_object_update(m, desc);
     json_decref(desc);
     if (t.hw_fallback[0] != '\0')
         json_object_set_new(m, "hw_fallback", json_string(t.hw_fallback));
