@@ -9,6 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <libavutil/error.h>
+
 #include "mf/config.h"
 #include "video.h"
 
@@ -149,13 +151,38 @@ static void test_threads_pick(void **state)
     assert_int_equal(mf_video_threads_pick(0, 1, 1), 0);
 }
 
+/* Errors read by a person: no descriptor paths, no "patches welcome", the part named first. */
+static void test_error_words(void **state)
+{
+    char s[256] = "file:/proc/self/fd/6: bad seek to 1234 in /proc/self/fd/12";
+    mf_err err = {0};
+
+    (void)state;
+    mf_video_scrub_paths(s, sizeof(s));
+    assert_string_equal(s, "the input: bad seek to 1234 in the input");
+    mf_video_note_av_error("[hevc @ 0x55d0c0] PPS extension is not implemented");
+    mf_video_av_reason(AVERROR_PATCHWELCOME, s, sizeof(s));
+    assert_string_equal(s, "this codec feature is not supported by FFmpeg (PPS extension is not "
+                           "implemented)");
+    assert_null(strstr(s, "patches welcome"));
+    assert_int_equal(mf_video_averr(&err, AVERROR_PATCHWELCOME, MF_ECORRUPT, "decoding"),
+                     MF_EUNSUPPORTED);
+    mf_video_note_av_error("[mpegts @ 0x1] /proc/self/fd/6: bad seek to 99");
+    mf_video_averr(&err, AVERROR(EIO), MF_ECORRUPT, "av_read_frame()");
+    assert_null(strstr(err.msg, "/proc/self/fd"));
+    assert_non_null(strstr(err.msg, "(the input: bad seek to 99)"));
+    mf_video_err_prefix(&err, "video stream %d (%s): ", 0, "h264");
+    mf_video_err_prefix(&err, "video stream %d (%s): ", 0, "h264"); /* said once */
+    assert_int_equal(strncmp(err.msg, "video stream 0 (h264): av_read_frame() failed", 45), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_allow_list),   cmocka_unit_test(test_rotation),
         cmocka_unit_test(test_display_size), cmocka_unit_test(test_fit_even),
         cmocka_unit_test(test_iso6709),      cmocka_unit_test(test_hw_encoder_config),
-        cmocka_unit_test(test_threads_pick),
+        cmocka_unit_test(test_threads_pick), cmocka_unit_test(test_error_words),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

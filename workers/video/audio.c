@@ -1,5 +1,6 @@
 /* AAC encoding shared by the transcode's audio and audio.m4a: decode, resample to the AAC encoder's
  * planar float, regroup into the encoder's 1024-sample frames through a FIFO, encode, mux. */
+#include <errno.h>
 #include <stdlib.h>
 
 #include <libavcodec/avcodec.h>
@@ -20,6 +21,9 @@ struct mf_video_audio {
     int64_t next_pts; /* in samples */
     int64_t start;    /* file start, AV_TIME_BASE units */
     int started;
+    int64_t packets, bad, frames; /* packets fed, packets or frames skipped as damaged, decoded */
+    char why[256];                /* the decoder's words for the last damaged one */
+    int64_t gap_samples;          /* silence put where skipped packets were */
 };
 
 /* The input rate when AAC has it (it knows the 13 MPEG-4 rates), else 48 kHz. */
@@ -205,6 +209,45 @@ static void mf__audio_first(mf_video_audio *a, const AVFrame *f)
     a->started = 1;
 }
 
+/* Silence in place of what skipped packets held, so the sound after them stays in step with the
+ * picture (the ffmpeg CLI's aresample=async does the same): a frame that starts more than
+ * MF__AUDIO_GAP_MS after the samples so far gets the gap filled first, a chunk at a time. */
+#define MF__AUDIO_GAP_MS 20
+#define MF__AUDIO_SILENCE_CHUNK 4096
+static int mf__audio_gap(mf_video_audio *a, const AVFrame *f, AVFormatContext *ofmt, mf_err *err)
+{
+    AVRational sr = {1, a->enc->sample_rate};
+    int64_t ts = f->pts != AV_NOPTS_VALUE ? f->pts : f->best_effort_timestamp, gap;
+    uint8_t **buf = NULL;
+    int rc = 0;
+
+    if (!a->started || ts == AV_NOPTS_VALUE)
+        goto out;
+    gap = av_rescale_q(ts, a->dec->pkt_timebase, sr) - av_rescale_q(a->start, AV_TIME_BASE_Q, sr) -
+          (a->next_pts + av_audio_fifo_size(a->fifo) + swr_get_delay(a->swr, a->enc->sample_rate));
+    if (gap * 1000 <= (int64_t)MF__AUDIO_GAP_MS * a->enc->sample_rate)
+        goto out;
+    if (av_samples_alloc_array_and_samples(&buf, NULL, a->enc->ch_layout.nb_channels,
+                                           MF__AUDIO_SILENCE_CHUNK, a->enc->sample_fmt, 0) < 0)
+        abort();
+    av_samples_set_silence(buf, 0, MF__AUDIO_SILENCE_CHUNK, a->enc->ch_layout.nb_channels,
+                           a->enc->sample_fmt);
+    a->gap_samples += gap;
+    while (gap > 0 && rc == 0) {
+        int n = gap < MF__AUDIO_SILENCE_CHUNK ? (int)gap : MF__AUDIO_SILENCE_CHUNK;
+
+        if (av_audio_fifo_write(a->fifo, (void **)buf, n) < n)
+            abort();
+        gap -= n;
+        rc = mf__audio_encode(a, ofmt, 0, err);
+    }
+out:
+    if (buf != NULL)
+        av_freep(&buf[0]);
+    av_freep(&buf);
+    return rc;
+}
+
 /* Every frame the decoder has ready, resampled into the FIFO and encoded. */
 static int mf__audio_frames(mf_video_audio *a, AVFormatContext *ofmt, mf_err *err)
 {
@@ -216,19 +259,27 @@ static int mf__audio_frames(mf_video_audio *a, AVFormatContext *ofmt, mf_err *er
             rc = 0;
             break;
         }
-        if (rc == AVERROR_INVALIDDATA) {
-            rc = 0;
-            continue;
-        }
-        if (rc < 0) {
+        if (rc == AVERROR(ENOMEM)) {
             rc = mf_video_averr(err, rc, MF_ECORRUPT, "avcodec_receive_frame(audio)");
             break;
         }
+        if (rc < 0) { /* a damaged frame: skipped, as the ffmpeg CLI does */
+            a->bad++;
+            mf_video_av_reason(rc, a->why, sizeof(a->why));
+            rc = 0;
+            continue;
+        }
+        a->frames++;
+        rc = mf__audio_gap(a, a->frame, ofmt, err);
         mf__audio_first(a, a->frame);
-        rc = mf__audio_resample(a, a->frame);
+        if (rc == 0) {
+            rc = mf__audio_resample(a, a->frame);
+            if (rc < 0)
+                rc = mf_video_averr(err, rc, MF_ECORRUPT, "swr_convert()");
+        }
         av_frame_unref(a->frame);
-        rc = rc < 0 ? mf_video_averr(err, rc, MF_ECORRUPT, "swr_convert()")
-                    : mf__audio_encode(a, ofmt, 0, err);
+        if (rc == 0)
+            rc = mf__audio_encode(a, ofmt, 0, err);
     }
     return rc;
 }
@@ -238,10 +289,19 @@ int mf_video_audio_packet(mf_video_audio *a, const AVPacket *pkt, AVFormatContex
 {
     int rc = avcodec_send_packet(a->dec, pkt);
 
-    /* A damaged audio packet is dropped, as players do; the rest of the track still plays. */
-    if (rc < 0 && rc != AVERROR_INVALIDDATA && rc != AVERROR_EOF) {
+    /* A damaged audio packet is dropped, as players and the ffmpeg CLI do, whatever the decoder
+     * calls it (Vorbis says EINVAL for some): the rest of the track still plays. Only running
+     * out of memory stops the job; a track that yields nothing at all is failed by
+     * mf_video_audio_check(). */
+    if (pkt != NULL)
+        a->packets++;
+    if (rc == AVERROR(ENOMEM)) {
         rc = mf_video_averr(err, rc, MF_ECORRUPT, "avcodec_send_packet(audio)");
         goto out;
+    }
+    if (rc < 0 && rc != AVERROR_EOF && rc != AVERROR(EAGAIN) && pkt != NULL) {
+        a->bad++;
+        mf_video_av_reason(rc, a->why, sizeof(a->why));
     }
     rc = mf__audio_frames(a, ofmt, err);
     if (rc < 0 || pkt != NULL)
@@ -251,6 +311,32 @@ int mf_video_audio_packet(mf_video_audio *a, const AVPacket *pkt, AVFormatContex
                 : mf__audio_encode(a, ofmt, 1, err);
 out:
     return rc;
+}
+
+int mf_video_audio_check(const mf_video_audio *a, const mf_video_input *in, json_t *meta,
+                         mf_err *err)
+{
+    char what[96];
+    int rc = 0;
+
+    mf_video_stream_what(in, a->idx, what, sizeof(what));
+    if (a->packets > 0 && a->frames == 0)
+        rc = mf_err_set(err, MF_ECORRUPT,
+                        "%s: none of its %lld packets could be decoded (%lld refused by the "
+                        "decoder: %s)",
+                        what, (long long)a->packets, (long long)a->bad, a->why);
+    else if (a->bad > 0)
+        mf_video_warn(meta,
+                      "%s: %lld of %lld packets damaged and skipped (%s), %.2f s of silence "
+                      "in their place",
+                      what, (long long)a->bad, (long long)a->packets, a->why,
+                      (double)a->gap_samples / a->enc->sample_rate);
+    return rc;
+}
+
+int64_t mf_video_audio_frames(const mf_video_audio *a)
+{
+    return a != NULL ? a->frames : 0;
 }
 
 void mf_video_audio_free(mf_video_audio *a)

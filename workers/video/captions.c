@@ -208,8 +208,7 @@ static int mf__cap_read(mf__cap *c, mf_video_input *in, int aidx, mf_err *err)
         rc = mf_video_averr(err, rc, MF_EUNSUPPORTED, "swr_init(16 kHz mono)");
         goto out;
     }
-    av_seek_frame(in->fmt, -1, in->fmt->start_time != AV_NOPTS_VALUE ? in->fmt->start_time : 0,
-                  AVSEEK_FLAG_BACKWARD);
+    mf_video_rewind(in);
     while (rc == 0) {
         if (mf_video_expired(in->lim)) {
             rc = mf_err_set(err, MF_ETIMEOUT, "captions interrupted: the job's time limit passed");

@@ -15,8 +15,8 @@ int mf_video_decoder_open(const mf_video_input *in, int idx, int keyframes_only,
 
     *dec = NULL;
     if (codec == NULL) {
-        rc = mf_err_set(err, MF_EUNSUPPORTED, "no decoder for %s (stream %d)",
-                        avcodec_get_name(st->codecpar->codec_id), idx);
+        rc = mf_err_set(err, MF_EUNSUPPORTED, "no decoder for %s in this FFmpeg build",
+                        avcodec_get_name(st->codecpar->codec_id));
         goto out;
     }
     *dec = avcodec_alloc_context3(codec);
@@ -39,7 +39,11 @@ int mf_video_decoder_open(const mf_video_input *in, int idx, int keyframes_only,
     if (rc < 0)
         rc = mf_video_averr(err, rc, MF_EUNSUPPORTED, "avcodec_open2()");
 out:
-    if (rc < 0)
+    if (rc < 0) {
+        char what[96];
+
+        mf_video_err_prefix(err, "%s: ", mf_video_stream_what(in, idx, what, sizeof(what)));
         avcodec_free_context(dec);
+    }
     return rc;
 }

@@ -11,6 +11,7 @@
 #include <libavformat/avformat.h>
 #include <libswscale/swscale.h>
 
+#include "mf/clock.h"
 #include "video.h"
 
 /* Packets read after a seek before giving up on finding a keyframe (broken key flags). */
@@ -21,20 +22,38 @@ typedef struct mf__kf {
     mf_video_input *in;
     int vidx, rot;
     AVCodecContext *dec;
-    struct SwsContext *sws, *sws_poster;
+    struct SwsContext *sws;
     AVFrame *tiles[MF_VIDEO_KEYFRAMES];
+    AVFrame *poster; /* the decoded picture of the poster, full size */
     double times[MF_VIDEO_KEYFRAMES];
-    int n;
+    double kf_s[MF_VIDEO_KEYFRAMES]; /* keyframes the first pass found, seconds from start */
+    int n, nkf;
     int64_t last_pts;
-    int poster_done;
-    int tw, th; /* tile size */
-    int pw, ph; /* poster size */
+    int by_time;      /* pictures picked by time (second pass), not keyframes */
+    double skip_last; /* the keyframe the second pass last jumped to (-1: none) */
+    json_t *meta;
+    char why[256]; /* the decoder's words for the last picture it refused */
+    int tw, th;    /* tile size */
+    int pw, ph;    /* poster size */
 } mf__kf;
+
+/* Seconds from the stream's start of a decoded picture, or -1 when it has no timestamp. */
+static double mf__kf_secs(const mf__kf *k, const AVFrame *frame)
+{
+    const AVStream *st = k->in->fmt->streams[k->vidx];
+    int64_t pts = frame->best_effort_timestamp;
+
+    if (pts == AV_NOPTS_VALUE)
+        return -1.0;
+    return (double)(pts - (st->start_time != AV_NOPTS_VALUE ? st->start_time : 0)) *
+           av_q2d(st->time_base);
+}
 
 /* Reads from the current position to the next keyframe packet of the stream and decodes it.
  * Returns 1 with a frame, 0 at end of file, or an error. */
 static int mf__kf_next(mf__kf *k, AVPacket *pkt, AVFrame *frame, mf_err *err)
 {
+    int64_t ts;
     int rc = 0;
 
     avcodec_flush_buffers(k->dec);
@@ -54,6 +73,7 @@ static int mf__kf_next(mf__kf *k, AVPacket *pkt, AVFrame *frame, mf_err *err)
     }
     if (pkt->data == NULL)
         goto out;
+    ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
     /* One packet, then drain: the picture comes out now, whatever the decoder's delay. */
     rc = avcodec_send_packet(k->dec, pkt);
     av_packet_unref(pkt);
@@ -61,69 +81,52 @@ static int mf__kf_next(mf__kf *k, AVPacket *pkt, AVFrame *frame, mf_err *err)
         rc = avcodec_send_packet(k->dec, NULL);
     if (rc >= 0)
         rc = avcodec_receive_frame(k->dec, frame);
-    if (rc == AVERROR_EOF || rc == AVERROR_INVALIDDATA)
-        rc = 0; /* a damaged keyframe: skip it, the next time may land on a good one */
-    else if (rc < 0)
+    if (rc == AVERROR(ENOMEM)) {
         rc = mf_video_averr(err, rc, MF_ECORRUPT, "avcodec_receive_frame()");
-    else
+    } else if (rc < 0) { /* a damaged keyframe: skip it, the next time may land on a good one */
+        if (rc != AVERROR_EOF)
+            mf_video_av_reason(rc, k->why, sizeof(k->why));
+        rc = 0;
+    } else {
         rc = 1;
+    }
+    if (rc == 1 && frame->best_effort_timestamp == AV_NOPTS_VALUE) /* AVI: the packet's */
+        frame->best_effort_timestamp = ts;
 out:
     av_packet_unref(pkt);
     return rc;
 }
 
-static int mf__kf_poster(mf__kf *k, const AVFrame *frame, const mf_lane_job *job, mf_result *out,
-                         mf_err *err)
+/* Keeps one decoded picture: its tile, and it as the poster if it is the first that is not
+ * near black. Files are written once the pictures are chosen (mf__kf_write). */
+static int mf__kf_keep(mf__kf *k, const AVFrame *frame, mf_err *err)
 {
-    AVFrame *pic = NULL;
-    int rc;
-
-    rc = mf_video_frame_fit(frame, k->pw, k->ph, k->rot, AV_PIX_FMT_YUV420P, 1, &k->sws_poster,
-                            &pic, err);
-    if (rc == 0)
-        rc = mf_video_jpeg_write(pic, job->outdir, "poster.jpg", err);
-    if (rc == 0) {
-        mf_result_add_output(out, "poster.jpg");
-        k->poster_done = 1;
-    }
-    av_frame_free(&pic);
-    return rc;
-}
-
-/* Keeps one decoded keyframe: tile, kf-NNNN.jpg, and the poster if it is the first that is
- * not near black. */
-static int mf__kf_keep(mf__kf *k, const AVFrame *frame, const mf_lane_job *job, mf_result *out,
-                       mf_err *err)
-{
-    const AVStream *st = k->in->fmt->streams[k->vidx];
     int64_t pts = frame->best_effort_timestamp;
     AVFrame *tile = NULL;
-    char name[32];
     int rc = 0;
 
-    if (pts != AV_NOPTS_VALUE && pts == k->last_pts)
-        goto out; /* the same keyframe as the previous time */
+    if (k->n >= MF_VIDEO_KEYFRAMES || (pts != AV_NOPTS_VALUE && pts == k->last_pts))
+        goto out; /* the same picture as the previous time */
     k->last_pts = pts;
     rc =
         mf_video_frame_fit(frame, k->tw, k->th, k->rot, AV_PIX_FMT_YUV420P, 1, &k->sws, &tile, err);
     if (rc < 0)
         goto out;
-    snprintf(name, sizeof(name), "kf-%04d.jpg", k->n + 1);
-    rc = mf_video_jpeg_write(tile, job->outdir, name, err);
-    if (rc < 0)
-        goto out;
-    mf_result_add_output(out, name);
-    k->times[k->n] = pts != AV_NOPTS_VALUE
-                         ? (pts - (st->start_time != AV_NOPTS_VALUE ? st->start_time : 0)) *
-                               av_q2d(st->time_base)
-                         : -1.0;
+    k->times[k->n] = mf__kf_secs(k, frame);
     k->tiles[k->n++] = tile;
-    tile = NULL;
-    if (!k->poster_done && mf_video_frame_luma(k->tiles[k->n - 1]) >= MF_VIDEO_BLACK_LUMA)
-        rc = mf__kf_poster(k, frame, job, out, err);
+    if (k->poster == NULL && mf_video_frame_luma(tile) >= MF_VIDEO_BLACK_LUMA)
+        k->poster = av_frame_clone(frame);
 out:
-    av_frame_free(&tile);
     return rc;
+}
+
+static void mf__kf_reset(mf__kf *k)
+{
+    for (int i = 0; i < k->n; i++)
+        av_frame_free(&k->tiles[i]);
+    av_frame_free(&k->poster);
+    k->n = 0;
+    k->last_pts = AV_NOPTS_VALUE;
 }
 
 static int mf__kf_seek(mf__kf *k, int i)
@@ -133,6 +136,8 @@ static int mf__kf_seek(mf__kf *k, int i)
     int64_t dur = st->duration;
     int rc = -1; /* unknown length: read on from where we are */
 
+    if (i == 0)
+        return mf_video_rewind(k->in);
     if ((dur == AV_NOPTS_VALUE || dur <= 0) && k->in->fmt->duration != AV_NOPTS_VALUE)
         dur = av_rescale_q(k->in->fmt->duration, AV_TIME_BASE_Q, st->time_base);
     if (dur == AV_NOPTS_VALUE || dur <= 0)
@@ -144,7 +149,8 @@ out:
     return rc;
 }
 
-static int mf__kf_collect(mf__kf *k, const mf_lane_job *job, mf_result *out, mf_err *err)
+/* First pass: keyframes only, one seek and one intra picture per time. */
+static int mf__kf_collect(mf__kf *k, mf_err *err)
 {
     AVPacket *pkt = av_packet_alloc();
     AVFrame *frame = av_frame_alloc();
@@ -158,18 +164,175 @@ static int mf__kf_collect(mf__kf *k, const mf_lane_job *job, mf_result *out, mf_
         mf__kf_seek(k, i); /* on failure, read on: the next keyframe is still a good one */
         rc = mf__kf_next(k, pkt, frame, err);
         if (rc == 1)
-            rc = mf__kf_keep(k, frame, job, out, err);
+            rc = mf__kf_keep(k, frame, err);
         av_frame_unref(frame);
     }
-    /* All near black (a night scene, a fade): the first keyframe is as good as any. */
-    if (rc >= 0 && !k->poster_done && k->n > 0) {
-        rc = mf_video_jpeg_write(k->tiles[0], job->outdir, "poster.jpg", err);
-        if (rc == 0)
-            mf_result_add_output(out, "poster.jpg");
+    for (int i = 0; i < k->n; i++)
+        k->kf_s[k->nkf++] = k->times[i];
+    av_frame_free(&frame);
+    av_packet_free(&pkt);
+    return rc < 0 ? rc : 0;
+}
+
+/* Pictures the stream holds, from its header or its length and rate; -1 when unknown. */
+static int64_t mf__kf_frames(const mf__kf *k)
+{
+    const AVStream *st = k->in->fmt->streams[k->vidx];
+    AVRational fr = st->avg_frame_rate.num > 0 ? st->avg_frame_rate : st->r_frame_rate;
+    double secs = mf_video_stream_seconds(k->in, k->vidx);
+
+    if (st->nb_frames > 0)
+        return st->nb_frames;
+    if (secs > 0 && fr.num > 0 && fr.den > 0)
+        return (int64_t)(secs * av_q2d(fr) + 0.5);
+    return -1;
+}
+
+/* The second pass's next move toward target time t (seconds) from cur: a keyframe of the first
+ * pass after cur and at or before t is where decoding may start again instead of going on
+ * through everything between. */
+static int mf__kf_skip(mf__kf *k, double cur, double t)
+{
+    const AVStream *st = k->in->fmt->streams[k->vidx];
+    int64_t start = st->start_time != AV_NOPTS_VALUE ? st->start_time : 0;
+    double best = -1.0;
+    int rc = 0;
+
+    /* Only forward, and to each keyframe once: a seek may land a little before it (leading
+     * pictures of an open GOP), which must not send us back there again. */
+    for (int i = 0; i < k->nkf; i++)
+        if (k->kf_s[i] > cur + 1e-3 && k->kf_s[i] > k->skip_last + 1e-3 && k->kf_s[i] <= t &&
+            k->kf_s[i] > best)
+            best = k->kf_s[i];
+    if (best < 0 || !mf_video_seek_by_time_ok(k->in))
+        goto out;
+    k->skip_last = best;
+    rc = av_seek_frame(k->in->fmt, k->vidx, start + (int64_t)(best / av_q2d(st->time_base)),
+                       AVSEEK_FLAG_BACKWARD);
+    if (rc >= 0) {
+        avcodec_flush_buffers(k->dec);
+        rc = 1;
+    }
+out:
+    return rc;
+}
+
+/* One decoded picture of the second pass: kept when it is the first at or past the next
+ * target time. Returns 1 when every target is taken. */
+static int mf__kf_by_time_frame(mf__kf *k, const AVFrame *frame, double secs, int *j, double *cur,
+                                mf_err *err)
+{
+    int rc = 0, take = 0;
+
+    while (*j < MF_VIDEO_KEYFRAMES && secs + 1e-3 >= k->times[*j]) {
+        take = 1;
+        (*j)++;
+    }
+    if (take)
+        rc = mf__kf_keep(k, frame, err);
+    if (take && rc == 0 && k->n > 0 && k->times[k->n - 1] < 0)
+        k->times[k->n - 1] = secs;
+    *cur = secs;
+    if (rc == 0 && *j >= MF_VIDEO_KEYFRAMES)
+        rc = 1;
+    /* Between targets, jump to a later keyframe when the first pass knows one (a failed seek
+     * only means decoding on from here). */
+    if (rc == 0)
+        mf__kf_skip(k, secs, k->times[*j]);
+    return rc;
+}
+
+/* Second pass, when keyframes are too few for the pictures wanted (one keyframe in an MPEG-TS
+ * capture, MPEG-4 Part 2 with a keyframe every 10 s): N times spread over the length, each
+ * the first picture at or after its time, decoded forward from the keyframe before it. */
+static int mf__kf_by_time(mf__kf *k, double secs, mf_err *err)
+{
+    AVPacket *pkt = av_packet_alloc();
+    AVFrame *frame = av_frame_alloc();
+    AVRational fr = k->in->fmt->streams[k->vidx]->avg_frame_rate;
+    double cur = -1.0, t;
+    int64_t now = mf_clock_mono_ms(), budget = 0;
+    int j = 0, eof = 0, rc;
+
+    /* Decoding a long clip with one keyframe is decoding all of it: a quarter of the time the
+     * job has left, then the pictures found so far (the transcode needs the rest). */
+    if (k->in->lim->deadline_ms > now)
+        budget = now + (k->in->lim->deadline_ms - now) / 4;
+    mf__kf_reset(k);
+    k->by_time = 1;
+    for (int i = 0; i < MF_VIDEO_KEYFRAMES; i++)
+        k->times[i] = secs * i / MF_VIDEO_KEYFRAMES; /* targets, then the times kept */
+    avcodec_free_context(&k->dec);
+    rc = mf_video_decoder_open(k->in, k->vidx, 0, &k->dec, err);
+    if (rc == 0)
+        mf_video_rewind(k->in);
+    while (rc == 0) {
+        if (budget > 0 && mf_clock_mono_ms() > budget) {
+            mf_video_warn(k->meta,
+                          "keyframes: picking by time stopped at %.1f s of %.1f s, after "
+                          "a quarter of the job's time limit",
+                          cur > 0 ? cur : 0.0, secs);
+            break;
+        }
+        rc = av_read_frame(k->in->fmt, pkt);
+        if (rc < 0 && rc != AVERROR_EOF) {
+            rc = mf_video_averr(err, rc, MF_ECORRUPT, "av_read_frame()");
+            break;
+        }
+        /* At the end, NULL drains the pictures the decoder (and its threads) still hold. */
+        eof = rc == AVERROR_EOF;
+        if (eof)
+            rc = avcodec_send_packet(k->dec, NULL);
+        else
+            rc = pkt->stream_index == k->vidx ? avcodec_send_packet(k->dec, pkt) : 0;
+        av_packet_unref(pkt);
+        if (rc < 0 && rc != AVERROR(EAGAIN) && rc != AVERROR(ENOMEM))
+            mf_video_av_reason(rc, k->why, sizeof(k->why));
+        for (rc = rc == AVERROR(ENOMEM) ? rc : 0; rc == 0;) {
+            if (avcodec_receive_frame(k->dec, frame) < 0)
+                break;
+            /* No timestamp: one frame on from the previous picture. */
+            t = mf__kf_secs(k, frame);
+            if (t < 0)
+                t = cur + (fr.num > 0 ? av_q2d(av_inv_q(fr)) : 0.04);
+            rc = mf__kf_by_time_frame(k, frame, t, &j, &cur, err);
+            av_frame_unref(frame);
+        }
+        if (rc == AVERROR(ENOMEM))
+            rc = mf_video_averr(err, rc, MF_ECORRUPT, "avcodec_send_packet()");
+        if (eof)
+            break;
     }
     av_frame_free(&frame);
     av_packet_free(&pkt);
     return rc < 0 ? rc : 0;
+}
+
+/* kf-NNNN.jpg and poster.jpg from the pictures chosen. */
+static int mf__kf_write(mf__kf *k, const mf_lane_job *job, mf_result *out, mf_err *err)
+{
+    struct SwsContext *sws = NULL;
+    AVFrame *pic = NULL;
+    char name[32];
+    int rc = 0;
+
+    for (int i = 0; i < k->n && rc == 0; i++) {
+        snprintf(name, sizeof(name), "kf-%04d.jpg", i + 1);
+        rc = mf_video_jpeg_write(k->tiles[i], job->outdir, name, err);
+        if (rc == 0)
+            mf_result_add_output(out, name);
+    }
+    /* All near black (a night scene, a fade): the first picture is as good as any. */
+    if (rc == 0 && k->poster != NULL)
+        rc = mf_video_frame_fit(k->poster, k->pw, k->ph, k->rot, AV_PIX_FMT_YUV420P, 1, &sws, &pic,
+                                err);
+    if (rc == 0 && k->n > 0)
+        rc = mf_video_jpeg_write(pic != NULL ? pic : k->tiles[0], job->outdir, "poster.jpg", err);
+    if (rc == 0 && k->n > 0)
+        mf_result_add_output(out, "poster.jpg");
+    av_frame_free(&pic);
+    sws_freeContext(sws);
+    return rc;
 }
 
 /* The tiles in a grid, ceil(sqrt(n)) columns, on black (full-range YUV). */
@@ -212,8 +375,12 @@ int mf_video_keyframes(mf_video_input *in, int vidx, const mf_lane_job *job, mf_
                        mf_err *err)
 {
     const AVCodecParameters *par = in->fmt->streams[vidx]->codecpar;
-    mf__kf k = {.in = in, .vidx = vidx, .last_pts = AV_NOPTS_VALUE};
+    mf__kf k = {
+        .in = in, .vidx = vidx, .last_pts = AV_NOPTS_VALUE, .meta = out->meta, .skip_last = -1.0};
     json_t *times = json_array();
+    double secs = mf_video_stream_seconds(in, vidx);
+    int64_t frames;
+    char what[96];
     int dw, dh, rc;
 
     k.rot = mf_video_stream_rotation(in, vidx);
@@ -225,24 +392,42 @@ int mf_video_keyframes(mf_video_input *in, int vidx, const mf_lane_job *job, mf_
     else
         mf_video_fit_even(dw, dh, MF_VIDEO_TC_SHORT, MF_VIDEO_TC_LONG, &k.pw, &k.ph);
     rc = mf_video_decoder_open(in, vidx, 1, &k.dec, err);
-    if (rc < 0)
-        goto out;
-    rc = mf__kf_collect(&k, job, out, err);
+    if (rc == 0)
+        rc = mf__kf_collect(&k, err);
+    /* Too few keyframes for the pictures wanted, in a stream that has more pictures. */
+    frames = mf__kf_frames(&k);
+    if (rc == 0 && k.n < MF_VIDEO_KEYFRAMES && secs > 0 && (frames < 0 || frames > k.n))
+        rc = mf__kf_by_time(&k, secs, err);
+    if (rc == 0)
+        rc = mf__kf_write(&k, job, out, err);
     if (rc == 0 && k.n > 0)
         rc = mf__kf_sheet(&k, job, out, err);
+    if (rc < 0) {
+        mf_video_stream_what(in, vidx, what, sizeof(what));
+        if (strncmp(err->msg, what, strlen(what)) == 0) /* the decoder named it already */
+            mf_video_err_prefix(err, "keyframes of ");
+        else
+            mf_video_err_prefix(err, "keyframes of %s: ", what);
+        goto out;
+    }
     for (int i = 0; i < k.n; i++)
         json_array_append_new(times, k.times[i] >= 0 ? json_real(round(k.times[i] * 1000) / 1000)
                                                      : json_null());
     json_object_set(out->meta, "keyframes_s", times);
-    /* Leave the demuxer at the start for whoever reads the file next. */
-    av_seek_frame(in->fmt, -1, in->fmt->start_time != AV_NOPTS_VALUE ? in->fmt->start_time : 0,
-                  AVSEEK_FLAG_BACKWARD);
+    json_object_set_new(out->meta, "keyframes_by", json_string(k.by_time ? "time" : "keyframe"));
+    /* A video stream that gives no picture at all fails the job: a result without one would
+     * look done and show nothing. */
+    if (k.n == 0)
+        rc = mf_err_set(err, MF_ECORRUPT,
+                        "%s: no picture could be decoded for keyframes or a poster%s%s",
+                        mf_video_stream_what(in, vidx, what, sizeof(what)),
+                        k.why[0] != '\0' ? ": " : "", k.why);
 out:
+    /* Leave the demuxer at the start for whoever reads the file next. */
+    mf_video_rewind(in);
     json_decref(times);
-    for (int i = 0; i < k.n; i++)
-        av_frame_free(&k.tiles[i]);
+    mf__kf_reset(&k);
     sws_freeContext(k.sws);
-    sws_freeContext(k.sws_poster);
     avcodec_free_context(&k.dec);
     return rc;
 }

@@ -14,8 +14,7 @@ static int mf__m4a_read(mf_video_input *in, int aidx, mf_video_audio *a, AVForma
     AVPacket *pkt = av_packet_alloc();
     int rc = 0;
 
-    av_seek_frame(in->fmt, -1, in->fmt->start_time != AV_NOPTS_VALUE ? in->fmt->start_time : 0,
-                  AVSEEK_FLAG_BACKWARD);
+    mf_video_rewind(in);
     while (rc == 0) {
         if (mf_video_expired(in->lim)) {
             rc = mf_err_set(err, MF_ETIMEOUT, "audio.m4a interrupted: the job's time limit passed");
@@ -79,9 +78,13 @@ int mf_video_m4a(mf_video_input *in, int bitrate, const mf_lane_job *job, mf_res
     if (rc == 0)
         rc = mf__m4a_pass(in, aidx, a, mux.ofmt, err);
     if (rc == 0)
+        rc = mf_video_audio_check(a, in, out->meta, err);
+    if (rc == 0)
         rc = mf_video_mux_finish(&mux, out, err);
-    if (rc < 0)
+    if (rc < 0) {
+        mf_video_err_prefix(err, "%s: ", MF_VIDEO_M4A_NAME);
         goto out;
+    }
     par = mux.ofmt->streams[0]->codecpar;
     json_object_set_new(out->meta, "audio",
                         json_pack("{s:s, s:i, s:i, s:I}", "codec", "aac", "channels",

@@ -49,7 +49,7 @@ out:
     return rc < 0 ? rc : 0;
 }
 
-int mf_video_mux_finish(mf_video_mux *m, mf_result *out, mf_err *err)
+int mf_video_mux_end(mf_video_mux *m, mf_err *err)
 {
     int rc = av_write_trailer(m->ofmt);
 
@@ -57,10 +57,16 @@ int mf_video_mux_finish(mf_video_mux *m, mf_result *out, mf_err *err)
         rc = mf_video_averr(err, rc, rc, "av_write_trailer()");
         goto out;
     }
-    if (avio_closep(&m->ofmt->pb) < 0) {
+    if (avio_closep(&m->ofmt->pb) < 0)
         rc = mf_err_set(err, -EIO, "avio_closep() of the output failed");
-        goto out;
-    }
+out:
+    return rc;
+}
+
+int mf_video_mux_commit(mf_video_mux *m, mf_result *out, mf_err *err)
+{
+    int rc = 0;
+
     if (rename(m->tmp, m->dst) < 0) {
         rc = mf_err_sys(err, -errno, "rename() of the output");
         goto out;
@@ -68,6 +74,15 @@ int mf_video_mux_finish(mf_video_mux *m, mf_result *out, mf_err *err)
     m->done = 1;
     mf_result_add_output(out, m->name);
 out:
+    return rc;
+}
+
+int mf_video_mux_finish(mf_video_mux *m, mf_result *out, mf_err *err)
+{
+    int rc = mf_video_mux_end(m, err);
+
+    if (rc == 0)
+        rc = mf_video_mux_commit(m, out, err);
     return rc;
 }
 

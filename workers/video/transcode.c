@@ -24,10 +24,16 @@ typedef struct mf__tc {
     char hw_fallback[600]; /* "h264_vaapi: <why>" when the hardware encoder could not start */
     struct SwsContext *sws;
     mf_video_audio *audio;
+    json_t *meta; /* the job's, for warnings */
     mf_video_mux mux;
     AVStream *vst;
     AVPacket *opkt;
     AVFrame *frame;
+    int64_t step;               /* one frame at the average rate, in the stream's time base */
+    int64_t pkt_first, pkt_end; /* span of the video packets as demuxed (stream time base) */
+    mf_video_tc_seen seen;
+    /* Where the loop is: seconds of the video done, of dur_s (-1: unknown). For progress. */
+    double pos_s, dur_s;
 } mf__tc;
 
 /* Fields every H.264 encoder shares; the caller opens it. */
@@ -222,10 +228,18 @@ static int mf__tc_picture(mf__tc *t, const AVFrame *frame, mf_err *err)
 
     if (rc < 0)
         goto out;
-    pic->pts = pic->pts == AV_NOPTS_VALUE ? t->last_pts + 1 : pic->pts - t->start;
+    /* A picture without a timestamp, or with one not after the previous picture's (x264 refuses
+     * those), is placed one frame on: a tick on would squeeze the clip (25 untimed frames of
+     * a 1 s clip played in 0.07 s). */
+    if (pic->pts == AV_NOPTS_VALUE)
+        pic->pts = t->last_pts < 0 ? 0 : t->last_pts + t->step;
+    else
+        pic->pts -= t->start;
     if (pic->pts <= t->last_pts)
-        pic->pts = t->last_pts + 1;
+        pic->pts = t->last_pts + t->step;
     t->last_pts = pic->pts;
+    t->seen.frames++;
+    t->pos_s = (double)pic->pts * av_q2d(t->enc->time_base);
     pic->pict_type = AV_PICTURE_TYPE_NONE;
     if (t->enc->hw_frames_ctx != NULL) {
         rc = mf__tc_upload(t, &pic, err);
@@ -243,24 +257,50 @@ out:
     return rc;
 }
 
-/* A video packet, or NULL to flush decoder and encoder. Damaged packets are skipped. */
+/* The span of the video packets as the demuxer gives them: the input's length to judge the
+ * output by, whatever the decoder and encoder later make of the timestamps. */
+static void mf__tc_span(mf__tc *t, const AVPacket *pkt)
+{
+    int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
+
+    if (ts == AV_NOPTS_VALUE)
+        return;
+    if (t->pkt_first == AV_NOPTS_VALUE || ts < t->pkt_first)
+        t->pkt_first = ts;
+    if (t->pkt_end == AV_NOPTS_VALUE || ts + (pkt->duration > 0 ? pkt->duration : 0) > t->pkt_end)
+        t->pkt_end = ts + (pkt->duration > 0 ? pkt->duration : 0);
+}
+
+/* A video packet, or NULL to flush decoder and encoder. Damaged packets are skipped, whatever
+ * the decoder calls them, and counted; only running out of memory stops here. A stream that
+ * gives no picture at all is failed by the output check. */
 static int mf__tc_video(mf__tc *t, const AVPacket *pkt, mf_err *err)
 {
     int rc = avcodec_send_packet(t->dec, pkt);
 
-    if (rc < 0 && rc != AVERROR_INVALIDDATA && rc != AVERROR_EOF) {
-        rc = mf_video_averr(err, rc, MF_ECORRUPT, "avcodec_send_packet(video)");
+    if (rc == AVERROR(ENOMEM)) {
+        rc = mf_video_averr(err, rc, MF_ECORRUPT, "avcodec_send_packet()");
         goto out;
+    }
+    if (rc < 0 && rc != AVERROR_EOF && rc != AVERROR(EAGAIN) && pkt != NULL) {
+        t->seen.bad_packets++;
+        mf_video_av_reason(rc, t->seen.why, sizeof(t->seen.why));
     }
     for (rc = 0; rc == 0;) {
         rc = avcodec_receive_frame(t->dec, t->frame);
-        if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF || rc == AVERROR_INVALIDDATA) {
-            rc = rc == AVERROR_INVALIDDATA ? 0 : 1;
+        if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF) {
+            rc = 1;
             continue;
         }
-        if (rc < 0) {
-            rc = mf_video_averr(err, rc, MF_ECORRUPT, "avcodec_receive_frame(video)");
+        if (rc == AVERROR(ENOMEM)) {
+            rc = mf_video_averr(err, rc, MF_ECORRUPT, "avcodec_receive_frame()");
             goto out;
+        }
+        if (rc < 0) {
+            t->seen.bad_packets++;
+            mf_video_av_reason(rc, t->seen.why, sizeof(t->seen.why));
+            rc = 1;
+            continue;
         }
         rc = mf__tc_picture(t, t->frame, err);
         av_frame_unref(t->frame);
@@ -272,6 +312,13 @@ static int mf__tc_video(mf__tc *t, const AVPacket *pkt, mf_err *err)
     }
 out:
     return rc;
+}
+
+static int mf__tc_stream_err(const mf__tc *t, int idx, mf_err *err)
+{
+    char what[96];
+
+    return mf_video_err_prefix(err, "%s: ", mf_video_stream_what(t->in, idx, what, sizeof(what)));
 }
 
 static int mf__tc_loop(mf__tc *t, mf_video_subs *subs, mf_err *err)
@@ -293,18 +340,32 @@ static int mf__tc_loop(mf__tc *t, mf_video_subs *subs, mf_err *err)
             rc = mf_video_averr(err, rc, MF_ECORRUPT, "av_read_frame()");
             break;
         }
-        if (pkt->stream_index == t->vidx)
+        if (pkt->stream_index == t->vidx) {
+            mf__tc_span(t, pkt);
             rc = mf__tc_video(t, pkt, err);
-        else if (pkt->stream_index == t->aidx && t->audio != NULL)
+            if (rc < 0)
+                mf__tc_stream_err(t, t->vidx, err);
+        } else if (pkt->stream_index == t->aidx && t->audio != NULL) {
             rc = mf_video_audio_packet(t->audio, pkt, t->mux.ofmt, err);
-        else if (subs != NULL)
+            if (rc < 0)
+                mf__tc_stream_err(t, t->aidx, err);
+        } else if (subs != NULL) {
             rc = mf_video_subs_packet(subs, pkt, err);
+        }
         av_packet_unref(pkt);
     }
-    if (rc == 0)
+    if (rc == 0) {
         rc = mf__tc_video(t, NULL, err);
-    if (rc == 0 && t->audio != NULL)
+        if (rc < 0)
+            mf__tc_stream_err(t, t->vidx, err);
+    }
+    if (rc == 0 && t->audio != NULL) {
         rc = mf_video_audio_packet(t->audio, NULL, t->mux.ofmt, err);
+        if (rc < 0)
+            mf__tc_stream_err(t, t->aidx, err);
+    }
+    if (rc == 0 && t->audio != NULL)
+        rc = mf_video_audio_check(t->audio, t->in, t->meta, err);
     av_packet_free(&pkt);
     return rc;
 }
@@ -337,20 +398,66 @@ static int mf__tc_open(mf__tc *t, const mf_video_tc_opts *opts, mf_err *err)
     return rc;
 }
 
+/* What the output is judged by (check.c): the input video's length as the span of its packets
+ * (what a player plays), else from the headers. */
+static void mf__tc_seen(mf__tc *t)
+{
+    const AVStream *ist = t->in->fmt->streams[t->vidx];
+
+    t->seen.vidx = t->vidx;
+    /* A file cut before its first sound has an audio stream and nothing in it to carry over. */
+    t->seen.aidx = mf_video_audio_frames(t->audio) > 0 ? t->aidx : -1;
+    if (t->pkt_first != AV_NOPTS_VALUE && t->pkt_end > t->pkt_first)
+        t->seen.in_s = (double)(t->pkt_end - t->pkt_first) * av_q2d(ist->time_base);
+    else
+        t->seen.in_s = mf_video_stream_seconds(t->in, t->vidx);
+}
+
+/* The written file, checked (check.c) before it takes its name. */
+static int mf__tc_finish(mf__tc *t, mf_result *out, json_t *m, mf_err *err)
+{
+    int rc = mf_video_mux_end(&t->mux, err);
+
+    mf__tc_seen(t);
+    if (rc == 0)
+        rc = mf_video_check_output(t->mux.tmp, t->in, &t->seen, m, err);
+    if (rc == 0)
+        rc = mf_video_mux_commit(&t->mux, out, err);
+    if (rc == 0 && t->seen.bad_packets > 0) {
+        char what[96];
+
+        mf_video_warn(out->meta, "%s: %lld damaged packets or frames skipped (%s)",
+                      mf_video_stream_what(t->in, t->vidx, what, sizeof(what)),
+                      (long long)t->seen.bad_packets, t->seen.why);
+    }
+    return rc;
+}
+
 int mf_video_transcode(mf_video_input *in, int vidx, const mf_video_tc_opts *opts,
                        mf_video_subs *subs, const mf_lane_job *job, mf_result *out, mf_err *err)
 {
-    const AVStream *ist = in->fmt->streams[vidx];
-    mf__tc t = {.in = in, .vidx = vidx, .last_pts = -1};
-    json_t *m;
+    mf__tc t = {.in = in, .vidx = vidx, .last_pts = -1, .meta = out->meta};
+    json_t *m = json_object(), *desc;
+    const AVStream *ist;
+    AVRational fr;
     int rc;
 
+    /* From the first packet (on failure, on from where the file is). First: it may replace
+     * in->fmt's streams. */
+    mf_video_rewind(in);
+    ist = in->fmt->streams[vidx];
+    fr = ist->avg_frame_rate.num > 0 ? ist->avg_frame_rate : ist->r_frame_rate;
+    t.pkt_first = t.pkt_end = AV_NOPTS_VALUE;
     t.aidx = av_find_best_stream(in->fmt, AVMEDIA_TYPE_AUDIO, -1, vidx, NULL, 0);
     t.rot = mf_video_stream_rotation(in, vidx);
+    t.dur_s = mf_video_stream_seconds(in, vidx);
     /* Every stream keeps its offset from the file start, as the ffmpeg CLI does. */
     t.start = in->fmt->start_time != AV_NOPTS_VALUE
                   ? av_rescale_q(in->fmt->start_time, AV_TIME_BASE_Q, ist->time_base)
                   : 0;
+    t.step = fr.num > 0 && fr.den > 0 ? av_rescale_q(1, av_inv_q(fr), ist->time_base) : 1;
+    if (t.step < 1)
+        t.step = 1;
     t.opkt = av_packet_alloc();
     t.frame = av_frame_alloc();
     mf__tc_size(&t);
@@ -360,15 +467,21 @@ int mf_video_transcode(mf_video_input *in, int vidx, const mf_video_tc_opts *opt
     if (rc == 0)
         rc = mf__tc_loop(&t, subs, err);
     if (rc == 0)
-        rc = mf_video_mux_finish(&t.mux, out, err);
-    if (rc < 0)
+        rc = mf__tc_finish(&t, out, m, err);
+    if (rc < 0) {
+        mf_video_err_prefix(err, "transcode to %s: ", MF_VIDEO_TC_NAME);
         goto out;
-    m = json_pack("{s:s, s:s, s:i, s:i, s:s, s:i}", "codec", "h264", "encoder", t.enc->codec->name,
+    }
+    desc =
+        json_pack("{s:s, s:s, s:i, s:i, s:s, s:i}", "codec", "h264", "encoder", t.enc->codec->name,
                   "width", t.ow, "height", t.oh, "preset", opts->preset, "crf", opts->crf);
+    json_object_update(m, desc);
+    json_decref(desc);
     if (t.hw_fallback[0] != '\0')
         json_object_set_new(m, "hw_fallback", json_string(t.hw_fallback));
-    json_object_set_new(out->meta, "transcode", m);
+    json_object_set(out->meta, "transcode", m);
 out:
+    json_decref(m);
     mf_video_mux_close(&t.mux);
     mf_video_audio_free(t.audio);
     avcodec_free_context(&t.dec);

@@ -89,6 +89,8 @@ typedef struct mf_video_input {
     AVIOContext *pb;      /* our own I/O: the only file this input may read */
     int64_t size;         /* bytes */
     const mf_video_limits *lim;
+    const struct AVInputFormat *ifmt; /* the demuxer probed, to open it again */
+    char url[4160];
 } mf_video_input;
 
 /* Opens job's input (fd through /proc/self/fd, else path) with only the file protocol, checks
@@ -99,16 +101,43 @@ typedef struct mf_video_input {
 int mf_video_input_open(mf_video_input *in, const mf_lane_job *job, const mf_video_limits *lim,
                         mf_err *err);
 void mf_video_input_close(mf_video_input *in);
+/* Opens the demuxer again on the same file from its first byte: the one sure way back to the
+ * start (a seek by time lands after the first keyframe in MPEG-TS, and goes nowhere in a
+ * Matroska file cut before its index). Stream indices and discard flags stay; in->fmt and its
+ * AVStream pointers change. On failure in->fmt is kept and an error returned. */
+int mf_video_input_reopen(mf_video_input *in);
 /* Maps an AVERROR from a call on this input to an mf error with "<call> failed: <reason>".
  * fallback is the code used for errors that say nothing more specific (usually
  * MF_ECORRUPT). */
 int mf_video_averr(mf_err *err, int averr, int fallback, const char *call);
+/* FFmpeg's words for averr, plus its last error line in parentheses (then forgotten), into buf;
+ * AVERROR_PATCHWELCOME reads "this codec feature is not supported by FFmpeg". */
+void mf_video_av_reason(int averr, char *buf, size_t size);
 /* Remembers FFmpeg's last error line (from the log callback, without its "[ctx @ 0x...] "
  * prefix) so mf_video_averr() can add what the library said: "(moov atom not found)". NULL
  * forgets it (at the start of each job). */
 void mf_video_note_av_error(const char *line);
+/* Rewrites "/proc/self/fd/N" (how the input is opened) as "the input" in s, in place. */
+void mf_video_scrub_paths(char *s, size_t size);
 /* 1 if the job's deadline has passed. */
 int mf_video_expired(const mf_video_limits *lim);
+
+/* ---- stream.c ---- */
+/* "video stream 0 (h264)": how errors and warnings name stream idx of in; writes into buf. */
+const char *mf_video_stream_what(const mf_video_input *in, int idx, char *buf, size_t n);
+/* Puts "<fmt...>" in front of err->msg (unless it starts so already), naming the part of the
+ * file that failed in the user's terms before the library's words. Returns err->code. */
+int mf_video_err_prefix(mf_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Back to the first packet of the file: mf_video_input_reopen(), else a seek by time. Returns
+ * >= 0, or an AVERROR. in->fmt and its stream pointers may change: fetch them again after. */
+int mf_video_rewind(mf_video_input *in);
+/* 0 when seeking by time in this container may land after the wanted keyframe (MPEG-TS/PS). */
+int mf_video_seek_by_time_ok(const mf_video_input *in);
+/* Appends one line to meta.warnings (an array, created on first use): something the user may
+ * want to know about a result that is still done (damaged packets skipped, ...). */
+void mf_video_warn(json_t *meta, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Length of stream idx in seconds (the container's when the stream has none), or -1. */
+double mf_video_stream_seconds(const mf_video_input *in, int idx);
 
 /* ---- probe.c ---- */
 /* Fills meta with container, duration_s, bitrate, size, tags and streams[]. Never fails. */
@@ -172,6 +201,10 @@ typedef struct mf_video_mux {
 int mf_video_mux_init(mf_video_mux *m, const char *outdir, const char *name, mf_err *err);
 int mf_video_mux_start(mf_video_mux *m, mf_err *err);
 int mf_video_mux_finish(mf_video_mux *m, mf_result *out, mf_err *err);
+/* finish in two steps, to look at the complete file (m->tmp) before it takes its name: end
+ * writes the trailer and closes, commit renames and lists it. */
+int mf_video_mux_end(mf_video_mux *m, mf_err *err);
+int mf_video_mux_commit(mf_video_mux *m, mf_result *out, mf_err *err);
 void mf_video_mux_close(mf_video_mux *m);
 
 /* ---- transcode.c / audio.c / m4a.c ---- */
@@ -196,6 +229,13 @@ int mf_video_audio_new(mf_video_input *in, int aidx, int bitrate, int max_channe
 /* A packet of the audio stream, or NULL to flush. Writes encoded packets to ofmt. */
 int mf_video_audio_packet(mf_video_audio *a, const struct AVPacket *pkt,
                           struct AVFormatContext *ofmt, mf_err *err);
+/* After the flush: fails when the stream had packets and none decoded ("audio stream 1
+ * (vorbis): none of its 96 packets could be decoded"); adds a meta.warnings line when some
+ * were damaged and skipped. */
+int mf_video_audio_check(const mf_video_audio *a, const mf_video_input *in, json_t *meta,
+                         mf_err *err);
+/* Frames decoded so far (0 for NULL). */
+int64_t mf_video_audio_frames(const mf_video_audio *a);
 void mf_video_audio_free(mf_video_audio *a);
 
 /* audio.m4a: the best audio stream of in as AAC (at most stereo, bitrate bits/s) in MP4 with
@@ -204,6 +244,25 @@ void mf_video_audio_free(mf_video_audio *a);
 #define MF_VIDEO_M4A_NAME "audio.m4a"
 int mf_video_m4a(mf_video_input *in, int bitrate, const mf_lane_job *job, mf_result *out,
                  mf_err *err);
+
+/* ---- check.c ---- */
+/* What the transcode saw of the input, to judge its output by. */
+typedef struct mf_video_tc_seen {
+    int vidx, aidx;      /* input streams transcoded (aidx -1: none) */
+    int64_t frames;      /* pictures sent to the encoder */
+    int64_t bad_packets; /* video packets skipped as damaged */
+    double in_s;         /* the input video stream's length in seconds (-1: unknown) */
+    char why[256];       /* the decoder's words for the last damaged packet */
+} mf_video_tc_seen;
+/* Re-opens the transcode's written MP4 (path) and checks it as a user would: a video stream
+ * with pictures when the input had one, an audio stream when one was transcoded, a length within
+ * 0.25 s or 5 % of the input's and a plausible frame count. Returns 0, or MF_ECORRUPT with err
+ * saying what is wrong ("video-720p.mp4 lasts 0.07 s, the input's video stream 0 (ffv1)
+ * 1.00 s: ..."). Adds meta.transcode.duration_s and frames (in out_meta). */
+int mf_video_check_output(const char *path, const mf_video_input *in, const mf_video_tc_seen *seen,
+                          json_t *out_meta, mf_err *err);
+/* The failure of a video stream that gave no picture at all, with the decoder's words. */
+int mf_video_check_nothing(const mf_video_input *in, const mf_video_tc_seen *seen, mf_err *err);
 
 /* ---- captions.c ---- */
 /* captions.vtt from the best audio stream of in (a second pass over the file, audio only):

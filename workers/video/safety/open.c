@@ -43,6 +43,28 @@ static int mf__io_refuse(struct AVFormatContext *s, AVIOContext **pb, const char
 /* The executor runs one job at a time on one thread (mf/lane.h), so a static is enough. */
 static char mf__av_last[160];
 
+/* Our input is read through /proc/self/fd/N: a person knows it as "the input", and the number
+ * means nothing to them. Rewrites every such path in s, in place. */
+void mf_video_scrub_paths(char *s, size_t size)
+{
+    static const char *const pats[] = {"file:/proc/self/fd/", "/proc/self/fd/"};
+    char tmp[1024];
+
+    for (size_t k = 0; k < sizeof(pats) / sizeof(pats[0]); k++) {
+        char *p = strstr(s, pats[k]);
+
+        while (p != NULL) {
+            const char *e = p + strlen(pats[k]);
+
+            while (*e >= '0' && *e <= '9')
+                e++;
+            snprintf(tmp, sizeof(tmp), "%s", e);
+            snprintf(p, size - (size_t)(p - s), "the input%s", tmp);
+            p = strstr(p + strlen("the input"), pats[k]);
+        }
+    }
+}
+
 void mf_video_note_av_error(const char *line)
 {
     const char *p = line != NULL ? strstr(line, "] ") : NULL;
@@ -52,19 +74,30 @@ void mf_video_note_av_error(const char *line)
         return;
     }
     snprintf(mf__av_last, sizeof(mf__av_last), "%s", line[0] == '[' && p != NULL ? p + 2 : line);
+    mf_video_scrub_paths(mf__av_last, sizeof(mf__av_last));
+}
+
+void mf_video_av_reason(int averr, char *buf, size_t size)
+{
+    char why[AV_ERROR_MAX_STRING_SIZE] = "";
+
+    if (averr == AVERROR_PATCHWELCOME) /* FFmpeg's words ask for patches; say what it means */
+        snprintf(why, sizeof(why), "%s", "this codec feature is not supported by FFmpeg");
+    else
+        av_strerror(averr, why, sizeof(why));
+    if (mf__av_last[0] != '\0')
+        snprintf(buf, size, "%s (%s)", why, mf__av_last);
+    else
+        snprintf(buf, size, "%s", why);
+    mf__av_last[0] = '\0';
 }
 
 int mf_video_averr(mf_err *err, int averr, int fallback, const char *call)
 {
     char why[AV_ERROR_MAX_STRING_SIZE + sizeof(mf__av_last) + 4] = "";
     int code = fallback;
-    size_t n;
 
-    av_strerror(averr, why, AV_ERROR_MAX_STRING_SIZE);
-    n = strlen(why);
-    if (mf__av_last[0] != '\0')
-        snprintf(why + n, sizeof(why) - n, " (%s)", mf__av_last);
-    mf__av_last[0] = '\0';
+    mf_video_av_reason(averr, why, sizeof(why));
     if (averr == AVERROR_EXIT)
         code = MF_ETIMEOUT;
     else if (averr == AVERROR(ENOMEM) || averr == AVERROR(ENOSPC) || averr == AVERROR(EIO))
@@ -108,12 +141,14 @@ static int mf__probe(mf_video_input *in, const char *url, const AVInputFormat **
     av_dict_set(&opts, "protocol_whitelist", "file", 0);
     rc = avio_open2(&in->pb, url, AVIO_FLAG_READ, &icb, &opts);
     if (rc < 0) {
-        rc = mf_video_averr(err, rc, MF_ECORRUPT, "avio_open2()");
+        rc = mf_video_averr(err, rc, MF_ECORRUPT, "the input cannot be opened: avio_open2()");
         goto out;
     }
     rc = av_probe_input_buffer2(in->pb, ifmt, url, NULL, 0, 0);
     if (rc < 0) {
-        rc = mf_video_averr(err, rc, MF_ECORRUPT, "av_probe_input_buffer2()");
+        rc = mf_video_averr(err, rc, MF_ECORRUPT,
+                            "the file's start is not a media container FFmpeg knows: "
+                            "av_probe_input_buffer2()");
         goto out;
     }
     rc = 0;
@@ -185,6 +220,12 @@ static int mf__check_truncated(const mf_video_input *in, mf_err *err)
     return rc;
 }
 
+/* "QuickTime / MOV" reads better than "mov,mp4,m4a,3gp,3g2,mj2". */
+static const char *mf__fmt_name(const AVInputFormat *ifmt)
+{
+    return ifmt->long_name != NULL ? ifmt->long_name : ifmt->name;
+}
+
 static int mf__open_demuxer(mf_video_input *in, const char *url, const AVInputFormat *ifmt,
                             mf_err *err)
 {
@@ -202,6 +243,7 @@ static int mf__open_demuxer(mf_video_input *in, const char *url, const AVInputFo
     rc = avformat_open_input(&in->fmt, url, ifmt, &opts); /* frees fmt on failure */
     if (rc < 0) {
         rc = mf_video_averr(err, rc, MF_ECORRUPT, "avformat_open_input()");
+        mf_video_err_prefix(err, "the %s container's header: ", mf__fmt_name(ifmt));
         goto out;
     }
     rc = mf__check_limits(in, err);
@@ -210,6 +252,7 @@ static int mf__open_demuxer(mf_video_input *in, const char *url, const AVInputFo
     rc = avformat_find_stream_info(in->fmt, NULL);
     if (rc < 0) {
         rc = mf_video_averr(err, rc, MF_ECORRUPT, "avformat_find_stream_info()");
+        mf_video_err_prefix(err, "the %s container's streams: ", mf__fmt_name(ifmt));
         goto out;
     }
     rc = mf__check_limits(in, err);
@@ -243,10 +286,36 @@ int mf_video_input_open(mf_video_input *in, const mf_lane_job *job, const mf_vid
     rc = mf__probe(in, url, &ifmt, err);
     if (rc < 0)
         goto out;
+    in->ifmt = ifmt;
+    snprintf(in->url, sizeof(in->url), "%s", url);
     rc = mf__open_demuxer(in, url, ifmt, err);
 out:
     if (rc < 0)
         mf_video_input_close(in);
+    return rc;
+}
+
+int mf_video_input_reopen(mf_video_input *in)
+{
+    mf_video_input n = *in;
+    mf_err err = {0};
+    int64_t pos;
+    int rc;
+
+    n.fmt = NULL;
+    pos = avio_seek(in->pb, 0, SEEK_SET);
+    rc = pos < 0 ? (int)pos : mf__open_demuxer(&n, in->url, in->ifmt, &err);
+    if (rc == 0 && n.fmt->nb_streams != in->fmt->nb_streams)
+        rc = AVERROR_INVALIDDATA; /* not the same file any more: keep what we had */
+    if (rc < 0) {
+        avformat_close_input(&n.fmt);
+        goto out;
+    }
+    for (unsigned i = 0; i < n.fmt->nb_streams; i++)
+        n.fmt->streams[i]->discard = in->fmt->streams[i]->discard;
+    avformat_close_input(&in->fmt); /* our own pb (AVFMT_FLAG_CUSTOM_IO) stays open */
+    in->fmt = n.fmt;
+out:
     return rc;
 }
 
