@@ -175,8 +175,10 @@ static int mf__doc_pages(mf__doc_job *dj, int n_pages, mf_result *res, mf_err *e
         if (rc < 0)
             goto out;
     }
-    for (i = 0; i < n_pages && rc == 0; i++)
+    for (i = 0; i < n_pages && rc == 0; i++) {
         rc = mf__doc_page(dj, i, res, err);
+        mf_lane_progress(dj->job, (double)(i + 1) / n_pages); /* pages (text, render, OCR) */
+    }
     if (rc < 0)
         goto out;
     rc = mf_fs_write_atomic(dj->job->outdir, "text.txt", dj->text.data, dj->text.len, err);

@@ -134,6 +134,7 @@ static int mf__video_outputs(mf_video_input *in, int vidx, const mf_lane_job *jo
 
     if (rc < 0 || !prof->transcode)
         goto out;
+    mf_lane_progress(job, MF_VIDEO_PROGRESS_KF);
     rc = mf_video_subs_new(in, &subs, out->meta, err);
     if (rc < 0)
         goto out;

@@ -34,6 +34,7 @@ typedef struct mf__tc {
     mf_video_tc_seen seen;
     /* Where the loop is: seconds of the video done, of dur_s (-1: unknown). For progress. */
     double pos_s, dur_s;
+    const mf_lane_job *job;
 } mf__tc;
 
 /* Fields every H.264 encoder shares; the caller opens it. */
@@ -240,6 +241,10 @@ static int mf__tc_picture(mf__tc *t, const AVFrame *frame, mf_err *err)
     t->last_pts = pic->pts;
     t->seen.frames++;
     t->pos_s = (double)pic->pts * av_q2d(t->enc->time_base);
+    /* the pictures before the transcode were the first MF_VIDEO_PROGRESS_KF of the job */
+    if (t->dur_s > 0)
+        mf_lane_progress(t->job,
+                         MF_VIDEO_PROGRESS_KF + (1 - MF_VIDEO_PROGRESS_KF) * t->pos_s / t->dur_s);
     pic->pict_type = AV_PICTURE_TYPE_NONE;
     if (t->enc->hw_frames_ctx != NULL) {
         rc = mf__tc_upload(t, &pic, err);
@@ -436,7 +441,7 @@ static int mf__tc_finish(mf__tc *t, mf_result *out, json_t *m, mf_err *err)
 int mf_video_transcode(mf_video_input *in, int vidx, const mf_video_tc_opts *opts,
                        mf_video_subs *subs, const mf_lane_job *job, mf_result *out, mf_err *err)
 {
-    mf__tc t = {.in = in, .vidx = vidx, .last_pts = -1, .meta = out->meta};
+    mf__tc t = {.in = in, .vidx = vidx, .last_pts = -1, .meta = out->meta, .job = job};
     json_t *m = json_object(), *desc;
     const AVStream *ist;
     AVRational fr;

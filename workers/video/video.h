@@ -11,6 +11,10 @@
 #include "mf/err.h"
 #include "mf/lane.h"
 
+/* The job's progress when the keyframes, poster and contact sheet are done and the transcode
+ * (the rest of the job's time, by the transcode position) begins. */
+#define MF_VIDEO_PROGRESS_KF 0.1
+
 /* Limits of the video lane, decided from headers before anything is decoded. The product
  * brief says "video 4 h and 8K": 7680x4320 in either orientation (phones record portrait). */
 #define MF_VIDEO_MAX_WIDTH 7680
