@@ -36,12 +36,14 @@
 
 #include "mf/log.h"
 
+/* JPEG 2000 is direct: libvips 8.14's vips_thumbnail() picks a resolution level far below
+ * the size asked (a 20x15 thumbnail of a 640x480 JP2 for 256 px). */
 static const mf_vips_format mf__formats[] = {
     /* name, loader, magick coder, pages, whole, direct */
     {"jpeg", "jpegload", NULL, 0, 0, 0},   {"png", "pngload", NULL, 0, 0, 0},
     {"webp", "webpload", NULL, 1, 1, 0},   {"gif", "gifload", NULL, 1, 1, 0},
     {"tiff", "tiffload", NULL, 1, 0, 0},   {"heif", "heifload", NULL, 1, 1, 1},
-    {"jp2k", "jp2kload", NULL, 0, 1, 0},   {"jxl", "jxlload", NULL, 0, 1, 0},
+    {"jp2k", "jp2kload", NULL, 0, 1, 1},   {"jxl", "jxlload", NULL, 0, 1, 0},
     {"pnm", "ppmload", NULL, 0, 0, 0},     {"bmp", "magickload", "BMP", 0, 1, 1},
     {"ico", "magickload", "ICO", 0, 1, 1}, {"psd", "magickload", "PSD", 0, 1, 1},
 };
