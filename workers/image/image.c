@@ -215,14 +215,11 @@ static int mf__image_limits(VipsImage *head, const mf__image_info *info, mf_err 
     int64_t pixels = (int64_t)info->width * info->height;
 
     if (pixels > mf__img.max_megapixels * 1000000)
-        return mf_err_set(err, MF_ELIMIT,
-                          "image is %dx%d (%lld MP), over the %lld MP limit "
-                          "(image_max_megapixels)",
+        return mf_err_set(err, MF_ELIMIT, "image is %dx%d (%lld MP), over the %lld MP limit",
                           info->width, info->height, (long long)((pixels + 500000) / 1000000),
                           (long long)mf__img.max_megapixels);
     if (info->pages > mf__img.max_frames)
-        return mf_err_set(err, MF_ELIMIT,
-                          "image has %d frames, over the %lld frame limit (image_max_frames)",
+        return mf_err_set(err, MF_ELIMIT, "image has %d frames, over the %lld frame limit",
                           info->pages, (long long)mf__img.max_frames);
     return mf_vips_check_budget(head, info->fmt, info->frames, 0, mf__img.max_decode_mb, err);
 }
