@@ -119,17 +119,27 @@ heifx() { python3 "$T/heifx.py" "$@" || mf_fail "heifx $*"; }
 
 # size and red corner(s) of an image: "WxH tl" (tl tr bl br: where the red block is)
 corner() {
-    python3 - "$1" <<'PY'
-import subprocess, sys
-f = sys.argv[1]
-def hdr(k): return int(subprocess.run(["vipsheader", "-f", k, f], capture_output=True, text=True).stdout)
-w, h = hdr("width"), hdr("height")
+    vips copy "$1" "$T/corner.ppm" >/dev/null 2>&1 || mf_fail "vips copy $1"
+    python3 - "$T/corner.ppm" <<'PY'
+import sys
+d = open(sys.argv[1], "rb").read()
+# binary PPM: "P6\n<w> <h>\n255\n" then RGB rows
+fields, i = [], 2
+while len(fields) < 3:
+    while d[i:i + 1].isspace(): i += 1
+    if d[i:i + 1] == b"#":  # a comment ("#vips2ppm - <date>")
+        i = d.index(b"\n", i)
+        continue
+    j = i
+    while not d[j:j + 1].isspace(): j += 1
+    fields.append(int(d[i:j])); i = j
+i += 1
+w, h = fields[0], fields[1]
 red = []
 for name, (x, y) in {"tl": (w // 20, h // 20), "tr": (w - 1 - w // 20, h // 20),
                      "bl": (w // 20, h - 1 - h // 20), "br": (w - 1 - w // 20, h - 1 - h // 20)}.items():
-    p = [float(v) for v in subprocess.run(["vips", "getpoint", f, str(x), str(y)],
-                                          capture_output=True, text=True).stdout.split()]
-    if p[0] > 180 and p[1] < 80 and p[2] < 80:
+    r, g, b = d[i + (y * w + x) * 3:i + (y * w + x) * 3 + 3]
+    if r > 180 and g < 80 and b < 80:
         red.append(name)
 print(f"{w}x{h}", ",".join(red))
 PY
