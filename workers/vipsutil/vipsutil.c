@@ -450,7 +450,8 @@ int64_t mf_vips_decode_bytes(VipsImage *head, const mf_vips_format *f, int frame
     } else if (strcmp(f->loader, "gifload") == 0)
         n = px * 4 * 2; /* libnsgif: the frame and the one before it, RGBA */
     else if (strcmp(f->loader, "heifload") == 0)
-        n = px * bands + px * 3 / 2 * bps; /* the YCbCr planes and the RGB(A) copy */
+        /* libheif's YCbCr planes, its RGB(A) conversion and our copy of it, alive together */
+        n = px * 3 / 2 * bps + px * bands * 2;
     else if (strcmp(f->loader, "jp2kload") == 0)
         n = px * bands * 4; /* OpenJPEG holds 32-bit samples */
     else if (f->magick != NULL)
