@@ -6,10 +6,10 @@
  * searchable PDF. The file's own bytes decide the format (the one-shot mode has no MIME type),
  * never its name.
  *
- * Decoding is libvips', hardened as in the image lane: untrusted loaders blocked, an
- * allow-list of loaders, the size and page count read from the header and checked before a
- * pixel is decoded, EXIF orientation applied; tesseract gets raw 8-bit grey pixels, never an
- * encoded file. */
+ * Decoding is the image lane's (workers/vipsutil): the same list of formats and decoders,
+ * the size, page count and decode memory (image_max_decode_mb; a page is held whole here)
+ * read from the header and checked before a pixel is decoded, EXIF orientation applied;
+ * tesseract gets raw 8-bit grey pixels, never an encoded file. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,14 +2,15 @@
  *
  * One decode per file: vips_thumbnail() makes the largest size straight from the file, so
  * JPEG and WebP shrink-on-load apply (a 100 MP JPEG is decoded at 1/8 scale), it is kept in
- * memory, and the smaller sizes are cut from it. Before that, the header alone decides the
- * loader (an allow-list) and the pixel and frame limits, so a decompression bomb costs a
- * header read, not a decode.
+ * memory, and the smaller sizes are cut from it (HEIF, JPEG 2000 and ImageMagick's formats
+ * are decoded whole first, then sized: mf_vips_load()). Before that, the header alone decides
+ * the format (the list in workers/vipsutil, shared with the document lane) and the pixel,
+ * frame and decode memory limits, so a decompression bomb costs a header read, not a decode.
  *
- * Hardening: libvips' untrusted loaders (ImageMagick, PDF, SVG, matrix, FITS, ...) are
- * blocked outright; only the loaders in mf__loaders are accepted; the operation cache is off
- * (nothing from one upload lingers into the next); one vips thread per process, because the
- * fleet scales by processes (see README "How a job is isolated"). */
+ * Hardening (workers/vipsutil): libvips' untrusted loaders are blocked but for the few that
+ * list names, with the reason each is safe enough; the operation cache is off (nothing from
+ * one upload lingers into the next); one vips thread per process, because the fleet scales by
+ * processes (see README "How a job is isolated"). */
 #include <errno.h>
 #include <glib.h>
 #include <malloc.h>
