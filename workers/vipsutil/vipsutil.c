@@ -364,6 +364,8 @@ static int mf__heif_load(const char *path, int page, VipsImage **out, mf_err *er
     heif_item_id ids[64];
     int n, rc = 0;
 
+    /* one thread per process, as libvips (mf_vips_init): grid tiles decoded in turn */
+    heif_context_set_max_decoding_threads(ctx, 0);
     e = heif_context_read_from_file(ctx, path, NULL);
     if (e.code != heif_error_Ok) {
         rc = mf__heif_fail("container", e, err);
