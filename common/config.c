@@ -62,12 +62,19 @@ static const mf__centry mf__table[] = {
           "largest image (width x height, from the header) in megapixels"),
     MF__I(image_max_frames, MF_DEFAULT_IMAGE_MAX_FRAMES, 1, 100000,
           "most pages/frames of one image"),
+    MF__I(image_max_decode_mb, MF_DEFAULT_IMAGE_MAX_DECODE_MB, 16, 1048576,
+          "MB one image decode may hold, estimated from its header (pixels x bands x bytes "
+          "per sample where decoded whole); above it the file fails before decoding"),
     MF__I(image_near_dup_bits, MF_DEFAULT_IMAGE_NEAR_DUP_BITS, 0, MF_NEAR_DUP_BITS_MAX,
           "meta.near_duplicates lists earlier images whose perceptual hash is at most this "
           "many bits away (0..7; 0 = off, no index kept in Redis)"),
+    /* One INI line (libinih reads up to 200 characters): globs cover the spellings libmagic
+     * versions use (image/bmp and image/x-ms-bmp, image/vnd.microsoft.icon and image/x-icon,
+     * image/jp2 and image/x-jp2-codestream, the four image/x-portable-*). */
     MF__S(mime_image,
-          "image/jpeg image/png image/webp image/gif image/tiff image/heic "
-          "image/heif image/avif",
+          "image/jpeg image/png image/webp image/gif image/tiff image/hei[cf] image/avif "
+          "image/*bmp image/*icon image/*photoshop image/*jp2* image/jpx image/jxl "
+          "image/x-portable-*",
           "MIME types (fnmatch globs) sent to the image lane"),
     MF__S(mime_video, "video/* audio/*", "MIME types sent to the video lane"),
     MF__S(mime_doc, "application/pdf", "MIME types sent to the document lane"),

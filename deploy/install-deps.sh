@@ -8,6 +8,12 @@ PACKAGES=(
     libuv1-dev libhiredis-dev libjansson-dev libinih-dev libssl-dev libmagic-dev file
     libcurl4-openssl-dev libcmocka-dev
     libvips-dev libvips-tools liblcms2-dev
+    # image lane: HEIF/AVIF through libheif itself (transforms), WebP chunks stripped with
+    # libwebpmux (both also pulled in by libvips-dev)
+    libheif-dev libwebp-dev
+    # image tests: fixtures from the formats' own tools (HEIF transforms, EXIF thumbnails,
+    # BMP/ICO/PSD, JPEG 2000, JPEG XL)
+    libheif-examples libimage-exiftool-perl imagemagick libopenjp2-tools libjxl-tools
     # image faces (meta.faces): OpenCV's cascade classifier and its Haar/LBP face models
     libopencv-objdetect-dev opencv-data
     libavformat-dev libavcodec-dev libswscale-dev libswresample-dev libavutil-dev ffmpeg

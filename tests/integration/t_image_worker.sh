@@ -50,7 +50,7 @@ mf_assert_eq "$(jq -r .attempts "$m")" 1 "meta.json attempts"
 # Permanent failures: failed at the first attempt, with a readable error, in the DLQ.
 mf_assert_eq "$(field "$bomb" error)" "image is 20000x20000 (400 MP), over the 100 MP limit" bomb
 mf_assert_eq "$(field "$cut" error)" \
-    "vips_thumbnail() failed: VipsJpeg: Premature end of input file" truncated
+    "cannot decode the jpeg image: VipsJpeg: Premature end of input file" truncated
 field "$esc" error | grep -qi symlink || mf_fail "symlink error: $(field "$esc" error)"
 for id in "$bomb" "$cut" "$esc"; do
     mf_assert_eq "$(field "$id" attempts)" 1 "attempts of a permanent failure"

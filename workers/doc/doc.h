@@ -192,11 +192,12 @@ int mf_ocr_pdf_end(mf_ocr *ocr, int keep, const char *name, mf_err *err);
 /* ---- docimage.c ---- */
 
 /* libvips for images of documents (see docimage.c): once per executor, from the lane's
- * init and shutdown. */
-int mf_docimage_init(mf_err *err);
+ * init and shutdown. max_decode_mb: image_max_decode_mb (0: the default). */
+int mf_docimage_init(int64_t max_decode_mb, mf_err *err);
 void mf_docimage_shutdown(void);
-/* Non-zero (which allow-listed loader, PNG JPEG TIFF WebP HEIF) when fd's content is an image
- * this lane reads, else 0 (then it is treated as a PDF). */
+/* Non-zero (which accepted format, mf_vips_format_index(): every format the image lane
+ * takes) when fd's content is an image this lane reads, else 0 (then it is treated as a
+ * PDF). */
 int mf_docimage_format(int fd);
 
 /* OCRs every page of the image in job->fd (format from mf_docimage_format()): text.txt, with

@@ -1,13 +1,15 @@
-/* Images of documents: a PNG, TIFF (multi-page too), JPEG, WebP or HEIC scan or photo of a
- * page that reaches the doc lane (e.g. dropped in inbox/ocr/) is read like a scanned PDF:
+/* Images of documents: a scan or photo of a page in any format the image lane takes (PNG,
+ * TIFF with its pages, JPEG, WebP, GIF, HEIC/AVIF, BMP, ICO, PSD, JPEG 2000, JPEG XL,
+ * PBM/PGM/PPM: one list, workers/vipsutil) that reaches the doc lane (e.g. dropped in
+ * inbox/ocr/) is read like a scanned PDF:
  * every page is OCRed, its text goes to text.txt, and with the ocr profile the pages become a
  * searchable PDF. The file's own bytes decide the format (the one-shot mode has no MIME type),
  * never its name.
  *
- * Decoding is libvips', hardened as in the image lane: untrusted loaders blocked, an
- * allow-list of loaders, the size and page count read from the header and checked before a
- * pixel is decoded, EXIF orientation applied; tesseract gets raw 8-bit grey pixels, never an
- * encoded file. */
+ * Decoding is the image lane's (workers/vipsutil): the same list of formats and decoders,
+ * the size, page count and decode memory (image_max_decode_mb; a page is held whole here)
+ * read from the header and checked before a pixel is decoded, EXIF orientation applied;
+ * tesseract gets raw 8-bit grey pixels, never an encoded file. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,7 @@
 #include <vips/vips.h>
 #include "mf/clock.h"
 #include "mf/fsutil.h"
+#include "mf/limits.h"
 #include "mf/vipsutil.h"
 #include "doc.h"
 
@@ -25,18 +28,13 @@
 #define MF__IMG_DPI_MAX 1200
 #define MF__IMG_DPI_DEFAULT 300
 
-/* The loaders accepted, by vips nickname, index + 1 being mf_docimage_format()'s answer. */
-static const struct {
-    const char *loader, *format;
-} mf__img_loaders[] = {{"pngload", "png"},
-                       {"jpegload", "jpeg"},
-                       {"tiffload", "tiff"},
-                       {"webpload", "webp"},
-                       {"heifload", "heif"}};
-#define MF__IMG_NLOADERS (int)(sizeof(mf__img_loaders) / sizeof(mf__img_loaders[0]))
+/* image_max_decode_mb: what a page decode may hold (here every page is held whole). */
+static int64_t mf__img_budget_mb = MF_DEFAULT_IMAGE_MAX_DECODE_MB;
 
-int mf_docimage_init(mf_err *err)
+int mf_docimage_init(int64_t max_decode_mb, mf_err *err)
 {
+    if (max_decode_mb > 0)
+        mf__img_budget_mb = max_decode_mb;
     return mf_vips_init("mf-worker-doc", err);
 }
 
@@ -48,39 +46,29 @@ void mf_docimage_shutdown(void)
 int mf_docimage_format(int fd)
 {
     char path[64];
-    const char *cls, *nick = NULL;
-    int i;
 
     if (fd < 0)
         return 0;
     snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-    cls = vips_foreign_find_load(path);
-    vips_error_clear(); /* a PDF is "not a known file format" to a blocked libvips: fine */
-    if (cls != NULL)
-        nick = vips_nickname_find(g_type_from_name(cls));
-    for (i = 0; nick != NULL && i < MF__IMG_NLOADERS; i++)
-        if (strcmp(nick, mf__img_loaders[i].loader) == 0)
-            return i + 1;
-    return 0;
+    /* a PDF is "not a known file format" to a blocked libvips: fine */
+    return mf_vips_format_index(mf_vips_format_find(path));
 }
 
 /* Pages in the file (a TIFF may hold many) and the first page's size as displayed, from the
  * header: no pixel is decoded. */
-static int mf__img_check(const char *file, long max_pixels, int *pages, json_t *meta, mf_err *err)
+static int mf__img_check(const char *file, const mf_vips_format *f, long max_pixels, int *pages,
+                         json_t *meta, mf_err *err)
 {
-    char why[256];
-    VipsImage *head = vips_image_new_from_file(file, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
-    int w, h, n, rc = 0;
+    VipsImage *head = NULL;
+    int w, h, n, rc;
 
-    if (head == NULL) {
-        rc = mf_err_set(err, MF_ECORRUPT, "vips_image_new_from_file() failed: %s",
-                        mf_vips_error(why, sizeof(why)));
+    rc = mf_vips_open(file, f, &head, err);
+    if (rc < 0)
         goto out;
-    }
     w = vips_image_get_width(head);
     h = vips_image_get_height(head);
-    n = vips_image_get_n_pages(head);
-    if (vips_image_get_orientation_swap(head)) {
+    n = f->pages ? vips_image_get_n_pages(head) : 1; /* JPEG 2000 "pages" are resolutions */
+    if (!f->direct && vips_image_get_orientation_swap(head)) {
         w = vips_image_get_height(head);
         h = vips_image_get_width(head);
     }
@@ -89,6 +77,9 @@ static int mf__img_check(const char *file, long max_pixels, int *pages, json_t *
                         max_pixels / 1000000);
         goto out;
     }
+    rc = mf_vips_check_budget(head, f, 1, 1, mf__img_budget_mb, err);
+    if (rc < 0)
+        goto out;
     if (n > MF_DOC_MAX_PAGES) {
         rc = mf_err_set(err, MF_ELIMIT, "image has %d pages, over the limit of %d pages", n,
                         MF_DOC_MAX_PAGES);
@@ -105,7 +96,8 @@ out:
 }
 
 /* Page index of file as 8-bit grey, upright, alpha flattened on white. */
-static int mf__img_grey(const char *file, int index, long max_pixels, mf_grey *out, mf_err *err)
+static int mf__img_grey(const char *file, const mf_vips_format *f, int index, long max_pixels,
+                        mf_grey *out, mf_err *err)
 {
     VipsImage *t[5] = {NULL, NULL, NULL, NULL, NULL}, *cur;
     double dpi;
@@ -113,14 +105,13 @@ static int mf__img_grey(const char *file, int index, long max_pixels, mf_grey *o
     size_t len = 0;
     int rc = 0, i;
 
-    /* "page" only where there are pages (PNG and JPEG loaders have no such option). Random
-     * access: turning a page (EXIF orientation) reads it out of order; OCR wants all of it in
-     * memory anyway. */
-    t[0] = index > 0
-               ? vips_image_new_from_file(file, "page", index, "fail_on", VIPS_FAIL_ON_ERROR, NULL)
-               : vips_image_new_from_file(file, "fail_on", VIPS_FAIL_ON_ERROR, NULL);
+    /* Random access: turning a page (EXIF orientation) reads it out of order; OCR wants all
+     * of it in memory anyway. HEIF and ImageMagick's formats come decoded and upright. */
+    rc = mf_vips_load(file, f, index, &t[0], err);
+    if (rc < 0)
+        goto out;
     cur = t[0];
-    if (cur == NULL || vips_autorot(cur, &t[1], NULL) != 0)
+    if (vips_autorot(cur, &t[1], NULL) != 0)
         goto vips_failed;
     cur = t[1];
     if ((double)cur->Xsize * cur->Ysize > (double)max_pixels) {
@@ -153,8 +144,8 @@ static int mf__img_grey(const char *file, int index, long max_pixels, mf_grey *o
     out->stride = cur->Xsize;
     goto out;
 vips_failed:
-    rc = mf_err_set(err, MF_ECORRUPT, "libvips could not decode page %d: %s", index + 1,
-                    mf_vips_error(why, sizeof(why)));
+    rc = mf_err_set(err, MF_ECORRUPT, "cannot decode page %d of the %s image: %s", index + 1,
+                    f->name, mf_vips_error(why, sizeof(why)));
 out:
     for (i = 0; i < 5; i++)
         if (t[i] != NULL)
@@ -163,13 +154,13 @@ out:
 }
 
 /* Decodes page index and OCRs it into text. */
-static int mf__img_page(mf_ocr *ocr, const char *file, int index, long max_pixels,
-                        mf_ocr_text *text, mf_err *err)
+static int mf__img_page(mf_ocr *ocr, const char *file, const mf_vips_format *f, int index,
+                        long max_pixels, mf_ocr_text *text, mf_err *err)
 {
     mf_grey g = {0};
     int rc;
 
-    rc = mf__img_grey(file, index, max_pixels, &g, err);
+    rc = mf__img_grey(file, f, index, max_pixels, &g, err);
     if (rc == 0)
         rc = mf_ocr_recognize(ocr, &g, text, err);
     g_free(g.px); /* from libvips: g_malloc'd */
@@ -179,10 +170,9 @@ static int mf__img_page(mf_ocr *ocr, const char *file, int index, long max_pixel
 /* meta: what mf__img_check() found, plus the format, characters per page and OCR summary. */
 static void mf__img_meta(json_t *meta, int format, json_t *chars, int pages, long conf_sum)
 {
-    json_object_set_new(meta, "format",
-                        json_string(format >= 1 && format <= MF__IMG_NLOADERS
-                                        ? mf__img_loaders[format - 1].format
-                                        : "unknown"));
+    const mf_vips_format *f = mf_vips_format_at(format);
+
+    json_object_set_new(meta, "format", json_string(f != NULL ? f->name : "unknown"));
     json_object_set(meta, "page_chars", chars);
     json_object_set_new(meta, "ocr",
                         json_pack("{s:i,s:f,s:s}", "pages", (json_int_t)pages, "mean_confidence",
@@ -201,14 +191,18 @@ int mf_docimage_process(const mf_lane_job *job, mf_ocr *ocr, int format, int sea
     int64_t start;
     int i, pages = 0, rc;
 
+    const mf_vips_format *f = mf_vips_format_at(format);
+
     mf_textbuf_init(&buf);
     snprintf(file, sizeof(file), "/proc/self/fd/%d", job->fd);
-    rc = mf__img_check(file, max_pixels, &pages, meta, err);
+    rc = f != NULL ? 0 : mf_err_set(err, MF_EUNSUPPORTED, "not an image this lane reads");
+    if (rc == 0)
+        rc = mf__img_check(file, f, max_pixels, &pages, meta, err);
     if (rc == 0 && searchable)
         rc = mf_ocr_pdf_begin(ocr, job->outdir, err);
     for (i = 0; i < pages && rc == 0; i++) {
         start = mf_clock_mono_ms();
-        rc = mf__img_page(ocr, file, i, max_pixels, &text, err);
+        rc = mf__img_page(ocr, file, f, i, max_pixels, &text, err);
         if (rc == 0) /* the per-page budget, as for PDF pages (a TIFF may hold 2,000) */
             rc = mf_pdfdoc_check_page_time(i + 1, mf_clock_mono_ms() - start, MF_DOC_PAGE_SECONDS,
                                            err);

@@ -40,7 +40,7 @@ static int mf__doc_init(const mf_config *cfg, mf_err *err)
 {
     if (cfg != NULL && cfg->image_max_megapixels > 0)
         mf__doc_image_max_pixels = (long)cfg->image_max_megapixels * 1000 * 1000;
-    if (mf_docimage_init(err) < 0)
+    if (mf_docimage_init(cfg != NULL ? cfg->image_max_decode_mb : 0, err) < 0)
         return MF_ECONFIG;
     return mf_ocr_new(MF_DOC_OCR_LANG, &mf__doc_ocr, err);
 }

@@ -2,14 +2,15 @@
  *
  * One decode per file: vips_thumbnail() makes the largest size straight from the file, so
  * JPEG and WebP shrink-on-load apply (a 100 MP JPEG is decoded at 1/8 scale), it is kept in
- * memory, and the smaller sizes are cut from it. Before that, the header alone decides the
- * loader (an allow-list) and the pixel and frame limits, so a decompression bomb costs a
- * header read, not a decode.
+ * memory, and the smaller sizes are cut from it (HEIF, JPEG 2000 and ImageMagick's formats
+ * are decoded whole first, then sized: mf_vips_load()). Before that, the header alone decides
+ * the format (the list in workers/vipsutil, shared with the document lane) and the pixel,
+ * frame and decode memory limits, so a decompression bomb costs a header read, not a decode.
  *
- * Hardening: libvips' untrusted loaders (ImageMagick, PDF, SVG, matrix, FITS, ...) are
- * blocked outright; only the loaders in mf__loaders are accepted; the operation cache is off
- * (nothing from one upload lingers into the next); one vips thread per process, because the
- * fleet scales by processes (see README "How a job is isolated"). */
+ * Hardening (workers/vipsutil): libvips' untrusted loaders are blocked but for the few that
+ * list names, with the reason each is safe enough; the operation cache is off (nothing from
+ * one upload lingers into the next); one vips thread per process, because the fleet scales by
+ * processes (see README "How a job is isolated"). */
 #include <errno.h>
 #include <glib.h>
 #include <malloc.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <vips/vips.h>
+#include <webp/mux.h>
 #include "mf/fsutil.h"
 #include "mf/lane.h"
 #include "mf/log.h"
@@ -40,13 +42,10 @@ static struct {
     char save[64]; /* vips_image_write_to_buffer() suffix with options, ".webp[Q=80,strip]" */
     int64_t max_megapixels;
     int64_t max_frames;
-    int64_t anim_frames; /* image_anim_frames */
-    int strip;           /* image_strip */
+    int64_t anim_frames;   /* image_anim_frames */
+    int64_t max_decode_mb; /* image_max_decode_mb */
+    int strip;             /* image_strip */
 } mf__img;
-
-/* The loaders we accept, by vips nickname. Everything else is MF_EUNSUPPORTED. */
-static const char *const mf__loaders[] = {"jpegload", "pngload",  "webpload",
-                                          "gifload",  "tiffload", "heifload"};
 
 /* Parses "thumb:256 preview:1280". */
 static int mf__image_sizes(const char *spec, mf_err *err)
@@ -138,6 +137,7 @@ static int mf__image_init(const mf_config *cfg, mf_err *err)
     mf__img.max_megapixels = cfg->image_max_megapixels;
     mf__img.max_frames = cfg->image_max_frames;
     mf__img.anim_frames = cfg->image_anim_frames;
+    mf__img.max_decode_mb = cfg->image_max_decode_mb;
     rc = mf_vips_init("mf-worker-image", err);
     if (rc < 0)
         return rc;
@@ -161,6 +161,7 @@ static void mf__image_shutdown(void)
 
 /* What the header says, before any pixel is decoded. */
 typedef struct mf__image_info {
+    const mf_vips_format *fmt;
     char format[16];   /* "jpeg", "png", "avif", ... */
     int width, height; /* as displayed: after EXIF orientation */
     int bands;
@@ -169,38 +170,26 @@ typedef struct mf__image_info {
     int alpha;
     int colour_managed; /* an embedded ICC profile, or CMYK: needs a transform to sRGB */
     int animated;       /* a GIF or WebP of more than one frame */
+    int frames;         /* frames decoded for the outputs: 1, or up to image_anim_frames */
 } mf__image_info;
 
-#define MF__IMAGE_ACCEPTED "jpeg, png, webp, gif, tiff, heif/avif"
-
-/* The allow-listed loader for path, by sniffing its content; else MF_EUNSUPPORTED. */
-static int mf__image_loader(const char *path, char *nick, size_t size, mf_err *err)
+/* The accepted format of path, by sniffing its content; else MF_EUNSUPPORTED, saying what
+ * the dispatcher's classification said when it named an image type (a damaged file of a
+ * format we take must not read "unsupported format"). */
+static int mf__image_loader(const char *path, const char *mime, const mf_vips_format **fmt,
+                            mf_err *err)
 {
-    const char *cls = vips_foreign_find_load(path), *found = NULL;
-    size_t i;
-
-    vips_error_clear(); /* "/proc/self/fd/7 is not a known file format" helps nobody */
-    if (cls != NULL)
-        found = vips_nickname_find(g_type_from_name(cls));
-    for (i = 0; found != NULL && i < sizeof(mf__loaders) / sizeof(mf__loaders[0]); i++) {
-        if (strcmp(found, mf__loaders[i]) == 0) {
-            snprintf(nick, size, "%s", found);
-            return 0;
-        }
-    }
-    /* ImageMagick's loader claims anything its own loaders cannot place, a TIFF cut short
-     * included: naming it would mislead, the file is simply none of ours (or damaged). */
-    if (found != NULL && g_str_has_prefix(found, "magick"))
-        return mf_err_set(err, MF_EUNSUPPORTED,
-                          "unsupported image format: not one of " MF__IMAGE_ACCEPTED
-                          " (or a damaged file)");
-    if (found != NULL)
-        return mf_err_set(err, MF_EUNSUPPORTED,
-                          "unsupported image format: %.*s (the image lane takes " MF__IMAGE_ACCEPTED
-                          ")",
-                          (int)(strlen(found) - (g_str_has_suffix(found, "load") ? 4 : 0)), found);
+    *fmt = mf_vips_format_find(path);
+    if (*fmt != NULL)
+        return 0;
+    if (mime != NULL && g_str_has_prefix(mime, "image/"))
+        return mf_err_set(err, MF_ECORRUPT,
+                          "cannot read the image header: the file is classified %s but no "
+                          "decoder recognises its header (damaged, or a variant of %s the "
+                          "image lane does not read)",
+                          mime, mime + 6);
     return mf_err_set(err, MF_EUNSUPPORTED,
-                      "unsupported image format: not one of " MF__IMAGE_ACCEPTED);
+                      "unsupported image format: not one of " MF_VIPS_FORMATS);
 }
 
 /* The header's facts into meta: geometry as displayed, then profile and EXIF. */
@@ -221,53 +210,62 @@ static void mf__image_meta(VipsImage *head, const mf__image_info *info, json_t *
     mf_image_meta_read(head, meta);
 }
 
-/* Reads the header only, fills info and meta, and enforces the pixel and frame limits. */
-static int mf__image_probe(const char *path, mf__image_info *info, json_t *meta, mf_err *err)
+/* The pixel, frame and decode memory limits, from the header. */
+static int mf__image_limits(VipsImage *head, const mf__image_info *info, mf_err *err)
 {
-    char nick[32], why[MF_ERR_MSG_MAX];
+    int64_t pixels = (int64_t)info->width * info->height;
+
+    if (pixels > mf__img.max_megapixels * 1000000)
+        return mf_err_set(err, MF_ELIMIT, "image is %dx%d (%lld MP), over the %lld MP limit",
+                          info->width, info->height, (long long)((pixels + 500000) / 1000000),
+                          (long long)mf__img.max_megapixels);
+    if (info->pages > mf__img.max_frames)
+        return mf_err_set(err, MF_ELIMIT, "image has %d frames, over the %lld frame limit",
+                          info->pages, (long long)mf__img.max_frames);
+    return mf_vips_check_budget(head, info->fmt, info->frames, 0, mf__img.max_decode_mb, err);
+}
+
+/* Reads the header only, fills info and meta, and enforces the limits. */
+static int mf__image_probe(const char *path, const char *mime, mf__image_info *info, json_t *meta,
+                           mf_err *err)
+{
     const char *compression = NULL;
     VipsImage *head = NULL;
-    int64_t pixels;
     int rc = 0;
 
-    rc = mf__image_loader(path, nick, sizeof(nick), err);
+    rc = mf__image_loader(path, mime, &info->fmt, err);
+    /* Lazy open: libvips reads the header now and pixels only when asked. */
+    if (rc == 0)
+        rc = mf_vips_open(path, info->fmt, &head, err);
     if (rc < 0)
         goto out;
-    /* Lazy open: libvips reads the header now and pixels only when asked. */
-    head = vips_image_new_from_file(path, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
-    if (head == NULL) {
-        rc = mf_err_set(err, MF_ECORRUPT, "vips_image_new_from_file() failed: %s",
-                        mf_vips_error(why, sizeof(why)));
-        goto out;
-    }
     info->width = vips_image_get_width(head);
     info->height = vips_image_get_height(head);
     info->bands = vips_image_get_bands(head);
-    info->orientation = vips_image_get_orientation(head);
-    info->pages = vips_image_get_n_pages(head);
+    /* HEIF: libheif applies the file's rotation and mirror; EXIF orientation is informative
+     * there (the HEIF standard) and ImageMagick's formats have none. */
+    info->orientation = info->fmt->direct ? 1 : vips_image_get_orientation(head);
+    info->pages = info->fmt->pages ? vips_image_get_n_pages(head) : 1;
     info->alpha = vips_image_hasalpha(head);
     info->colour_managed = vips_image_get_typeof(head, VIPS_META_ICC_NAME) != 0 ||
                            vips_image_guess_interpretation(head) == VIPS_INTERPRETATION_CMYK;
-    snprintf(info->format, sizeof(info->format), "%.*s", (int)(strlen(nick) - 4), nick);
-    if (strcmp(nick, "heifload") == 0 &&
+    snprintf(info->format, sizeof(info->format), "%s", info->fmt->name);
+    if (strcmp(info->fmt->loader, "heifload") == 0 &&
         vips_image_get_string(head, "heif-compression", &compression) == 0)
         snprintf(info->format, sizeof(info->format), "%s",
                  strcmp(compression, "av1") == 0 ? "avif" : "heic");
     info->animated =
         info->pages > 1 && (strcmp(info->format, "gif") == 0 || strcmp(info->format, "webp") == 0);
-    pixels = (int64_t)info->width * info->height;
-    if (pixels > mf__img.max_megapixels * 1000000) {
-        rc = mf_err_set(err, MF_ELIMIT, "image is %dx%d (%lld MP), over the %lld MP limit",
-                        info->width, info->height, (long long)((pixels + 500000) / 1000000),
-                        (long long)mf__img.max_megapixels);
+    /* An animation stays one (WebP output only), cut to image_anim_frames: libvips loads the
+     * frames as one tall strip and sizes each frame. The limit is what keeps a 300-frame GIF
+     * from costing 300 decodes for a thumbnail. */
+    info->frames = 1;
+    if (info->animated && strcmp(mf__img.ext, "webp") == 0 && mf__img.anim_frames > 1)
+        info->frames = info->pages < mf__img.anim_frames ? info->pages : (int)mf__img.anim_frames;
+    rc = mf__image_limits(head, info, err);
+    if (rc < 0)
         goto out;
-    }
-    if (info->pages > mf__img.max_frames) {
-        rc = mf_err_set(err, MF_ELIMIT, "image has %d frames, over the %lld frame limit",
-                        info->pages, (long long)mf__img.max_frames);
-        goto out;
-    }
-    if (vips_image_get_orientation_swap(head)) {
+    if (info->orientation >= 5 && info->orientation <= 8) {
         info->width = vips_image_get_height(head);
         info->height = vips_image_get_width(head);
     }
@@ -291,29 +289,54 @@ static void mf__image_strip(VipsImage *img)
         f = fields[i];
         if (g_str_has_prefix(f, "exif-") || g_str_has_prefix(f, "png-comment-") ||
             strcmp(f, "xmp-data") == 0 || strcmp(f, "iptc-data") == 0 ||
-            strcmp(f, "gif-comment") == 0 || strcmp(f, VIPS_META_ICC_NAME) == 0)
+            strcmp(f, "gif-comment") == 0 || strcmp(f, VIPS_META_ICC_NAME) == 0 ||
+            strcmp(f, "jpeg-thumbnail-data") == 0)
             vips_image_remove(img, f);
     }
     g_strfreev(fields);
 }
 
-/* The one decode: the largest size, upright, into memory. */
-static int mf__image_decode(const char *path, const mf__image_info *info, VipsImage **out,
-                            mf_err *err)
+/* libvips 8.14 webpsave rebuilds an EXIF chunk from the image's fields whatever "strip" says
+ * (with the source's embedded JPEG thumbnail in it when the loader kept one), so the chunks
+ * are taken out of the encoded file with libwebpmux: a WebP output then holds only its
+ * image (and animation) chunks. *buf is replaced (g_malloc'd, as from libvips). */
+static int mf__image_webp_strip(void **buf, size_t *len, mf_err *err)
 {
-    char why[MF_ERR_MSG_MAX], load[96];
-    int px = mf__img.sizes[mf__img.largest].px, rc = 0, frames = 0;
-    VipsImage *lazy = NULL;
+    static const char *const chunks[] = {"EXIF", "XMP ", "ICCP"};
+    WebPData in = {*buf, *len}, out = {NULL, 0};
+    WebPMux *mux = WebPMuxCreate(&in, 1);
+    size_t i;
+    int rc = 0;
 
-    *out = NULL;
-    /* An animation stays one (WebP output only), cut to image_anim_frames: libvips loads the
-     * frames as one tall strip and sizes each frame. The limit is what keeps a 300-frame GIF
-     * from costing 300 decodes for a thumbnail. */
-    if (info->animated && strcmp(mf__img.ext, "webp") == 0 && mf__img.anim_frames > 1)
-        frames = info->pages < mf__img.anim_frames ? info->pages : (int)mf__img.anim_frames;
+    if (mux == NULL) {
+        rc = mf_err_set(err, MF_ECORRUPT, "cannot strip the webp output: WebPMuxCreate() failed");
+        goto out;
+    }
+    for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++)
+        (void)WebPMuxDeleteChunk(mux, chunks[i]); /* WEBP_MUX_NOT_FOUND is fine */
+    if (WebPMuxAssemble(mux, &out) != WEBP_MUX_OK) {
+        rc = mf_err_set(err, MF_ECORRUPT, "cannot strip the webp output: WebPMuxAssemble() failed");
+        goto out;
+    }
+    g_free(*buf);
+    *buf = g_memdup2(out.bytes, out.size);
+    *len = out.size;
+out:
+    WebPDataClear(&out);
+    WebPMuxDelete(mux);
+    return rc;
+}
+
+/* The one decode through libvips' own loaders: the largest size, shrink-on-load where the
+ * format has it (JPEG, WebP, JPEG 2000 levels), upright. */
+static int mf__image_thumb_file(const char *path, const mf__image_info *info, int px,
+                                VipsImage **lazy)
+{
+    char load[96];
+
     /* path is /proc/self/fd/N: the only options in brackets are ours */
-    if (frames > 1)
-        snprintf(load, sizeof(load), "%s[n=%d]", path, frames);
+    if (info->frames > 1)
+        snprintf(load, sizeof(load), "%s[n=%d]", path, info->frames);
     else
         snprintf(load, sizeof(load), "%s", path);
     /* fail_on=error: a truncated JPEG is an error, not a thumbnail with a grey bottom.
@@ -323,23 +346,45 @@ static int mf__image_decode(const char *path, const mf__image_info *info, VipsIm
      * sRGB already, and asking anyway costs an lcms transform of every pixel for nothing
      * (measured: 0.07 s of CPU on a 4000x3000 JPEG, a sixth of the whole job). The first
      * page or frame only (the default). */
-    if (vips_thumbnail(load, &lazy, px, "height", px, "size", VIPS_SIZE_DOWN, "fail_on",
-                       VIPS_FAIL_ON_ERROR, "export_profile", info->colour_managed ? "srgb" : NULL,
-                       NULL) != 0) {
-        rc = mf_err_set(err, MF_ECORRUPT, "vips_thumbnail() failed: %s",
-                        mf_vips_error(why, sizeof(why)));
-        goto out;
-    }
+    return vips_thumbnail(load, lazy, px, "height", px, "size", VIPS_SIZE_DOWN, "fail_on",
+                          VIPS_FAIL_ON_ERROR, "export_profile",
+                          info->colour_managed ? "srgb" : NULL, NULL);
+}
+
+/* The one decode: the largest size, upright, into memory. */
+static int mf__image_decode(const char *path, const mf__image_info *info, VipsImage **out,
+                            mf_err *err)
+{
+    char why[MF_ERR_MSG_MAX];
+    int px = mf__img.sizes[mf__img.largest].px, rc = 0;
+    VipsImage *whole = NULL, *lazy = NULL;
+
+    *out = NULL;
+    if (info->fmt->direct) {
+        /* decoded whole by mf_vips_load() (HEIF, ImageMagick's formats), then sized */
+        rc = mf_vips_load(path, info->fmt, 0, &whole, err);
+        if (rc < 0)
+            goto out;
+        if (vips_thumbnail_image(whole, &lazy, px, "height", px, "size", VIPS_SIZE_DOWN,
+                                 "export_profile", info->colour_managed ? "srgb" : NULL, NULL) != 0)
+            goto failed;
+    } else if (mf__image_thumb_file(path, info, px, &lazy) != 0)
+        goto failed;
     /* The pixels are computed here; decode errors surface here too. */
     *out = vips_image_copy_memory(lazy);
     if (*out == NULL)
-        rc = mf_err_set(err, MF_ECORRUPT, "vips_thumbnail() failed: %s",
-                        mf_vips_error(why, sizeof(why)));
-    else if (mf__img.strip)
+        goto failed;
+    if (mf__img.strip)
         mf__image_strip(*out);
+    goto out;
+failed:
+    rc = mf_err_set(err, MF_ECORRUPT, "cannot decode the %s image: %s", info->format,
+                    mf_vips_error(why, sizeof(why)));
 out:
     if (lazy != NULL)
         g_object_unref(lazy);
+    if (whole != NULL)
+        g_object_unref(whole);
     return rc;
 }
 
@@ -358,14 +403,19 @@ static int mf__image_save(VipsImage *big, const mf__image_size *s, const char *o
         g_object_ref(img);
     } else if (vips_thumbnail_image(big, &img, s->px, "height", s->px, "size", VIPS_SIZE_DOWN,
                                     "no_rotate", TRUE, NULL) != 0) {
-        rc = mf_err_set(err, MF_ECORRUPT, "vips_thumbnail_image() failed: %s",
+        rc = mf_err_set(err, MF_ECORRUPT, "cannot size the %s output: %s", s->name,
                         mf_vips_error(why, sizeof(why)));
         goto out;
     }
     if (vips_image_write_to_buffer(img, mf__img.save, &buf, &len, NULL) != 0) {
-        rc = mf_err_set(err, MF_ECORRUPT, "vips_image_write_to_buffer(%s) failed: %s", mf__img.save,
-                        mf_vips_error(why, sizeof(why)));
+        rc = mf_err_set(err, MF_ECORRUPT, "cannot encode the %s output (%s): %s", s->name,
+                        mf__img.ext, mf_vips_error(why, sizeof(why)));
         goto out;
+    }
+    if (mf__img.strip && strcmp(mf__img.ext, "webp") == 0) {
+        rc = mf__image_webp_strip(&buf, &len, err);
+        if (rc < 0)
+            goto out;
     }
     snprintf(name, sizeof(name), "%s-%d.%s", s->name, s->px, mf__img.ext);
     rc = mf_fs_write_atomic(outdir, name, buf, len, err);
@@ -424,7 +474,7 @@ static int mf__image_process(const mf_lane_job *job, mf_result *res, mf_err *err
     memset(&info, 0, sizeof(info));
     rc = mf__image_precheck(job->fd, err);
     if (rc == 0)
-        rc = mf__image_probe(path, &info, res->meta, err);
+        rc = mf__image_probe(path, job->mime, &info, res->meta, err);
     if (rc == 0)
         rc = mf__image_decode(path, &info, &big, err);
     for (i = 0; rc == 0 && i < mf__img.nsizes; i++)

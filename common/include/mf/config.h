@@ -33,6 +33,7 @@ typedef struct mf_config {
     int64_t max_input_bytes;
     int64_t image_max_megapixels;
     int64_t image_max_frames;
+    int64_t image_max_decode_mb; /* estimated decode memory of one image, from its header */
     int64_t executor_idle_s;     /* stop an executor idle this long; 0 = never */
     int64_t image_near_dup_bits; /* meta.near_duplicates within this Hamming distance; 0 = off */
     /* classification: space-separated MIME globs per lane */

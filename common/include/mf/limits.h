@@ -10,6 +10,13 @@
 /* 100 MP: the largest common camera sensors (Fujifilm GFX 100, Phase One) fit; a bigger
  * "image" is a panorama stitch or a decompression bomb. */
 #define MF_DEFAULT_IMAGE_MAX_MEGAPIXELS 100
+/* Memory (MiB) one image decode may hold, estimated from the header before a pixel is
+ * decoded: pixels x bands x bytes per sample, for the loaders that hold the whole image at
+ * once (interlaced PNG, progressive JPEG's coefficients, GIF, WebP, HEIF, JPEG 2000, JPEG XL,
+ * ImageMagick's BMP/ICO/PSD) or, in the document lane, the page kept whole for OCR. 512 MB
+ * lets a 100 MP RGBA 8-bit image through (400 MB) and stops a 100 MP 16-bit RGBA interlaced
+ * PNG (800 MB) with a reason, well before job_memory_mb kills the executor. */
+#define MF_DEFAULT_IMAGE_MAX_DECODE_MB 512
 /* Animated GIF/WebP frames decoded at most. */
 #define MF_DEFAULT_IMAGE_MAX_FRAMES 300
 
