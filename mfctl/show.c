@@ -13,25 +13,12 @@
 #define MF__KEY_MAX 256
 #define MF__LABEL_WIDTH 22 /* "process_duration_ms: " */
 
-static const char *const mf__show_order[] = {"id",
-                                             "path",
-                                             "size",
-                                             "mime",
-                                             "type",
-                                             "sha256",
-                                             "profile",
-                                             "status",
-                                             "received_at",
-                                             "queued_at",
-                                             "started_at",
-                                             "finished_at",
-                                             "process_duration_ms",
-                                             "attempts",
-                                             "worker",
-                                             "outputs",
-                                             "meta",
-                                             "error",
-                                             "duplicate_of"};
+static const char *const mf__show_order[] = {
+    "id",          "path",      "size",       "mime",        "type",
+    "sha256",      "profile",   "status",     "progress",    "eta_s",
+    "received_at", "queued_at", "started_at", "finished_at", "process_duration_ms",
+    "attempts",    "worker",    "outputs",    "meta",        "error",
+    "duplicate_of"};
 #define MF__NORDER (sizeof(mf__show_order) / sizeof(mf__show_order[0]))
 
 static void mf__show_label(const char *name)
@@ -105,6 +92,8 @@ static int mf__show_args(int argc, char **argv, const char **target, int *raw)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0)
             *raw = 1;
+        else if (strncmp(argv[i], "--", 2) == 0)
+            break; /* an unknown option */
         else if (*target == NULL)
             *target = argv[i];
         else

@@ -50,6 +50,7 @@ typedef struct mf__delivery mf__delivery;
 typedef struct mf__ep {
     mf_wh_endpoint *cfg;
     int disabled;
+    int disable_unsaved; /* disabled here; Redis does not know yet */
     char reason[160];
     int64_t disabled_at_ms;
     int64_t failing_since_ms; /* first failure since the last success; 0 = none */

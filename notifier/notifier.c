@@ -160,9 +160,22 @@ static void mf__ep_save(mf__notifier *n, mf__ep *ep)
     json_decref(o);
     if (text == NULL)
         abort();
-    {
+    if (!ep->disabled || ep->disable_unsaved) {
         const char *argv[] = {"HSET", n->k_endpoints, ep->cfg->url, text};
         mf__cmd(n, NULL, NULL, 4, argv);
+        ep->disable_unsaved = 0;
+    } else {
+        /* Disabled earlier: `mfctl webhooks enable` deletes the field, and a write of our
+         * in-memory state made before the next scan noticed must not bring it back. */
+        const char *argv[] = {"EVAL",
+                              "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then "
+                              "return redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end "
+                              "return 0",
+                              "1",
+                              n->k_endpoints,
+                              ep->cfg->url,
+                              text};
+        mf__cmd(n, NULL, NULL, 6, argv);
     }
     free(text);
 }
@@ -220,6 +233,7 @@ static void mf__ep_disable(mf__notifier *n, mf__ep *ep, const char *why)
     if (ep->disabled)
         return;
     ep->disabled = 1;
+    ep->disable_unsaved = 1;
     ep->changed_seq = n->state_seq;
     ep->disabled_at_ms = mf_clock_now_ms();
     snprintf(ep->reason, sizeof(ep->reason), "%s", why);

@@ -166,12 +166,15 @@ def broken(err, mime):
     for f in FORBIDDEN:
         if f in err:
             why.append(f"R2 contains {f!r}")
-    m = re.match(r"[A-Za-z][a-z'-]*(?=[ ,:;.]|$)", err)
+    # a word, or an acronym a person knows ("PDF", "JPEG"); not a function name ("vips_x()")
+    m = re.match(r"[A-Za-z][A-Za-z0-9'-]*(?=[ ,:;.]|$)", err)
     if not m:
         why.append("R3 does not start with a plain word: " + repr(err.split(" ")[0]))
     else:
         w = m.group(0)
-        if w.lower() in LIBWORDS or re.fullmatch(r"[a-z]+(load|save)", w):
+        if re.search(r"[a-z][A-Z]", w):  # an identifier: "VipsJpeg", "TIFFFillStrip"
+            why.append(f"R3 starts with a type or function name: {w!r}")
+        elif w.lower() in LIBWORDS or re.fullmatch(r"[a-z]+(load|save)", w):
             why.append(f"R3 starts with a library or loader name: {w!r}")
     for b in BARE:
         if err.startswith(b):

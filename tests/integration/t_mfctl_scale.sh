@@ -26,6 +26,7 @@ expect_usage scale --bogus image=1
 expect_usage pause foo
 expect_usage resume
 expect_usage status --bogus
+expect_usage show --bogus x
 expect_usage dlq nolane
 expect_usage retry --all nolane
 expect_usage reprocess --lane nolane

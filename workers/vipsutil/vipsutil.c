@@ -58,13 +58,18 @@ static const char *const mf__unblocked[] = {"VipsForeignLoadJp2k", "VipsForeignL
 static char mf__warning[256];
 
 /* Copies s into buf without "/proc/self/fd/N" (our way of handing libvips a file): a path
- * tells the user nothing and leaks how the worker runs. */
+ * tells the user nothing and leaks how the worker runs. libtiff's " at scanline 4294967295"
+ * (the row -1, "no row in particular") goes too. */
 static void mf__scrub(char *buf, size_t size, const char *s, size_t len)
 {
-    static const char fdpath[] = "/proc/self/fd/";
+    static const char fdpath[] = "/proc/self/fd/", norow[] = " at scanline 4294967295";
     size_t o = 0, i = 0, n = sizeof(fdpath) - 1;
 
     while (i < len && o + 1 < size) {
+        if (len - i >= sizeof(norow) - 1 && memcmp(s + i, norow, sizeof(norow) - 1) == 0) {
+            i += sizeof(norow) - 1;
+            continue;
+        }
         if (len - i > n && memcmp(s + i, fdpath, n) == 0) {
             i += n;
             while (i < len && s[i] >= '0' && s[i] <= '9')
