@@ -9,10 +9,30 @@
 
 #define MF__HASH_CHUNK (256 * 1024)
 
+static void mf__hex(const unsigned char *md, unsigned md_len, char hex[MF_SHA256_HEX_LEN])
+{
+    static const char digits[] = "0123456789abcdef";
+
+    for (unsigned i = 0; i < md_len && i < 32; i++) {
+        hex[2 * i] = digits[md[i] >> 4];
+        hex[2 * i + 1] = digits[md[i] & 15];
+    }
+    hex[64] = '\0';
+}
+
+void mf_hash_bytes(const void *buf, size_t len, char hex[MF_SHA256_HEX_LEN])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+
+    if (EVP_Digest(buf, len, md, &md_len, EVP_sha256(), NULL) != 1)
+        abort(); /* sha256 is always there; failing here is a broken OpenSSL */
+    mf__hex(md, md_len, hex);
+}
+
 int mf_hash_fd(int fd, char hex[MF_SHA256_HEX_LEN], unsigned char *head, size_t head_size,
                size_t *head_len, int64_t *total, mf_err *err)
 {
-    static const char digits[] = "0123456789abcdef";
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int md_len = 0;
     unsigned char *buf = NULL;
@@ -49,11 +69,7 @@ int mf_hash_fd(int fd, char hex[MF_SHA256_HEX_LEN], unsigned char *head, size_t 
         n_total += n;
     }
     EVP_DigestFinal_ex(ctx, md, &md_len);
-    for (unsigned i = 0; i < md_len && i < 32; i++) {
-        hex[2 * i] = digits[md[i] >> 4];
-        hex[2 * i + 1] = digits[md[i] & 15];
-    }
-    hex[64] = '\0';
+    mf__hex(md, md_len, hex);
     if (head_len != NULL)
         *head_len = n_head;
     if (total != NULL)

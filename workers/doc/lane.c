@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <tesseract/capi.h>
+#include <vips/vips.h>
 #include "mf/clock.h"
 #include "mf/fsutil.h"
 #include "mf/log.h"
@@ -193,6 +195,8 @@ static int mf__doc_pages(mf__doc_job *dj, int n_pages, mf_result *res, mf_err *e
         rc = mf_ocr_pdf_end(mf__doc_ocr, 1, "searchable.pdf", err);
         if (rc == 0)
             mf_result_add_output(res, "searchable.pdf");
+        if (rc == 0)
+            mf_result_output_info(res, "searchable.pdf", "pages", json_integer(n_pages));
     }
 out:
     mf_ocr_pdf_end(mf__doc_ocr, 0, NULL, NULL); /* no-op unless a failure left it open */
@@ -253,9 +257,19 @@ out:
     return rc;
 }
 
+/* meta.provenance.libraries: PDF text and renders, OCR engine and its model. */
+static void mf__doc_provenance(json_t *libs)
+{
+    json_object_set_new(libs, "poppler", json_string(poppler_get_version()));
+    json_object_set_new(libs, "tesseract", json_string(TessVersion()));
+    json_object_set_new(libs, "tesseract_model", json_string(MF_DOC_OCR_LANG));
+    json_object_set_new(libs, "libvips", json_string(vips_version_string()));
+}
+
 const mf_lane mf_lane_doc = {
     .name = "doc",
     .init = mf__doc_init,
     .process = mf__doc_process,
     .shutdown = mf__doc_shutdown,
+    .provenance = mf__doc_provenance,
 };

@@ -131,3 +131,8 @@ extern "C" void mf_faces_free(mf_faces *f)
 {
     delete f;
 }
+
+extern "C" const char *mf_faces_version(void)
+{
+    return CV_VERSION;
+}

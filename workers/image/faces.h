@@ -45,6 +45,9 @@ int mf_faces_detect(mf_faces *f, const unsigned char *gray, int width, int heigh
 /* Releases the detector. Accepts NULL. */
 void mf_faces_free(mf_faces *f);
 
+/* The OpenCV version the detector runs on ("4.6.0"), for meta.provenance. */
+const char *mf_faces_version(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -23,6 +23,7 @@
 #include "mf/fsutil.h"
 #include "mf/lane.h"
 #include "mf/log.h"
+#include "faces.h"
 #include "image.h"
 
 #define MF__IMAGE_MAX_SIZES 8
@@ -419,8 +420,11 @@ static int mf__image_save(VipsImage *big, const mf__image_size *s, const char *o
     }
     snprintf(name, sizeof(name), "%s-%d.%s", s->name, s->px, mf__img.ext);
     rc = mf_fs_write_atomic(outdir, name, buf, len, err);
-    if (rc == 0)
+    if (rc == 0) {
         mf_result_add_output(res, name);
+        mf_result_output_info(res, name, "width", json_integer(vips_image_get_width(img)));
+        mf_result_output_info(res, name, "height", json_integer(vips_image_get_page_height(img)));
+    }
 out:
     g_free(buf);
     if (img != NULL)
@@ -496,9 +500,23 @@ out:
     return rc;
 }
 
+/* meta.provenance.libraries: the decoders and encoders that shape the outputs. */
+static void mf__image_provenance(json_t *libs)
+{
+    char webp[16];
+    int v = WebPGetMuxVersion();
+
+    snprintf(webp, sizeof(webp), "%d.%d.%d", (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff);
+    json_object_set_new(libs, "libvips", json_string(vips_version_string()));
+    json_object_set_new(libs, "libwebpmux", json_string(webp));
+    json_object_set_new(libs, "libheif", json_string(mf_vips_heif_version()));
+    json_object_set_new(libs, "opencv", json_string(mf_faces_version()));
+}
+
 const mf_lane mf_lane_image = {
     .name = "image",
     .init = mf__image_init,
     .process = mf__image_process,
     .shutdown = mf__image_shutdown,
+    .provenance = mf__image_provenance,
 };

@@ -191,6 +191,8 @@ static int mf__exec_run(const mf_lane *lane, const mf_config *cfg, const mf_exec
                        .progress_fd = MF__EXEC_OUT_FD};
     mf__progress_last = -1;
     rc = lane->process(&lj, res, err);
+    if (rc == 0)
+        rc = mf_result_describe(res, lane, cfg, job->id, job->outdir, err);
     if (rc < 0 && err->msg[0] == '\0')
         mf_err_set(err, rc, "%s", mf_strerror(rc));
     if (rc < 0)

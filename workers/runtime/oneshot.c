@@ -80,8 +80,8 @@ static json_t *mf__oneshot_record(const mf_lane *lane, const mf__oneshot *a, int
 }
 
 /* Opens the file, runs the lane on it. Returns the lane's rc; *size gets the file size. */
-static int mf__oneshot_run(const mf_lane *lane, const mf__oneshot *a, int64_t *size, mf_result *res,
-                           mf_err *err)
+static int mf__oneshot_run(const mf_lane *lane, const mf_config *cfg, const mf__oneshot *a,
+                           int64_t *size, mf_result *res, mf_err *err)
 {
     char abs[PATH_MAX];
     struct stat st;
@@ -109,6 +109,8 @@ static int mf__oneshot_run(const mf_lane *lane, const mf__oneshot *a, int64_t *s
                         .mime = NULL,
                         .outdir = a->outdir};
     rc = lane->process(&job, res, err);
+    if (rc == 0)
+        rc = mf_result_describe(res, lane, cfg, "oneshot", a->outdir, err);
     if (rc < 0 && err->msg[0] == '\0')
         mf_err_set(err, rc, "%s", mf_strerror(rc));
 out:
@@ -140,7 +142,7 @@ int mf__oneshot_main(const mf_lane *lane, const mf_config *cfg, int argc, char *
     mf_result_init(&res);
     started_ms = mf_clock_now_ms();
     t0 = mf_clock_mono_ms();
-    rc = mf__oneshot_run(lane, &a, &size, &res, &err);
+    rc = mf__oneshot_run(lane, cfg, &a, &size, &res, &err);
     rec = mf__oneshot_record(lane, &a, size, started_ms, mf_clock_mono_ms() - t0, rc, &res, &err);
     text = json_dumps(rec, JSON_INDENT(2) | MF_JSON_REAL);
     if (text == NULL)

@@ -7,7 +7,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/avutil.h>
 #include <libavutil/log.h>
+#include <libswresample/swresample.h>
+#include <libswscale/swscale.h>
 
 #include "mf/clock.h"
 #include "mf/log.h"
@@ -187,9 +192,28 @@ static void mf__video_shutdown(void)
 {
 }
 
+static void mf__video_version(json_t *libs, const char *name, unsigned v)
+{
+    char text[32];
+
+    snprintf(text, sizeof(text), "%u.%u.%u", v >> 16, (v >> 8) & 0xff, v & 0xff);
+    json_object_set_new(libs, name, json_string(text));
+}
+
+/* meta.provenance.libraries: FFmpeg's libraries as loaded (x264 is inside libavcodec's). */
+static void mf__video_provenance(json_t *libs)
+{
+    json_object_set_new(libs, "ffmpeg", json_string(av_version_info()));
+    mf__video_version(libs, "libavcodec", avcodec_version());
+    mf__video_version(libs, "libavformat", avformat_version());
+    mf__video_version(libs, "libswscale", swscale_version());
+    mf__video_version(libs, "libswresample", swresample_version());
+}
+
 const mf_lane mf_lane_video = {
     .name = "video",
     .init = mf__video_init,
     .process = mf__video_process,
     .shutdown = mf__video_shutdown,
+    .provenance = mf__video_provenance,
 };

@@ -35,8 +35,19 @@ int mf_video_err_prefix(mf_err *err, const char *fmt, ...)
     va_end(ap);
     /* Said once: a nested step may already have named the same part. */
     if (strncmp(err->msg, pre, strlen(pre)) != 0) {
-        snprintf(old, sizeof(old), "%s", err->msg);
-        snprintf(err->msg, sizeof(err->msg), "%s%s", pre, old);
+        size_t plen = strlen(pre), olen;
+
+        /* pre, then as much of the old message as fits (memcpy: no -Wformat-truncation) */
+        memcpy(old, err->msg, sizeof(old));
+        old[sizeof(old) - 1] = '\0';
+        olen = strlen(old);
+        if (plen > sizeof(err->msg) - 1)
+            plen = sizeof(err->msg) - 1;
+        if (olen > sizeof(err->msg) - 1 - plen)
+            olen = sizeof(err->msg) - 1 - plen;
+        memcpy(err->msg, pre, plen);
+        memcpy(err->msg + plen, old, olen);
+        err->msg[plen + olen] = '\0';
     }
     return err->code;
 }

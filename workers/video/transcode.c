@@ -485,6 +485,10 @@ int mf_video_transcode(mf_video_input *in, int vidx, const mf_video_tc_opts *opt
     if (t.hw_fallback[0] != '\0')
         json_object_set_new(m, "hw_fallback", json_string(t.hw_fallback));
     json_object_set(out->meta, "transcode", m);
+    mf_result_output_info(out, MF_VIDEO_TC_NAME, "width", json_integer(t.ow));
+    mf_result_output_info(out, MF_VIDEO_TC_NAME, "height", json_integer(t.oh));
+    mf_result_output_info(out, MF_VIDEO_TC_NAME, "duration_s",
+                          json_deep_copy(json_object_get(m, "duration_s")));
 out:
     json_decref(m);
     mf_video_mux_close(&t.mux);

@@ -494,3 +494,8 @@ int mf_vips_check_budget(VipsImage *head, const mf_vips_format *f, int frames, i
                       vips_image_get_height(head), vips_image_get_bands(head),
                       mf__sample_bytes(head) * 8, how, (long long)budget_mb);
 }
+
+const char *mf_vips_heif_version(void)
+{
+    return heif_get_version();
+}

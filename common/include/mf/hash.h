@@ -14,4 +14,7 @@
 int mf_hash_fd(int fd, char hex[MF_SHA256_HEX_LEN], unsigned char *head, size_t head_size,
                size_t *head_len, int64_t *total, mf_err *err);
 
+/* SHA-256 of len bytes at buf as 64 lowercase hex digits. */
+void mf_hash_bytes(const void *buf, size_t len, char hex[MF_SHA256_HEX_LEN]);
+
 #endif

@@ -42,10 +42,21 @@ typedef struct mf_result {
     json_t *outputs; /* array of file names relative to outdir, in the order written */
 } mf_result;
 
+/* meta.outputs: the lane may set it to an object, output name -> what it knows of that output
+ * ({"width": 256, "height": 171}, {"duration_s": 4.0}, {"pages": 3}); after process() the
+ * runtime turns it into the record of every output, in the order of `outputs`:
+ * [{"path": "<id>/<name>", "mime", "size", "sha256", ...what the lane knew}].
+ * meta.provenance is the runtime's: worker_version, lane, libraries (the lane's provenance()
+ * hook) and settings {sha256, values} (the <lane>_* settings, its timeout and input limits),
+ * so a user can tell which files a settings change or an upgrade would alter. */
+
 void mf_result_init(mf_result *res);  /* empty object and array */
 void mf_result_close(mf_result *res); /* NULL-safe */
 /* Records an output file name (relative to outdir). */
 void mf_result_add_output(mf_result *res, const char *name);
+/* Says what the lane knows of an output, meta.outputs[name][key] = value (value is taken):
+ * width, height, duration_s, frames, pages... */
+void mf_result_output_info(mf_result *res, const char *name, const char *key, json_t *value);
 
 typedef struct mf_lane {
     const char *name; /* "image", "video", "doc" */
@@ -58,6 +69,15 @@ typedef struct mf_lane {
     /* Once, when the executor stops (its job pipe closed): release what init() made. It
      * must not write outputs; it may be NULL. */
     void (*shutdown)(void);
+    /* Adds the versions of the libraries (and models) that shape the outputs to libs, e.g.
+     * {"libvips": "8.14.1"}: meta.provenance.libraries. May be NULL. */
+    void (*provenance)(json_t *libs);
 } mf_lane;
+
+/* meta.outputs and meta.provenance (above) for a successful job whose outputs are in outdir;
+ * id names the record. Returns 0, or an error when a listed output is missing. Called by the
+ * runtime (executor and one-shot mode) after process(). */
+int mf_result_describe(mf_result *res, const mf_lane *lane, const mf_config *cfg, const char *id,
+                       const char *outdir, mf_err *err);
 
 #endif

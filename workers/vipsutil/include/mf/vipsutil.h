@@ -35,6 +35,9 @@ int mf_vips_init(const char *prog, mf_err *err);
  * the warning are cleared so the next job starts clean. Returns buf. */
 const char *mf_vips_error(char *buf, size_t size);
 
+/* The libheif version HEIF/AVIF files are decoded with (meta.provenance). */
+const char *mf_vips_heif_version(void);
+
 /* The format of the file at path, decided by its content (never its name), or NULL when it
  * is none of the accepted ones. A file whose signature is one of ours but whose header is too
  * damaged for the loader's own test still gets its format (mf_vips_open() then says what is
