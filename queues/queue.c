@@ -752,8 +752,9 @@ int mf_queue_near_dups(mf_redis *r, const mf_queue_opts *o, const char *id, cons
     return rc;
 }
 
-int mf_queue_retry(mf_redis *r, const char *prefix, int64_t events_maxlen, const char *id,
-                   int *removed, mf_err *err)
+/* retry.lua for mf_queue_retry (from "failed") and mf_queue_reprocess (from "done"). */
+static int mf__again(mf_redis *r, const char *prefix, int64_t events_maxlen, const char *id,
+                     const char *from, int *removed, mf_err *err)
 {
     redisReply *rep = NULL;
     const redisReply *code;
@@ -763,6 +764,7 @@ int mf_queue_retry(mf_redis *r, const char *prefix, int64_t events_maxlen, const
     args_init(&a, prefix, events_maxlen);
     args_str(&a, id);
     args_time(&a, mf_clock_now_ms());
+    args_str(&a, from);
     rc = mf_redis_script(r, "retry", &rep, err, a.argc, a.argv, a.len);
     if (rc < 0)
         return rc;
@@ -773,8 +775,8 @@ int mf_queue_retry(mf_redis *r, const char *prefix, int64_t events_maxlen, const
         rc = mf_err_set(err, -ENOENT, "no record %sfile:%s", prefix, id);
     else if (code->integer == -2 && rep->elements == 2 &&
              rep->element[1]->type == REDIS_REPLY_STRING)
-        rc = mf_err_set(err, MF_EINVAL, "status is %s; only failed files are retried",
-                        rep->element[1]->str);
+        rc = mf_err_set(err, MF_EINVAL, "status is %s; only %s files are %s", rep->element[1]->str,
+                        from, strcmp(from, "done") == 0 ? "reprocessed" : "retried");
     else if (code->integer < 0)
         rc = proto_error(err, "script retry");
     else if (removed != NULL)
@@ -783,33 +785,16 @@ int mf_queue_retry(mf_redis *r, const char *prefix, int64_t events_maxlen, const
     return rc;
 }
 
+int mf_queue_retry(mf_redis *r, const char *prefix, int64_t events_maxlen, const char *id,
+                   int *removed, mf_err *err)
+{
+    return mf__again(r, prefix, events_maxlen, id, "failed", removed, err);
+}
+
 int mf_queue_reprocess(mf_redis *r, const char *prefix, int64_t events_maxlen, const char *id,
                        mf_err *err)
 {
-    redisReply *rep = NULL;
-    const redisReply *code;
-    qargs a;
-    int rc;
-
-    args_init(&a, prefix, events_maxlen);
-    args_str(&a, id);
-    args_time(&a, mf_clock_now_ms());
-    rc = mf_redis_script(r, "reprocess", &rep, err, a.argc, a.argv, a.len);
-    if (rc < 0)
-        return rc;
-    code = rep->type == REDIS_REPLY_ARRAY && rep->elements > 0 ? rep->element[0] : NULL;
-    if (code == NULL || code->type != REDIS_REPLY_INTEGER)
-        rc = proto_error(err, "script reprocess");
-    else if (code->integer == -1)
-        rc = mf_err_set(err, -ENOENT, "no record %sfile:%s", prefix, id);
-    else if (code->integer == -2 && rep->elements == 2 &&
-             rep->element[1]->type == REDIS_REPLY_STRING)
-        rc = mf_err_set(err, MF_EINVAL, "status is %s; only done files are reprocessed",
-                        rep->element[1]->str);
-    else if (code->integer != 1)
-        rc = proto_error(err, "script reprocess");
-    freeReplyObject(rep);
-    return rc;
+    return mf__again(r, prefix, events_maxlen, id, "done", NULL, err);
 }
 
 /* ---- record as JSON ----------------------------------------------------------------- */
