@@ -67,6 +67,9 @@ mf_wait 10 "the job listed as stalled" bash -c "'$MFCTL' status --json | jq -e '
     mf_fail "status does not say when the stalled job is reclaimed: $("$MFCTL" status)"
 mf_expect_status big.jpg done 60
 mf_assert_eq "$(field "$big" attempts)" 2 "attempts of the reclaimed job"
+# what the killed delivery had written (temporary files, a work folder) is gone
+[ -z "$(ls -A "$MF_OUTBOX" | grep '^\.')" ] || mf_fail "left in the outbox: $(ls -A "$MF_OUTBOX")"
+[ -z "$(ls -A "$MF_OUTBOX/$big" | grep '^\.')" ] || mf_fail "temporary files: $(ls -A "$MF_OUTBOX/$big")"
 "$MFCTL" status --json | jq -e '.stalled | length == 0' >/dev/null || mf_fail "still stalled after done"
 mfctl_stop fleet
 mf_pass
