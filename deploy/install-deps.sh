@@ -36,7 +36,7 @@ PACKAGES=(
     # network shares: t_dispatch_netshare mounts a FUSE folder (bindfs) written behind its
     # back; deploy tests: manifests parsed with python3-yaml, the .deb checked by lintian,
     # the many-hosts simulation's namespaces (iproute2) and host names (util-linux unshare)
-    bindfs fuse3 python3-yaml lintian iproute2 util-linux
+    bindfs python3-yaml lintian iproute2 util-linux
 )
 
 missing=()
