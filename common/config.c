@@ -41,13 +41,12 @@ static const mf__centry mf__table[] = {
           "starts an embedded redis-server under state_dir"),
     MF__S(prefix, "mf:", "prefix of every Redis key"),
     MF__S(inbox, "./inbox", "folder watched for uploads (recursively)"),
+    /* help texts stay short: the example file's comment lines are read by libinih too */
     MF__S(watch, "auto",
-          "how the dispatcher sees new files: auto (inotify, and polling for folders on "
-          "NFS/CIFS/SMB/FUSE mounts, where inotify misses what other machines write), "
-          "inotify (never poll), poll (poll the whole inbox, no inotify)"),
+          "dispatcher: auto (inotify; polls NFS/CIFS/SMB/FUSE folders), inotify, poll (no "
+          "inotify)"),
     MF__I(poll_interval_s, 5, 1, 3600,
-          "seconds between two polls of a polled folder; a file is recorded once its size "
-          "and mtime are unchanged over two polls"),
+          "seconds between polls; a polled file is recorded once unchanged over two polls"),
     MF__S(outbox, "./outbox", "folder receiving <id>/ outputs and meta.json"),
     MF__S(state_dir, "./.mf-state", "mfctl's embedded Redis (socket, AOF) lives here"),
     MF__I(visibility_timeout, MF_DEFAULT_VISIBILITY_TIMEOUT, 1, MF__DAY,
