@@ -94,18 +94,20 @@ int mf__poll_folder(mf__disp *d, int dirfd, const char *rel)
 {
     struct statfs sfs;
     const char *fs;
+    int polled = 0;
 
     if (!d->poll_on)
-        return 0;
-    if (mf__poll_covered(d, rel))
-        return 1;
-    if (fstatfs(dirfd, &sfs) < 0)
-        return 0;
+        goto out;
+    polled = mf__poll_covered(d, rel);
+    if (polled || fstatfs(dirfd, &sfs) < 0)
+        goto out;
     fs = mf__poll_fs_name((long)sfs.f_type);
-    if (fs == NULL)
-        return 0;
-    mf__poll_add_root(d, rel, fs);
-    return 1;
+    if (fs != NULL) {
+        mf__poll_add_root(d, rel, fs);
+        polled = 1;
+    }
+out:
+    return polled;
 }
 
 /* Submits the stable files of cand that Redis does not know yet; marks them done. Returns
@@ -183,11 +185,11 @@ static int mf__poll_dir(mf__disp *d, const char *rel, char ***stack, size_t *n_s
     else
         fd = mf_fs_open_beneath(d->inbox_fd, rel, O_RDONLY | O_DIRECTORY, &err);
     if (fd < 0)
-        return 0; /* gone, or a symlink now */
+        goto out; /* gone, or a symlink now */
     dir = fdopendir(fd);
     if (dir == NULL) {
         close(fd);
-        return 0;
+        goto out;
     }
     while (rc == 0 && (de = readdir(dir)) != NULL) {
         struct stat st;
@@ -219,6 +221,7 @@ static int mf__poll_dir(mf__disp *d, const char *rel, char ***stack, size_t *n_s
     if (rc == 0 && n > 0)
         rc = mf__poll_submit(d, cand, n);
     closedir(dir);
+out:
     return rc;
 }
 
@@ -226,11 +229,8 @@ static int mf__poll_dir(mf__disp *d, const char *rel, char ***stack, size_t *n_s
 static void mf__poll_sweep(mf__disp *d)
 {
     size_t pos = 0, n = 0;
-    mf__hnode **gone;
+    mf__hnode **gone = mf_xmalloc((d->poll_files.n + 1) * sizeof(*gone));
 
-    if (d->poll_files.n == 0)
-        return;
-    gone = mf_xmalloc(d->poll_files.n * sizeof(*gone));
     for (mf__hnode *h = mf__htab_next(&d->poll_files, &pos, NULL); h != NULL;
          h = mf__htab_next(&d->poll_files, &pos, h)) {
         if (((mf__pfile *)h->value)->gen != d->poll_gen)
