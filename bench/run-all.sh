@@ -20,4 +20,5 @@ run bash magic.sh
 run bash memory.sh
 run bash e2e.sh
 run bash autoscale.sh
+run bash capacity.sh
 [ ${#failed[@]} -eq 0 ] || { printf 'failed: %s\n' "${failed[@]}" >&2; exit 1; }

@@ -41,6 +41,12 @@ static const mf__centry mf__table[] = {
           "starts an embedded redis-server under state_dir"),
     MF__S(prefix, "mf:", "prefix of every Redis key"),
     MF__S(inbox, "./inbox", "folder watched for uploads (recursively)"),
+    /* help texts stay short: the example file's comment lines are read by libinih too */
+    MF__S(watch, "auto",
+          "dispatcher: auto (inotify; polls NFS/CIFS/SMB/FUSE folders), inotify, poll (no "
+          "inotify)"),
+    MF__I(poll_interval_s, 5, 1, 3600,
+          "seconds between polls; a polled file is recorded once unchanged over two polls"),
     MF__S(outbox, "./outbox", "folder receiving <id>/ outputs and meta.json"),
     MF__S(state_dir, "./.mf-state", "mfctl's embedded Redis (socket, AOF) lives here"),
     MF__I(visibility_timeout, MF_DEFAULT_VISIBILITY_TIMEOUT, 1, MF__DAY,

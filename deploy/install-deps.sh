@@ -33,6 +33,10 @@ PACKAGES=(
     # tests and benchmarks: fixtures drawn with cairo need a font; pgrep, jq, python3, time
     fonts-dejavu-core fontconfig procps jq python3 time
     espeak-ng
+    # network shares: t_dispatch_netshare mounts a FUSE folder (bindfs) written behind its
+    # back; deploy tests: manifests parsed with python3-yaml, the .deb checked by lintian,
+    # the many-hosts simulation's namespaces (iproute2) and host names (util-linux unshare)
+    bindfs python3-yaml lintian iproute2 util-linux
 )
 
 missing=()

@@ -119,6 +119,17 @@ struct mf__disp {
     size_t scan_head, scan_len, scan_cap;
     uint64_t scan_seen, scan_new;
 
+    int scan_polled; /* the open folder is polled (poll.c): its files are left to the poller */
+
+    /* poll.c */
+    int poll_on;  /* watch=auto or poll */
+    int poll_all; /* watch=poll: the whole inbox, no inotify */
+    char **poll_roots;
+    size_t n_poll_roots;
+    mf__htab poll_files; /* path -> size and mtime at the last poll */
+    uint32_t poll_gen;
+    uv_timer_t poll_timer;
+
     /* pipeline.c */
     mf__htab inflight; /* path -> mf__item being inspected */
     size_t n_inflight;
@@ -166,6 +177,14 @@ void mf__scan_kick(mf__disp *d);
 void mf__scan_stop(mf__disp *d);
 /* HINCRBY 1 of a <prefix>stats counter (queue.h) while Redis is up. */
 void mf__disp_stat(mf__disp *d, const char *field);
+
+/* poll.c */
+void mf__poll_start(mf__disp *d);
+/* Called by the scanner for every folder it opens: 1 when the folder is polled (under a
+ * polled root, or on a network or FUSE file system, which then becomes a polled root). */
+int mf__poll_folder(mf__disp *d, int dirfd, const char *rel);
+void mf__poll_stop(mf__disp *d);
+void mf__poll_close(mf__disp *d);
 
 /* pipeline.c */
 int mf__pipeline_start(mf__disp *d, mf_err *err);

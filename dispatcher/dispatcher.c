@@ -72,6 +72,7 @@ static void mf__disp_stop(mf__disp *d)
     d->stopping = 1;
     mf__watch_stop(d);
     mf__scan_stop(d);
+    mf__poll_stop(d);
     mf__pipeline_drop_busy(d);
     uv_timer_stop(&d->retry_timer);
     uv_timer_stop(&d->stats_timer);
@@ -154,6 +155,7 @@ static int mf__disp_open(mf__disp *d, const mf_config *cfg, mf_err *err)
     if (rc < 0)
         goto out;
     mf__scan_init(d);
+    mf__poll_start(d);
     rc = mf__pipeline_start(d, err);
 out:
     return rc;
@@ -203,6 +205,7 @@ out:
     }
     mf__scan_stop(d);
     mf__watch_close(d);
+    mf__poll_close(d);
     mf__pipeline_close(d);
     mf_classify_free(d->magic);
     if (d->inbox_fd >= 0)

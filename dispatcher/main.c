@@ -28,6 +28,10 @@ static int mf__validate(const mf_config *cfg, mf_err *err)
                           "fleet it starts)");
     if (strncmp(cfg->redis_url, "redis://", 8) != 0 && strncmp(cfg->redis_url, "unix://", 7) != 0)
         return mf_err_set(err, MF_ECONFIG, "redis_url must start with redis:// or unix://");
+    if (strcmp(cfg->watch, "auto") != 0 && strcmp(cfg->watch, "inotify") != 0 &&
+        strcmp(cfg->watch, "poll") != 0)
+        return mf_err_set(err, MF_ECONFIG, "watch '%s' is not one of auto inotify poll",
+                          cfg->watch);
     if (stat(cfg->inbox, &st) < 0 || !S_ISDIR(st.st_mode))
         return mf_err_set(err, MF_ECONFIG, "inbox %s is not a folder", cfg->inbox);
     if (mf_log_init("dispatcher", cfg->log_level) < 0)

@@ -7,7 +7,9 @@
  * listed; one closed after it produces an event. Listed files already recorded with the same
  * path, size and mtime are skipped (one mf_queue_known() pipeline per step); files still
  * open for writing are refused by the inspection (their close is still to come). Symlinks
- * are never followed: every open uses O_NOFOLLOW, every stat AT_SYMLINK_NOFOLLOW. */
+ * are never followed: every open uses O_NOFOLLOW, every stat AT_SYMLINK_NOFOLLOW. Files of a
+ * polled folder (poll.c: a network share, or watch=poll) are left to the poller, which
+ * records them once they stop changing; the scan still lists its subfolders to watch them. */
 #include "disp.h"
 
 #include <errno.h>
@@ -142,6 +144,7 @@ static int mf__scan_next_dir(mf__disp *d)
             free(rel);
             continue;
         }
+        d->scan_polled = mf__poll_folder(d, fd, rel);
         mf__watch_add(d, fd, rel);
         d->scan_dir = fdopendir(fd);
         if (d->scan_dir == NULL) {
@@ -191,7 +194,7 @@ static int mf__scan_entry(mf__disp *d, const struct dirent *de, mf__found *found
         rel = NULL;
     } else if (S_ISLNK(st.st_mode)) {
         mf_log(MF_LOG_INFO, "msg=\"symlink skipped\" path=%s", mf_log_quote(q, sizeof(q), rel));
-    } else if (S_ISREG(st.st_mode)) {
+    } else if (S_ISREG(st.st_mode) && !d->scan_polled) {
         found->rel = rel;
         found->size = st.st_size;
         found->mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;

@@ -36,6 +36,8 @@ int mf__watch_start(mf__disp *d, mf_err *err)
     uv_timer_init(d->loop, &d->link_timer);
     d->link_timer.data = d;
     d->root_wd = -1;
+    if (strcmp(d->cfg->watch, "poll") == 0)
+        goto out; /* poll.c finds every file */
     d->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (d->ino_fd < 0) {
         rc = mf_err_sys(err, -errno, "inotify_init1()");

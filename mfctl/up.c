@@ -7,9 +7,13 @@
 #include <errno.h>
 #include <signal.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mf/clock.h"
 #include "mf/fsutil.h"
@@ -248,15 +252,41 @@ out:
     return rc;
 }
 
+/* sd_notify(3) without libsystemd: one datagram to the unix socket systemd names in
+ * $NOTIFY_SOCKET (Type=notify), "@..." being the abstract namespace. Nothing without it. */
+static void mf__up_notify(const char *msg)
+{
+    const char *path = getenv("NOTIFY_SOCKET");
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    size_t len;
+    int fd;
+
+    if (path == NULL || (path[0] != '/' && path[0] != '@') ||
+        (len = strlen(path)) >= sizeof(sa.sun_path))
+        return;
+    memcpy(sa.sun_path, path, len);
+    if (path[0] == '@')
+        sa.sun_path[0] = '\0';
+    fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+               (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0)
+        mf__up_log(MF_LOG_WARN, "sd_notify failed", strerror(errno));
+    close(fd);
+}
+
 /* Supervises until SIGINT/SIGTERM: restarts, plan changes, reloads (SIGHUP). */
 static void mf__up_run(mf__up *u)
 {
     int sig = 0;
 
-    for (;;) {
+    for (int first = 1;; first = 0) {
         int64_t next;
 
         mf_ctl_steer_tick(&u->steer);
+        if (first)
+            mf__up_notify("READY=1"); /* the first workers are started */
         next = mf_ctl_fleet_tick(&u->fleet);
         sig = mf_ctl_fleet_wait(next < 250 ? next : 250);
         if (sig == SIGINT || sig == SIGTERM)
@@ -264,6 +294,7 @@ static void mf__up_run(mf__up *u)
         if (sig == SIGHUP)
             mf_ctl_steer_reload(&u->steer);
     }
+    mf__up_notify("STOPPING=1");
     mf_log(MF_LOG_INFO, "signal=%s msg=\"stopping\"", sigabbrev_np(sig));
 }
 

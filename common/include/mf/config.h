@@ -18,7 +18,9 @@ typedef struct mf_config {
     char *prefix;    /* key prefix, "mf:" */
     char *inbox;
     char *outbox;
-    char *state_dir; /* mfctl's embedded redis lives here */
+    char *watch;             /* "auto", "inotify", "poll" (dispatcher) */
+    int64_t poll_interval_s; /* seconds between polls of network-share folders */
+    char *state_dir;         /* mfctl's embedded redis lives here */
     /* delivery */
     int64_t visibility_timeout; /* seconds */
     int64_t max_attempts;
