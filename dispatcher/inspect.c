@@ -180,7 +180,7 @@ int mf_dispatch_inspect(int inbox_fd, const char *rel, const mf_config *cfg, mf_
     rc = mf_classify_buffer(magic, head, head_len, out->mime, sizeof(out->mime), err);
     if (rc < 0)
         goto out;
-    out->lane = mf_lanemap_lane(out->mime, cfg->mime_image, cfg->mime_video, cfg->mime_doc);
+    out->lane = mf_lanemap_lane(out->mime, (const char *const *)cfg->lane_mime, MF_LANE_COUNT);
     mf_path_profile(rel, cfg->profiles, out->profile, sizeof(out->profile));
     out->lane = mf_lanemap_route(out->lane, out->profile, cfg->profile_routes);
 out:

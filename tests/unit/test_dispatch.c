@@ -143,7 +143,7 @@ static void test_classify_headers(void **state)
         assert_int_equal(
             mf_classify_buffer(c, fixtures[i].buf, fixtures[i].len, mime, sizeof(mime), &err), 0);
         assert_string_equal(mime, fixtures[i].mime);
-        lane = mf_lanemap_lane(mime, cfg.mime_image, cfg.mime_video, cfg.mime_doc);
+        lane = mf_lanemap_lane(mime, (const char *const *)cfg.lane_mime, MF_LANE_COUNT);
         if (fixtures[i].lane == NULL)
             assert_null(lane);
         else

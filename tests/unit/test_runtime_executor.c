@@ -79,14 +79,15 @@ static int fake_process(const mf_lane_job *job, mf_result *out, mf_err *err)
     return 0;
 }
 
-static const mf_lane fake_lane = {"image", fake_init, fake_process, NULL};
+static const mf_lane fake_lane = {.name = "image", .init = fake_init, .process = fake_process};
 
 static int failing_init(const mf_config *c, mf_err *err)
 {
     return mf_err_set(err, MF_ECONFIG, "image_format \"bmp\" is not one of webp jpeg png avif");
 }
 
-static const mf_lane failing_lane = {"image", failing_init, fake_process, NULL};
+static const mf_lane failing_lane = {
+    .name = "image", .init = failing_init, .process = fake_process};
 
 /* ---- fixtures ------------------------------------------------------------------------- */
 
