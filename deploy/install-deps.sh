@@ -33,6 +33,9 @@ PACKAGES=(
     # tests and benchmarks: fixtures drawn with cairo need a font; pgrep, jq, python3, time
     fonts-dejavu-core fontconfig procps jq python3 time
     espeak-ng
+    # model lane: assimp (import, glTF export), meshoptimizer (LODs), EGL + GLES from Mesa
+    # (thumbnails, llvmpipe without a GPU); its tests make fixtures with `assimp export`
+    libassimp-dev libmeshoptimizer-dev libegl-dev libgles-dev libegl-mesa0 assimp-utils
 )
 
 missing=()

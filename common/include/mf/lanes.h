@@ -20,7 +20,8 @@
  *     noun           what the lane's jobs are called in help texts ("seconds per <noun> job")
  *
  * Why these timeouts: image jobs are one decode and a few resizes (seconds); a video job
- * transcodes up to the length of the clip; a document job OCRs page by page.
+ * transcodes up to the length of the clip; a document job OCRs page by page; a model job
+ * imports, renders and exports a mesh (the MIME types are the dispatcher's, dispatcher/sniff3d.c).
  * The image globs cover the spellings libmagic versions use (image/bmp and image/x-ms-bmp,
  * image/vnd.microsoft.icon and image/x-icon, image/jp2 and image/x-jp2-codestream, the four
  * image/x-portable-*).
@@ -38,7 +39,8 @@
                      "image/avif image/*bmp image/*icon image/*photoshop image/*jp2* image/jpx " \
                      "image/jxl image/x-portable-*", "image") \
     X(video, 4, 3600, "video/* audio/*", "video") \
-    X(doc, 2, 900, "application/pdf", "document")
+    X(doc, 2, 900, "application/pdf", "document") \
+    X(model, 2, 300, "model/*", "3D model")
 /* clang-format on */
 
 #define MF_LANE_NAME_MAX 16
