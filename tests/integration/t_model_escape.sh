@@ -26,6 +26,7 @@ printf 'ply\nformat binary_little_endian 1.0\nelement vertex 4000000000\npropert
 head -c 64 /dev/urandom >>"$T/in/h/huge.ply"
 assimp export "$T/y.obj" "$T/box.glb" -fglb2 >/dev/null 2>&1 || mf_fail "assimp export glb2"
 head -c "$(($(stat -c %s "$T/box.glb") / 2))" "$T/box.glb" >"$T/in/h/cut.glb"
+printf 'OFF\n4000000000 4000000000 0\n0 0 0\n1 0 0\n0 1 0\n3 0 1 2\n' >"$T/in/h/bomb.off"
 
 mf_start dispatcher "$MF_BIN_DIR/mf-dispatcher"
 mf_start worker "$MF_BIN_DIR/mf-worker-model"
@@ -68,9 +69,13 @@ grep -q "referenced file" <<<"$(grep "$(id_of late/box.gltf)" "$T/logs/worker.lo
 cp "$T/box.bin" "$MF_INBOX/late/box.bin"
 mf_expect_status late/box.gltf done 120
 # hostile files fail with a reason; the worker lives on
-for rel in h/huge.ply h/cut.glb; do
+for spec in "h/huge.ply:PLY header declares 12000000001 values, more than the file's" \
+    "h/cut.glb:GLB header says" "h/bomb.off:OFF header declares 4000000000 vertices"; do
+    rel=${spec%%:*} want=${spec#*:}
     mf_expect_status "$rel" failed 120
-    [ -n "$(field "$(id_of "$rel")" error)" ] || mf_fail "$rel failed without an error"
+    err=$(field "$(id_of "$rel")" error)
+    grep -qF "$want" <<<"$err" || mf_fail "$rel: error '$err' does not say '$want'"
+    mf_assert_eq "$(field "$(id_of "$rel")" attempts)" 1 "attempts of $rel (not retried)"
 done
 kill -0 "$MF_PID_worker" || mf_fail "the worker died"
 mf_pass

@@ -106,7 +106,9 @@ static int mf__model_process(const mf_lane_job *job, mf_result *res, mf_err *err
                         job->mime ? job->mime : "(no type)");
         goto out;
     }
-    rc = mf__import(job, f, &mio, &s, err);
+    rc = mf_model_check_header(job->fd, f, err);
+    if (rc == 0)
+        rc = mf__import(job, f, &mio, &s, err);
     if (rc < 0)
         goto out;
     json_decref(res->meta);

@@ -12,6 +12,11 @@
 
 extern const mf_lane mf_lane_model;
 
+/* Triangles a model may declare in its header (PLY, OFF, binary STL): 20 million is about
+ * 1 GB of assimp's scene (vertices, normals, faces) and beyond what a thumbnail or a web GLB
+ * is for. Fixed. */
+#define MF_MODEL_MAX_TRIANGLES 20000000
+
 /* A format the lane takes: the dispatcher's MIME type (dispatcher/sniff3d.c), the extension
  * that selects assimp's importer, the name in meta.format, and whether +Z is up by the
  * format's convention and assimp leaves it so (STL, OFF, 3MF; 3DS is turned by the
@@ -43,6 +48,10 @@ typedef struct mf_model_io {
  * error (the folder cannot be opened). */
 int mf_model_io_init(mf_model_io *mio, const char *path, int fd, const char *ext, mf_err *err);
 void mf_model_io_close(mf_model_io *mio);
+
+/* Limits from the header of the upload (fd), before assimp reads it (header.c). Returns 0,
+ * MF_ECORRUPT (declares more than the file holds) or MF_ELIMIT. */
+int mf_model_check_header(int fd, const mf_model_format *f, mf_err *err);
 
 /* World-space bounding box of the scene's meshes (node transforms applied). Returns 0 when
  * the scene has no vertex. */
