@@ -19,7 +19,8 @@ with open(path, "w") as f:
 PY
 }
 
-# mk_sphere_off FILE N: a UV sphere (N rings) as OFF, stretched 3x along Z
+# mk_sphere_off FILE N: a UV sphere (N rings) as OFF, stretched 3x along Z and 1.6x along X
+# (not symmetric about its up axis, so the turntable's frames differ)
 mk_sphere_off() {
     python3 - "$1" "$2" <<'PY'
 import math, sys
@@ -29,7 +30,7 @@ for i in range(n + 1):
     t = math.pi * i / n
     for j in range(2 * n):
         p = 2 * math.pi * j / (2 * n)
-        v.append((math.sin(t) * math.cos(p), math.sin(t) * math.sin(p), 3 * math.cos(t)))
+        v.append((1.6 * math.sin(t) * math.cos(p), math.sin(t) * math.sin(p), 3 * math.cos(t)))
 for i in range(n):
     for j in range(2 * n):
         a, b = i * 2 * n + j, i * 2 * n + (j + 1) % (2 * n)

@@ -33,7 +33,7 @@ check_model() { # REL: done, outputs, meta = assimp, thumbnail upright, GLBs val
     id=$(id_of "$rel")
     d=$MF_OUTBOX/$id
     mf_assert_eq "$(field "$id" outputs | jq -r 'map(sub(".*/"; "")) | join(" ")')" \
-        "thumb-512.png model.glb lod-1.glb lod-2.glb" "outputs of $rel"
+        "thumb-512.png model.glb lod-1.glb lod-2.glb turntable.webp" "outputs of $rel"
     tris=$(field "$id" meta | jq -r .triangles)
     mf_assert_eq "$tris" "$(assimp_faces "$MF_INBOX/$rel")" "triangles of $rel (assimp info)"
     mf_assert_eq "$(vipsheader -f width "$d/thumb-512.png")x$(vipsheader -f height "$d/thumb-512.png")" \
@@ -43,6 +43,11 @@ check_model() { # REL: done, outputs, meta = assimp, thumbnail upright, GLBs val
     read -r _ _ w h <<<"$trim"
     [ "$w" -gt 60 ] && [ "$h" -gt 60 ] || mf_fail "thumbnail of $rel is blank (${w}x$h drawn)"
     [ "$h" -gt $((w * 13 / 10)) ] || mf_fail "thumbnail of $rel not upright (${w}x$h drawn)"
+    # shaded, not a black silhouette
+    [ "$(vips min "$d/thumb-512.png" | cut -d. -f1)" -gt 30 ] || mf_fail "thumbnail of $rel is black"
+    # the turntable: an animated WebP of 16 frames of 256 px
+    mf_assert_eq "$(vipsheader -f n-pages "$d/turntable.webp")" 16 "turntable frames of $rel"
+    mf_assert_eq "$(vipsheader -f width "$d/turntable.webp")" 256 "turntable width of $rel"
     for g in model.glb lod-1.glb lod-2.glb; do
         python3 - "$d/$g" <<'PY' || mf_fail "$rel: $g is not a glTF 2.0 binary"
 import json, struct, sys

@@ -20,6 +20,9 @@
      aiProcess_JoinIdenticalVertices)
 
 #define MF__THUMB_SIZE 512
+/* turntable.webp: 16 frames of 256 px, one turn in 1.3 s */
+#define MF__TURNTABLE_SIZE 256
+#define MF__TURNTABLE_FRAMES 16
 
 static int mf__model_init(const mf_config *cfg, mf_err *err)
 {
@@ -126,6 +129,11 @@ static int mf__model_process(const mf_lane_job *job, mf_result *res, mf_err *err
         mf_result_add_output(res, "model.glb");
     if (rc == 0)
         rc = mf__lods(s, job->outdir, res, err);
+    if (rc == 0)
+        rc = mf_model_render_turntable(s, &box, f->z_up, MF__TURNTABLE_SIZE, MF__TURNTABLE_FRAMES,
+                                       1, job->outdir, "turntable.webp", err);
+    if (rc == 0)
+        mf_result_add_output(res, "turntable.webp");
 out:
     if (s != NULL)
         aiReleaseImport(s);

@@ -79,6 +79,11 @@ int mf_model_lod(const struct aiScene *s, double ratio, const char *outdir, cons
  * in this process, after the executor's fork). */
 int mf_model_render_png(const struct aiScene *s, const mf_model_box *box, int z_up, int size,
                         const char *outdir, const char *name, mf_err *err);
+/* turntable.webp: frames views of size x size turning once about the up axis, as an animated
+ * WebP (animated) or one still strip of the frames stacked top to bottom. */
+int mf_model_render_turntable(const struct aiScene *s, const mf_model_box *box, int z_up, int size,
+                              int frames, int animated, const char *outdir, const char *name,
+                              mf_err *err);
 /* Releases the EGL context (lane shutdown). */
 void mf_model_render_close(void);
 

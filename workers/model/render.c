@@ -102,6 +102,9 @@ static void mf__mesh(const struct aiScene *s, const struct aiMesh *m, const stru
 
     if (m->mMaterialIndex < s->mNumMaterials)
         aiGetMaterialColor(s->mMaterials[m->mMaterialIndex], "$clr.diffuse", 0, 0, &diffuse);
+    /* black (how assimp's 3MF and some exporters leave an unset colour) shows no shape */
+    if (diffuse.r < 0.02f && diffuse.g < 0.02f && diffuse.b < 0.02f)
+        diffuse = (struct aiColor4D){0.72f, 0.74f, 0.78f, 1};
     aiMatrix3FromMatrix4(&nm, w);
     for (unsigned f = 0; f < m->mNumFaces; f++) {
         const struct aiFace *face = &m->mFaces[f];
@@ -201,9 +204,9 @@ static void mf__mul(float r[16], const float a[16], const float b[16])
 
 /* The camera: model turned up (z_up: -90 deg about X), centred, seen from yaw 35 deg and
  * pitch 25 deg at a distance that fits the bounding sphere in a 35 deg field of view. */
-static void mf__camera(const mf_model_box *box, int z_up, float mvp[16], float rot3[9])
+static void mf__camera(const mf_model_box *box, int z_up, float yaw, float mvp[16], float rot3[9])
 {
-    const float yaw = 0.61f, pitch = 0.44f, fov = 0.61f;
+    const float pitch = 0.44f, fov = 0.61f;
     float cx = (float)(box->max[0] + box->min[0]) / 2, cy = (float)(box->max[1] + box->min[1]) / 2,
           cz = (float)(box->max[2] + box->min[2]) / 2;
     float dx = (float)(box->max[0] - box->min[0]), dy = (float)(box->max[1] - box->min[1]),
@@ -248,7 +251,7 @@ static void mf__camera(const mf_model_box *box, int z_up, float mvp[16], float r
 }
 
 /* Draws b into a size x size RGBA buffer (rows top first). */
-static int mf__draw(const mf__verts *b, const mf_model_box *box, int z_up, int size,
+static int mf__draw(const mf__verts *b, const mf_model_box *box, int z_up, float yaw, int size,
                     unsigned char *rgba, mf_err *err)
 {
     GLuint fbo = 0, rb[2] = {0, 0}, vbo = 0, prog = 0, vs, fs;
@@ -286,7 +289,7 @@ static int mf__draw(const mf__verts *b, const mf_model_box *box, int z_up, int s
         goto out;
     }
     glUseProgram(prog);
-    mf__camera(box, z_up, mvp, rot3);
+    mf__camera(box, z_up, yaw, mvp, rot3);
     glUniformMatrix4fv(glGetUniformLocation(prog, "mvp"), 1, GL_FALSE, mvp);
     glUniformMatrix3fv(glGetUniformLocation(prog, "rot"), 1, GL_FALSE, rot3);
     glViewport(0, 0, size, size);
@@ -315,15 +318,15 @@ out:
     return rc;
 }
 
-int mf_model_render_png(const struct aiScene *s, const mf_model_box *box, int z_up, int size,
-                        const char *outdir, const char *name, mf_err *err)
+/* Draws `frames` views turning about the up axis (the first at the thumbnail's angle), each
+ * size x size, into one RGBA strip of frames x size rows, top first. */
+static int mf__render(const struct aiScene *s, const mf_model_box *box, int z_up, int size,
+                      int frames, unsigned char *strip, mf_err *err)
 {
-    unsigned char *rgba = mf_xmalloc((size_t)size * size * 4);
+    const size_t frame_bytes = (size_t)size * size * 4, row = (size_t)size * 4;
+    unsigned char *rgba = mf_xmalloc(frame_bytes);
     mf__verts b = {0};
     struct aiMatrix4x4 id;
-    VipsImage *img = NULL, *flip = NULL;
-    void *png = NULL;
-    size_t png_len = 0;
     int rc;
 
     rc = mf__egl_init(err);
@@ -331,14 +334,36 @@ int mf_model_render_png(const struct aiScene *s, const mf_model_box *box, int z_
         goto out;
     aiIdentityMatrix4(&id);
     mf__flatten(s, s->mRootNode, id, &b, 0);
-    rc = mf__draw(&b, box, z_up, size, rgba, err);
+    for (int i = 0; rc == 0 && i < frames; i++) {
+        unsigned char *dst = strip + (size_t)i * frame_bytes;
+
+        rc =
+            mf__draw(&b, box, z_up, 0.61f + 6.2831853f * (float)i / (float)frames, size, rgba, err);
+        /* OpenGL's rows start at the bottom */
+        for (int y = 0; rc == 0 && y < size; y++)
+            memcpy(dst + (size_t)y * row, rgba + (size_t)(size - 1 - y) * row, row);
+    }
+out:
+    free(b.v);
+    free(rgba);
+    return rc;
+}
+
+int mf_model_render_png(const struct aiScene *s, const mf_model_box *box, int z_up, int size,
+                        const char *outdir, const char *name, mf_err *err)
+{
+    unsigned char *rgba = mf_xmalloc((size_t)size * size * 4);
+    VipsImage *img = NULL;
+    void *png = NULL;
+    size_t png_len = 0;
+    int rc;
+
+    rc = mf__render(s, box, z_up, size, 1, rgba, err);
     if (rc < 0)
         goto out;
-    /* OpenGL's rows start at the bottom */
     img =
         vips_image_new_from_memory(rgba, (size_t)size * size * 4, size, size, 4, VIPS_FORMAT_UCHAR);
-    if (img == NULL || vips_flip(img, &flip, VIPS_DIRECTION_VERTICAL, NULL) != 0 ||
-        vips_pngsave_buffer(flip, &png, &png_len, "compression", 6, NULL) != 0) {
+    if (img == NULL || vips_pngsave_buffer(img, &png, &png_len, "compression", 6, NULL) != 0) {
         rc = mf_err_set(err, MF_ECONFIG, "vips_pngsave_buffer() failed: %s", vips_error_buffer());
         vips_error_clear();
         goto out;
@@ -346,11 +371,54 @@ int mf_model_render_png(const struct aiScene *s, const mf_model_box *box, int z_
     rc = mf_fs_write_atomic(outdir, name, png, png_len, err);
 out:
     g_free(png);
-    if (flip != NULL)
-        g_object_unref(flip);
     if (img != NULL)
         g_object_unref(img);
-    free(b.v);
     free(rgba);
+    return rc;
+}
+
+int mf_model_render_turntable(const struct aiScene *s, const mf_model_box *box, int z_up, int size,
+                              int frames, int animated, const char *outdir, const char *name,
+                              mf_err *err)
+{
+    size_t bytes = (size_t)size * size * 4 * (size_t)frames;
+    unsigned char *strip = mf_xmalloc(bytes);
+    VipsImage *img = NULL, *out_img = NULL;
+    void *webp = NULL;
+    size_t webp_len = 0;
+    int *delays = NULL, rc;
+
+    rc = mf__render(s, box, z_up, size, frames, strip, err);
+    if (rc < 0)
+        goto out;
+    img = vips_image_new_from_memory(strip, bytes, size, size * frames, 4, VIPS_FORMAT_UCHAR);
+    if (img == NULL || vips_copy(img, &out_img, NULL) != 0) {
+        rc = mf_err_set(err, MF_ECONFIG, "vips_copy() failed: %s", vips_error_buffer());
+        vips_error_clear();
+        goto out;
+    }
+    if (animated) {
+        /* one page per frame: an animated WebP, 12 frames a second */
+        delays = mf_xmalloc((size_t)frames * sizeof(*delays));
+        for (int i = 0; i < frames; i++)
+            delays[i] = 83;
+        vips_image_set_int(out_img, "page-height", size);
+        vips_image_set_array_int(out_img, "delay", delays, frames);
+        vips_image_set_int(out_img, "loop", 0);
+    }
+    if (vips_webpsave_buffer(out_img, &webp, &webp_len, "Q", 75, "effort", 1, NULL) != 0) {
+        rc = mf_err_set(err, MF_ECONFIG, "vips_webpsave_buffer() failed: %s", vips_error_buffer());
+        vips_error_clear();
+        goto out;
+    }
+    rc = mf_fs_write_atomic(outdir, name, webp, webp_len, err);
+out:
+    g_free(webp);
+    free(delays);
+    if (out_img != NULL)
+        g_object_unref(out_img);
+    if (img != NULL)
+        g_object_unref(img);
+    free(strip);
     return rc;
 }
