@@ -73,6 +73,14 @@ done
 m=$(field "$(id_of objsrc/box.obj)" meta)
 mf_assert_eq "$(jq -c '[.bbox.min, .bbox.max, .format, .meshes, .vertices]' <<<"$m")" \
     '[[0,0,0],[1,3,1],"obj",1,8]' "meta of box.obj"
+# which importer read it, and where the up axis came from
+mf_assert_eq "$(jq -r .importer <<<"$m")" "Wavefront Object Importer" "importer of box.obj"
+mf_assert_eq "$(field "$(id_of gltf2/box.gltf)" meta | jq -r .importer)" "glTF2 Importer" \
+    "importer of box.gltf"
+mf_assert_eq "$(field "$(id_of fbxa/box.fbx)" meta | jq -r '[.up_axis, .up_axis_from] | join(" ")')" \
+    "+y file" "up axis of box.fbx"
+mf_assert_eq "$(field "$(id_of stl/box.stl)" meta | jq -r '[.up_axis, .up_axis_from] | join(" ")')" \
+    "+z format" "up axis of box.stl"
 # the sphere: LODs simplify (meshoptimizer) to fewer triangles
 m=$(field "$(id_of off/sphere.off)" meta)
 [ "$(jq '.lods[1].triangles' <<<"$m")" -lt "$(jq '.triangles' <<<"$m")" ] ||

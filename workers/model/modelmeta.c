@@ -1,6 +1,8 @@
 /* meta of a model: what assimp imported, counted as `assimp info` counts it, and the
  * world-space bounding box. */
 #include <assimp/cimport.h>
+#include <assimp/importerdesc.h>
+#include <assimp/metadata.h>
 #include <math.h>
 #include <string.h>
 #include <strings.h>
@@ -112,6 +114,56 @@ static int mf__depth(const struct aiNode *n, int d, size_t *nodes)
     return best;
 }
 
+/* The scene's metadata entry key, or NULL. */
+static const struct aiMetadataEntry *mf__md(const struct aiScene *s, const char *key)
+{
+    const struct aiMetadata *md = s->mMetaData;
+
+    for (unsigned i = 0; md != NULL && i < md->mNumProperties; i++) {
+        if (strcmp(md->mKeys[i].data, key) == 0)
+            return &md->mValues[i];
+    }
+    return NULL;
+}
+
+/* generator, units and up axis, each with where it came from: the file (assimp's metadata)
+ * or the format's convention */
+static void mf__provenance(json_t *meta, const struct aiScene *s, const mf_model_format *f)
+{
+    const struct aiMetadataEntry *gen = mf__md(s, "SourceAsset_Generator");
+    const struct aiMetadataEntry *unit = mf__md(s, "UnitScaleFactor");
+    const struct aiMetadataEntry *up = mf__md(s, "UpAxis");
+    const struct aiMetadataEntry *fmt = mf__md(s, "SourceAsset_Format");
+    const struct aiImporterDesc *imp = aiGetImporterDesc(f->ext);
+    static const char *const axes[] = {"+x", "+y", "+z"};
+
+    /* the importer's own name when it records one (glTF 1 and 2 share an extension) */
+    if (fmt != NULL && fmt->mType == AI_AISTRING && fmt->mData != NULL)
+        json_object_set_new(meta, "importer",
+                            json_string(((const struct aiString *)fmt->mData)->data));
+    else if (imp != NULL && imp->mName != NULL)
+        json_object_set_new(meta, "importer", json_string(imp->mName));
+    if (gen != NULL && gen->mType == AI_AISTRING && gen->mData != NULL)
+        json_object_set_new(meta, "generator",
+                            json_string(((const struct aiString *)gen->mData)->data));
+    if (unit != NULL && unit->mData != NULL &&
+        (unit->mType == AI_DOUBLE || unit->mType == AI_FLOAT)) {
+        double v =
+            unit->mType == AI_DOUBLE ? *(const double *)unit->mData : *(const float *)unit->mData;
+
+        json_object_set_new(meta, "unit_scale", json_real(v));
+        json_object_set_new(meta, "unit_scale_from", json_string("file"));
+    }
+    if (up != NULL && up->mType == AI_INT32 && up->mData != NULL &&
+        *(const int32_t *)up->mData >= 0 && *(const int32_t *)up->mData <= 2) {
+        json_object_set_new(meta, "up_axis", json_string(axes[*(const int32_t *)up->mData]));
+        json_object_set_new(meta, "up_axis_from", json_string("file"));
+    } else {
+        json_object_set_new(meta, "up_axis", json_string(f->z_up ? "+z" : "+y"));
+        json_object_set_new(meta, "up_axis_from", json_string("format"));
+    }
+}
+
 static json_t *mf__vec(const double v[3])
 {
     return json_pack("[f,f,f]", v[0], v[1], v[2]);
@@ -158,8 +210,7 @@ json_t *mf_model_meta(const struct aiScene *s, const mf_model_format *f)
     json_object_set_new(meta, "has_normals", json_boolean(normals));
     json_object_set_new(meta, "has_uvs", json_boolean(uvs));
     json_object_set_new(meta, "has_colors", json_boolean(colours));
-    json_object_set_new(meta, "up_axis", json_string(f->z_up ? "+z" : "+y"));
-    json_object_set_new(meta, "up_axis_from", json_string("format"));
+    mf__provenance(meta, s, f);
     if (mf_model_bounds(s, &box)) {
         double size[3], centre[3];
 
