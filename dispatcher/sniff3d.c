@@ -160,6 +160,20 @@ static int mf__is_3ds(const unsigned char *b, size_t len, int64_t size)
     return sub == 0x0002 || sub == 0x3d3d || sub == 0xb000;
 }
 
+/* glTF JSON: an object with "asset" and "version" in the head, or starting like one in a
+ * .gltf file (the asset object may come after the head). */
+static int mf__is_gltf(const unsigned char *b, size_t len, const char *name)
+{
+    size_t i = 0;
+
+    while (i < len && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n'))
+        i++;
+    if (i >= len || b[i] != '{')
+        return 0;
+    return (mf__has(b, len, "\"asset\"") && mf__has(b, len, "\"version\"")) ||
+           (mf__ext_is(name, "gltf") && mf__has(b, len < 4096 ? len : 4096, "\""));
+}
+
 const char *mf_sniff_model(const char *mime, const void *head, size_t len, int64_t size,
                            const char *name)
 {
@@ -184,10 +198,12 @@ const char *mf_sniff_model(const char *mime, const void *head, size_t len, int64
             return "model/x-ply";
         return NULL;
     }
-    /* text: JSON, XML or plain */
+    /* text: JSON (libmagic calls JSON it cannot parse, too deep for it say, text/plain), XML
+     * or plain */
+    if (mf__is_gltf(b, len, name))
+        return "model/gltf+json";
     if (strcmp(mime, "application/json") == 0)
-        return mf__has(b, len, "\"asset\"") && mf__has(b, len, "\"version\"") ? "model/gltf+json"
-                                                                              : NULL;
+        return NULL;
     if (mf__has(b, len < 4096 ? len : 4096, "<COLLADA"))
         return "model/vnd.collada+xml";
     if (strcmp(mime, "text/plain") != 0)

@@ -2,8 +2,9 @@
 # A model reads its companions only from its own folder (workers/model/modelio.c): a glTF
 # buffer URI ../../../etc/passwd, an OBJ mtllib ../../secret.mtl and a symlinked .mtl load
 # nothing from outside (no byte of the target in any output); a .bin that has not arrived yet
-# is a retryable failure, and the model is done once it is there. Hostile files (a PLY
-# declaring 4 billion vertices, a GLB cut in half) fail with a reason and the worker lives.
+# is a retryable failure, and the model is done once it is there. Hostile files (a PLY or OFF
+# declaring 4 billion elements, a GLB cut in half, a glTF node chain 20,000 deep) fail at the
+# first attempt with a reason and the worker lives.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/model_lib.sh"
 mf_setup
@@ -27,6 +28,21 @@ head -c 64 /dev/urandom >>"$T/in/h/huge.ply"
 assimp export "$T/y.obj" "$T/box.glb" -fglb2 >/dev/null 2>&1 || mf_fail "assimp export glb2"
 head -c "$(($(stat -c %s "$T/box.glb") / 2))" "$T/box.glb" >"$T/in/h/cut.glb"
 printf 'OFF\n4000000000 4000000000 0\n0 0 0\n1 0 0\n0 1 0\n3 0 1 2\n' >"$T/in/h/bomb.off"
+# a node chain 20,000 deep (assimp's importer overflows its stack on it)
+python3 - "$T/in/h/deep.gltf" <<'PY'
+import base64, json, struct, sys
+uri = "data:application/octet-stream;base64," + base64.b64encode(
+    struct.pack("<9f", 0, 0, 0, 1, 0, 0, 0, 1, 0)).decode()
+n = 20000
+doc = {"asset": {"version": "2.0"}, "scene": 0, "scenes": [{"nodes": [0]}],
+       "nodes": [{"children": [i + 1]} for i in range(n - 1)] + [{"mesh": 0}],
+       "meshes": [{"primitives": [{"attributes": {"POSITION": 0}}]}],
+       "accessors": [{"bufferView": 0, "componentType": 5126, "count": 3, "type": "VEC3",
+                      "min": [0, 0, 0], "max": [1, 1, 0]}],
+       "bufferViews": [{"buffer": 0, "byteLength": 36}],
+       "buffers": [{"byteLength": 36, "uri": uri}]}
+open(sys.argv[1], "w").write(json.dumps(doc))
+PY
 
 mf_start dispatcher "$MF_BIN_DIR/mf-dispatcher"
 mf_start worker "$MF_BIN_DIR/mf-worker-model"
@@ -70,7 +86,8 @@ cp "$T/box.bin" "$MF_INBOX/late/box.bin"
 mf_expect_status late/box.gltf done 120
 # hostile files fail with a reason; the worker lives on
 for spec in "h/huge.ply:PLY header declares 12000000001 values, more than the file's" \
-    "h/cut.glb:GLB header says" "h/bomb.off:OFF header declares 4000000000 vertices"; do
+    "h/cut.glb:GLB header says" "h/bomb.off:OFF header declares 4000000000 vertices" \
+    "h/deep.gltf:glTF node hierarchy deeper than 256 levels"; do
     rel=${spec%%:*} want=${spec#*:}
     mf_expect_status "$rel" failed 120
     err=$(field "$(id_of "$rel")" error)

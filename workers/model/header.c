@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <jansson.h>
+#include "mf/alloc.h"
 #include "model.h"
 
 #define MF__HEAD_MAX 65536
@@ -104,6 +106,90 @@ static uint32_t mf__le32(const unsigned char *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+/* glTF: the node graph's depth, iteratively (a chain 20,000 deep overflows the stack of
+ * recursive walkers, assimp's importer among them). A node reached twice counts once; a
+ * cycle is corrupt. */
+static int mf__gltf_depth(const char *json, size_t len, mf_err *err)
+{
+    json_t *doc = json_loadb(json, len, JSON_DISABLE_EOF_CHECK, NULL);
+    json_t *nodes = json_object_get(doc, "nodes");
+    size_t n = json_array_size(nodes), *depth = NULL, *stack = NULL, sp = 0;
+    int rc = 0;
+
+    if (doc == NULL || n == 0)
+        goto out; /* assimp will say what is wrong */
+    depth = mf_xcalloc(n, sizeof(*depth));
+    stack = mf_xmalloc(n * sizeof(*stack));
+    /* depth[i] = 1 + the depth of the parent that reached it first; roots are the nodes no
+     * one lists as a child */
+    for (size_t i = 0; i < n; i++) {
+        json_t *kids = json_object_get(json_array_get(nodes, i), "children");
+
+        for (size_t k = 0; k < json_array_size(kids); k++) {
+            json_int_t c = json_integer_value(json_array_get(kids, k));
+
+            if (c >= 0 && (size_t)c < n)
+                depth[c] = (size_t)-1; /* has a parent */
+        }
+    }
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (depth[i] != 0)
+            continue;
+        depth[i] = 1;
+        stack[sp++] = i;
+        while (sp > 0 && rc == 0) {
+            size_t cur = stack[--sp];
+            json_t *kids = json_object_get(json_array_get(nodes, cur), "children");
+
+            if (depth[cur] > MF_MODEL_MAX_DEPTH) {
+                rc = mf_err_set(err, MF_ELIMIT, "glTF node hierarchy deeper than %d levels",
+                                MF_MODEL_MAX_DEPTH);
+                break;
+            }
+            for (size_t k = 0; k < json_array_size(kids) && sp < n; k++) {
+                json_int_t c = json_integer_value(json_array_get(kids, k));
+
+                if (c < 0 || (size_t)c >= n || depth[c] != (size_t)-1)
+                    continue;
+                depth[c] = depth[cur] + 1;
+                stack[sp++] = (size_t)c;
+            }
+        }
+    }
+out:
+    free(stack);
+    free(depth);
+    json_decref(doc);
+    return rc;
+}
+
+/* The JSON of a glTF (the whole file) or GLB (its first chunk), read whole: the node graph
+ * is in it. At most 64 MB (glTF JSON that large is itself a bomb). */
+static int mf__gltf(int fd, const struct stat *st, int glb, const unsigned char *u, size_t len,
+                    mf_err *err)
+{
+    size_t off = 0, n = (size_t)st->st_size;
+    char *buf;
+    ssize_t got;
+    int rc;
+
+    if (glb) {
+        if (len < 20)
+            return 0;
+        off = 20;
+        n = mf__le32(u + 12);
+    }
+    if (n > (size_t)64 << 20 || off + n > (size_t)st->st_size)
+        return mf_err_set(err, MF_ELIMIT, "glTF JSON of %zu bytes, over 64 MB or the file", n);
+    buf = mf_xmalloc(n + 1);
+    do {
+        got = pread(fd, buf, n, (off_t)off);
+    } while (got < 0 && errno == EINTR);
+    rc = got == (ssize_t)n ? mf__gltf_depth(buf, n, err) : 0;
+    free(buf);
+    return rc;
+}
+
 int mf_model_check_header(int fd, const mf_model_format *f, mf_err *err)
 {
     char *h = malloc(MF__HEAD_MAX);
@@ -122,6 +208,8 @@ int mf_model_check_header(int fd, const mf_model_format *f, mf_err *err)
         rc = mf__ply(h, len, st.st_size, err);
     else if (strcmp(f->ext, "off") == 0)
         rc = mf__off(h, st.st_size, err);
+    else if (strcmp(f->ext, "gltf") == 0)
+        rc = mf__gltf(fd, &st, 0, u, len, err);
     else if (strcmp(f->ext, "glb") == 0 && len >= 12 && mf__le32(u + 8) != (uint64_t)st.st_size)
         rc =
             mf_err_set(err, MF_ECORRUPT, "GLB header says %u bytes, the file has %lld (truncated?)",

@@ -16,6 +16,10 @@ extern const mf_lane mf_lane_model;
  * 1 GB of assimp's scene (vertices, normals, faces) and beyond what a thumbnail or a web GLB
  * is for. Fixed. */
 #define MF_MODEL_MAX_TRIANGLES 20000000
+/* Node hierarchy depth a glTF may declare: importers and exporters walk it recursively, and a
+ * chain 20,000 deep overflows their stack (a crash, not an error). Real scenes stay under 50.
+ * Fixed. */
+#define MF_MODEL_MAX_DEPTH 256
 
 /* A format the lane takes: the dispatcher's MIME type (dispatcher/sniff3d.c), the extension
  * that selects assimp's importer, the name in meta.format, and whether +Z is up by the
