@@ -34,6 +34,25 @@ typedef struct mf__centry {
 #field, MF__CT_INT, offsetof(mf_config, field), NULL, def, min, max, help                  \
     }
 #define MF__DAY (24LL * 3600)
+/* The per-lane entries, generated from the lane registry (mf/lanes.h). */
+#define MF__LANE_TIMEOUT(lane, per, tmo, globs, noun)                                              \
+    {"timeout_" #lane,                                                                             \
+     MF__CT_INT,                                                                                   \
+     offsetof(mf_config, lane_timeout[MF_LANE_##lane]),                                            \
+     NULL,                                                                                         \
+     tmo,                                                                                          \
+     1,                                                                                            \
+     MF__DAY,                                                                                      \
+     "seconds per " noun " job"},
+#define MF__LANE_MIME(lane, per, tmo, globs, noun)                                                 \
+    {"mime_" #lane,                                                                                \
+     MF__CT_STR,                                                                                   \
+     offsetof(mf_config, lane_mime[MF_LANE_##lane]),                                               \
+     globs,                                                                                        \
+     0,                                                                                            \
+     0,                                                                                            \
+     0,                                                                                            \
+     "MIME types (fnmatch globs) sent to the " noun " lane"},
 
 static const mf__centry mf__table[] = {
     MF__S(redis_url, "",
@@ -57,11 +76,9 @@ static const mf__centry mf__table[] = {
           "first retry delay in ms; doubles per attempt, capped at the visibility timeout"),
     MF__I(events_maxlen, MF_DEFAULT_EVENTS_MAXLEN, 100, 100000000,
           "entries kept in the <prefix>events stream"),
-    MF__I(timeout_image, MF_DEFAULT_TIMEOUT_IMAGE, 1, MF__DAY, "seconds per image job"),
-    MF__I(timeout_video, MF_DEFAULT_TIMEOUT_VIDEO, 1, MF__DAY, "seconds per video job"),
-    MF__I(timeout_doc, MF_DEFAULT_TIMEOUT_DOC, 1, MF__DAY, "seconds per document job"),
-    MF__I(job_memory_mb, MF_DEFAULT_JOB_MEMORY_MB, 32, 1048576,
-          "peak RSS of one job in MiB before it is killed and failed"),
+    /* timeout_<lane> for every lane of the registry, with its default */
+    MF_LANES(MF__LANE_TIMEOUT) MF__I(job_memory_mb, MF_DEFAULT_JOB_MEMORY_MB, 32, 1048576,
+                                     "peak RSS of one job in MiB before it is killed and failed"),
     MF__I(max_input_bytes, MF_DEFAULT_MAX_INPUT_BYTES, 1, INT64_MAX / 2,
           "largest accepted upload in bytes"),
     MF__I(image_max_megapixels, MF_DEFAULT_IMAGE_MAX_MEGAPIXELS, 1, 10000,
@@ -74,18 +91,10 @@ static const mf__centry mf__table[] = {
     MF__I(image_near_dup_bits, MF_DEFAULT_IMAGE_NEAR_DUP_BITS, 0, MF_NEAR_DUP_BITS_MAX,
           "meta.near_duplicates lists earlier images whose perceptual hash is at most this "
           "many bits away (0..7; 0 = off, no index kept in Redis)"),
-    /* One INI line (libinih reads up to 200 characters): globs cover the spellings libmagic
-     * versions use (image/bmp and image/x-ms-bmp, image/vnd.microsoft.icon and image/x-icon,
-     * image/jp2 and image/x-jp2-codestream, the four image/x-portable-*). */
-    MF__S(mime_image,
-          "image/jpeg image/png image/webp image/gif image/tiff image/hei[cf] image/avif "
-          "image/*bmp image/*icon image/*photoshop image/*jp2* image/jpx image/jxl "
-          "image/x-portable-*",
-          "MIME types (fnmatch globs) sent to the image lane"),
-    MF__S(mime_video, "video/* audio/*", "MIME types sent to the video lane"),
-    MF__S(mime_doc, "application/pdf", "MIME types sent to the document lane"),
-    MF__S(profiles, "ocr captions preview audio",
-          "profile names a top-level inbox folder may select (inbox/ocr/x.pdf -> ocr)"),
+    /* mime_<lane> for every lane of the registry (why the globs: mf/lanes.h) */
+    MF_LANES(MF__LANE_MIME)
+        MF__S(profiles, "ocr captions preview audio",
+              "profile names a top-level inbox folder may select (inbox/ocr/x.pdf -> ocr)"),
     MF__S(profile_routes, "ocr:image=doc",
           "profile:from=to lane overrides: images in inbox/ocr/ are documents to OCR"),
     MF__S(image_thumb_sizes, "thumb:256 preview:1280",
@@ -439,11 +448,7 @@ void mf_config_dump(const mf_config *cfg, FILE *out, int with_help)
 
 int64_t mf_config_lane_timeout(const mf_config *cfg, const char *lane)
 {
-    if (strcmp(lane, "image") == 0)
-        return cfg->timeout_image;
-    if (strcmp(lane, "video") == 0)
-        return cfg->timeout_video;
-    if (strcmp(lane, "doc") == 0)
-        return cfg->timeout_doc;
-    return 0;
+    int i = mf_lanes_index(lane);
+
+    return i < 0 ? -1 : cfg->lane_timeout[i];
 }

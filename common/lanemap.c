@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mf/lanes.h"
+
 static int mf__globs_match(const char *mime, const char *globs)
 {
     const char *p = globs ? globs : "";
@@ -26,29 +28,23 @@ static int mf__globs_match(const char *mime, const char *globs)
     return 0;
 }
 
-const char *mf_lanemap_lane(const char *mime, const char *image_globs, const char *video_globs,
-                            const char *doc_globs)
+const char *mf_lanemap_lane(const char *mime, const char *const *globs, size_t n)
 {
-    if (mime == NULL)
+    if (mime == NULL || globs == NULL)
         return NULL;
-    if (mf__globs_match(mime, image_globs))
-        return "image";
-    if (mf__globs_match(mime, video_globs))
-        return "video";
-    if (mf__globs_match(mime, doc_globs))
-        return "doc";
+    for (size_t i = 0; i < n && i < mf_lanes_n; i++) {
+        if (mf__globs_match(mime, globs[i]))
+            return mf_lanes[i].name;
+    }
     return NULL;
 }
 
+/* The registry's spelling of a lane name (n bytes), or NULL when it is not a lane. */
 static const char *mf__lane_name(const char *s, size_t n)
 {
-    static const char *const lanes[] = {"image", "video", "doc"};
+    const mf_lane_info *l = mf_lanes_find(s, n);
 
-    for (size_t i = 0; i < sizeof(lanes) / sizeof(lanes[0]); i++) {
-        if (strlen(lanes[i]) == n && memcmp(lanes[i], s, n) == 0)
-            return lanes[i];
-    }
-    return NULL;
+    return l ? l->name : NULL;
 }
 
 const char *mf_lanemap_route(const char *lane, const char *profile, const char *routes)

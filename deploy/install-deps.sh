@@ -37,6 +37,9 @@ PACKAGES=(
     # back; deploy tests: manifests parsed with python3-yaml, the .deb checked by lintian,
     # the many-hosts simulation's namespaces (iproute2) and host names (util-linux unshare)
     bindfs python3-yaml lintian iproute2 util-linux
+    # model lane: assimp (import, glTF export), meshoptimizer (LODs), EGL + GLES from Mesa
+    # (thumbnails, llvmpipe without a GPU); its tests make fixtures with `assimp export`
+    libassimp-dev libmeshoptimizer-dev libegl-dev libgles-dev libegl-mesa0 assimp-utils
 )
 
 missing=()

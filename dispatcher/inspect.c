@@ -143,6 +143,7 @@ int mf_dispatch_inspect(int inbox_fd, const char *rel, const mf_config *cfg, mf_
                         int check_writers, mf_inspect *out, mf_err *err)
 {
     unsigned char *head = mf_xmalloc(MF_MAGIC_HEAD_BYTES);
+    const char *model;
     size_t head_len = 0;
     struct stat st;
     int fd = -1;
@@ -180,7 +181,11 @@ int mf_dispatch_inspect(int inbox_fd, const char *rel, const mf_config *cfg, mf_
     rc = mf_classify_buffer(magic, head, head_len, out->mime, sizeof(out->mime), err);
     if (rc < 0)
         goto out;
-    out->lane = mf_lanemap_lane(out->mime, cfg->mime_image, cfg->mime_video, cfg->mime_doc);
+    /* 3D models hide behind generic containers (text/plain, application/zip, image/x-3ds) */
+    model = mf_sniff_model(out->mime, head, head_len, st.st_size, rel);
+    if (model != NULL)
+        snprintf(out->mime, sizeof(out->mime), "%s", model);
+    out->lane = mf_lanemap_lane(out->mime, (const char *const *)cfg->lane_mime, MF_LANE_COUNT);
     mf_path_profile(rel, cfg->profiles, out->profile, sizeof(out->profile));
     out->lane = mf_lanemap_route(out->lane, out->profile, cfg->profile_routes);
 out:

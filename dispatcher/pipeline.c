@@ -27,10 +27,10 @@
 
 #include "mf/alloc.h"
 #include "mf/clock.h"
+#include "mf/lanes.h"
 #include "mf/limits.h"
 #include "mf/log.h"
 
-static const char *const mf__lanes[] = {"image", "video", "doc"};
 /* by mf_enq_status */
 static const char *const mf__status_names[MF__ENQ_STATUSES] = {"queued", "duplicate", "unsupported",
                                                                "known", "failed"};
@@ -444,8 +444,8 @@ static int mf__connect(mf__disp *d, mf_err *err)
         rc = mf_redis_new(&d->redis, d->cfg->redis_url, err);
     else
         rc = mf_redis_ensure(d->redis, NULL, err);
-    for (size_t i = 0; rc == 0 && i < sizeof(mf__lanes) / sizeof(mf__lanes[0]); i++)
-        rc = mf_queue_prepare(d->redis, d->cfg->prefix, mf__lanes[i], err);
+    for (size_t i = 0; rc == 0 && i < mf_lanes_n; i++)
+        rc = mf_queue_prepare(d->redis, d->cfg->prefix, mf_lanes[i].name, err);
     return rc;
 }
 

@@ -13,6 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    static const char *const globs[] = {"image/*", "video/* audio/*", "application/pdf"};
     char *s = malloc(size + 1);
     char profile[64];
 
@@ -31,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mf_path_profile(s, "ocr captions", profile, sizeof(profile));
     MF_FUZZ_CHECK(strcmp(profile, "default") == 0 || strcmp(profile, "ocr") == 0 ||
                   strcmp(profile, "captions") == 0);
-    mf_lanemap_lane(s, "image/*", "video/* audio/*", "application/pdf");
+    mf_lanemap_lane(s, globs, sizeof(globs) / sizeof(globs[0]));
     free(s);
     return 0;
 }

@@ -8,6 +8,11 @@ MF_BIN_DIR=${MF_BIN_DIR:?MF_BIN_DIR must point at the built binaries}
 mkdir -p "$MF_TEST_TMP"
 T=$(mktemp -d "$MF_TEST_TMP/$(basename "$0" .sh).XXXXXX")
 MF_PIDS=()
+# The lanes, in registry order, read from the lane registry (common/include/mf/lanes.h: one
+# `X(name, ...` line per lane), so a new lane needs no edit here.
+MF_LANES=$(sed -n 's/^[[:space:]]*X(\([a-z][a-z0-9_]*\),.*/\1/p' \
+    "$(dirname "${BASH_SOURCE[0]}")/../../common/include/mf/lanes.h" | tr '\n' ' ')
+MF_LANES=${MF_LANES% }
 
 mf_log() { printf '# %s\n' "$*" >&2; }
 mf_fail() {

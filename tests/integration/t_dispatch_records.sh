@@ -19,7 +19,7 @@ grep -q max_input_bytes "$T/cfg.err" || mf_fail "bad config error does not name 
 mf_start dispatcher "$D"
 mf_wait 10 "dispatcher ready" grep -q 'msg="inbox scanned"' "$T/logs/dispatcher.log"
 # the consumer group of every lane exists from the start, before any job
-for lane in image video doc; do
+for lane in $MF_LANES; do
     rraw XINFO GROUPS "mf:q:$lane" | grep -qx workers || mf_fail "no group workers on mf:q:$lane"
 done
 

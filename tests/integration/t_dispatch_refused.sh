@@ -32,7 +32,7 @@ mf_assert_eq "$(field "$id" mime)" video/mp4 "mime of huge.mp4"
 mf_assert_eq "$(field "$id" size)" 5368709120 "size of huge.mp4"
 mf_assert_eq "$(field "$id" sha256)" "" "sha256 of huge.mp4 (not hashed)"
 # no job on any lane, and the refusals are in the events with their error
-for lane in image video doc; do
+for lane in $MF_LANES; do
     mf_assert_eq "$(rraw XLEN "mf:q:$lane")" 0 "jobs on mf:q:$lane"
 done
 rraw XRANGE mf:events - + | grep -qx "file is 5.0 GiB, over the 4.0 GiB limit max_input_bytes" ||

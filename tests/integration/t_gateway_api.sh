@@ -72,7 +72,7 @@ grep -q '^mediafleet_build_info{version=.*microhttpd=.*} 1$' "$T/m2.txt" || mf_f
 
 # /api/status: the lanes and the totals from the same counters
 curl -sf "$GW/api/status" >"$T/status.json"
-mf_assert_eq "$(jq -r '[.lanes[].lane] | join(" ")' "$T/status.json")" "image video doc" "lanes"
+mf_assert_eq "$(jq -r '[.lanes[].lane] | join(" ")' "$T/status.json")" "$MF_LANES" "lanes"
 mf_assert_eq "$(jq -r '.totals.failed' "$T/status.json")" 1 "totals.failed"
 mf_assert_eq "$(jq -r '.totals.done' "$T/status.json")" 1 "totals.done"
 mf_assert_eq "$(jq -r '.lanes[0].dlq' "$T/status.json")" 1 "image dlq"

@@ -49,7 +49,7 @@ node "$(dirname "$0")/gw_browser.js" "$GW/" "$ART" "$T/up/holiday.jpg" ||
     mf_fail "the browser run failed (artefacts in $ART)"
 
 dom=$ART/dom.json
-mf_assert_eq "$(jq -r '.lanes | join(" ")' "$dom")" "image video doc" "lanes on the page"
+mf_assert_eq "$(jq -r '.lanes | join(" ")' "$dom")" "$MF_LANES" "lanes on the page"
 mf_assert_eq "$(jq -r '.running[0].path' "$dom")" clips/long.mp4 "running job on the page"
 mf_assert_eq "$(jq -r '.running[0].value' "$dom")" 40 "its progress bar"
 mf_assert_eq "$(jq -r '.running[0].determinate' "$dom")" true "progress bar with a value"

@@ -47,8 +47,16 @@ static void test_defaults(void **state)
     assert_string_equal(cfg.prefix, "mf:");
     assert_int_equal(cfg.max_input_bytes, MF_DEFAULT_MAX_INPUT_BYTES);
     assert_int_equal(cfg.image_max_megapixels, 100);
-    assert_int_equal(mf_config_lane_timeout(&cfg, "image"), MF_DEFAULT_TIMEOUT_IMAGE);
-    assert_int_equal(mf_config_lane_timeout(&cfg, "nope"), 0);
+    /* every lane of the registry has its timeout_<lane> and mime_<lane>, with the defaults
+     * of its registry line; an unknown lane is an error, not "no limit" */
+    for (size_t i = 0; i < mf_lanes_n; i++) {
+        assert_true(mf_lanes[i].timeout_s > 0);
+        assert_int_equal(mf_config_lane_timeout(&cfg, mf_lanes[i].name), mf_lanes[i].timeout_s);
+        assert_string_equal(cfg.lane_mime[i], mf_lanes[i].mime_globs);
+    }
+    assert_int_equal(mf_config_lane_timeout(&cfg, "image"), 120);
+    assert_int_equal(mf_config_lane_timeout(&cfg, "nope"), -1);
+    assert_int_equal(mf_config_lane_timeout(&cfg, ""), -1);
     mf_config_close(&cfg);
 }
 
@@ -146,7 +154,7 @@ static void test_dump_reloads_to_same_config(void **state)
     assert_int_equal(write_ini(text), 0);
     assert_int_equal(mf_config_load(&b, ini_path, NULL, NULL, &err), 0);
     assert_string_equal(b.inbox, "/dumped");
-    assert_string_equal(b.mime_image, a.mime_image);
+    assert_string_equal(b.lane_mime[MF_LANE_image], a.lane_mime[MF_LANE_image]);
     assert_int_equal(b.max_input_bytes, a.max_input_bytes);
     free(text);
     mf_config_close(&a);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mf/lanes.h"
 #include "mfctl.h"
 
 static void expect_lane(const mf_ctl_plan *plan, size_t i, const char *lane, int count)
@@ -44,7 +45,14 @@ static void test_plan_auto(void **state)
     (void)state;
     memset(&plan, 0, sizeof(plan));
     mf_ctl_plan_auto(2, &plan);
-    assert_int_equal(plan.n, 3);
+    /* every lane of the registry, in its order, one worker per auto_per_cpus CPUs (at least
+     * one) */
+    assert_int_equal(plan.n, mf_lanes_n);
+    for (size_t i = 0; i < mf_lanes_n; i++) {
+        int per = mf_lanes[i].auto_per_cpus;
+
+        expect_lane(&plan, i, mf_lanes[i].name, 2 / per > 0 ? 2 / per : 1);
+    }
     expect_lane(&plan, 0, "image", 2);
     expect_lane(&plan, 1, "video", 1);
     expect_lane(&plan, 2, "doc", 1);
@@ -59,7 +67,7 @@ static void test_plan_auto(void **state)
 
     assert_true(mf_ctl_cpus() >= 1);
     assert_int_equal(mf_ctl_plan_parse("auto, video=0, doc=3", &plan, &err), 0);
-    assert_int_equal(plan.n, 3);
+    assert_int_equal(plan.n, mf_lanes_n);
     assert_int_equal(plan.lanes[0].count, mf_ctl_cpus());
     assert_int_equal(plan.lanes[1].count, 0);
     assert_int_equal(plan.lanes[2].count, 3);

@@ -143,7 +143,7 @@ static void test_classify_headers(void **state)
         assert_int_equal(
             mf_classify_buffer(c, fixtures[i].buf, fixtures[i].len, mime, sizeof(mime), &err), 0);
         assert_string_equal(mime, fixtures[i].mime);
-        lane = mf_lanemap_lane(mime, cfg.mime_image, cfg.mime_video, cfg.mime_doc);
+        lane = mf_lanemap_lane(mime, (const char *const *)cfg.lane_mime, MF_LANE_COUNT);
         if (fixtures[i].lane == NULL)
             assert_null(lane);
         else
@@ -506,6 +506,42 @@ static void test_classify_fast_path_is_libmagic(void **state)
     magic_close(m);
 }
 
+/* 3D models behind generic containers (dispatcher/sniff3d.c): edge cases the fleet test
+ * (t_model_sniff.sh, files from assimp's exporters) does not reach. */
+static void test_sniff_model(void **state)
+{
+    unsigned char stl[84 + 50] = "binary header";
+    unsigned char tds[16] = {0x4d, 0x4d, 16, 0, 0, 0, 0x02, 0x00, 10, 0, 0, 0, 3, 0, 0, 0};
+    const char *obj = "# x\nv 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n";
+    const char *text = "v is for vendetta\nhello\n";
+    mf_config cfg;
+
+    (void)state;
+    stl[80] = 1; /* one triangle: the size is 84 + 50 exactly */
+    assert_string_equal(
+        mf_sniff_model("application/octet-stream", stl, sizeof(stl), sizeof(stl), "x.stl"),
+        "model/stl");
+    /* one byte more than the count says: not a binary STL, libmagic's answer stays */
+    assert_null(
+        mf_sniff_model("application/octet-stream", stl, sizeof(stl), sizeof(stl) + 1, "x.stl"));
+    /* 3DS: libmagic's image/x-3ds becomes a model; a 3DS-looking head whose chunk length is
+     * not the file size stays image/x-3ds, which no lane (the image lane least) takes */
+    assert_string_equal(mf_sniff_model("image/x-3ds", tds, sizeof(tds), sizeof(tds), "a.3ds"),
+                        "model/x-3ds");
+    assert_null(mf_sniff_model("image/x-3ds", tds, sizeof(tds), 999, "a.3ds"));
+    /* the default globs of every lane (the registry's) */
+    assert_int_equal(mf_config_load(&cfg, NULL, NULL, NULL, NULL), 0);
+    assert_null(mf_lanemap_lane("image/x-3ds", (const char *const *)cfg.lane_mime, MF_LANE_COUNT));
+    assert_string_equal(
+        mf_lanemap_lane("model/x-3ds", (const char *const *)cfg.lane_mime, MF_LANE_COUNT), "model");
+    mf_config_close(&cfg);
+    assert_string_equal(mf_sniff_model("text/plain", obj, strlen(obj), (int64_t)strlen(obj), NULL),
+                        "model/obj");
+    assert_null(mf_sniff_model("text/plain", text, strlen(text), (int64_t)strlen(text), NULL));
+    /* only containers are looked at: a JPEG stays a JPEG whatever its bytes */
+    assert_null(mf_sniff_model("image/jpeg", obj, strlen(obj), (int64_t)strlen(obj), "a.obj"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -513,6 +549,7 @@ int main(void)
         cmocka_unit_test(test_decide_folders),
         cmocka_unit_test(test_decide_queue_events),
         cmocka_unit_test(test_classify_headers),
+        cmocka_unit_test(test_sniff_model),
         cmocka_unit_test(test_classify_truncated_png),
         cmocka_unit_test(test_classify_fast_path_is_libmagic),
         cmocka_unit_test(test_classify_threads),

@@ -5,6 +5,7 @@
 #include <cmocka.h>
 
 #include "mf/lanemap.h"
+#include "mf/lanes.h"
 #include "mf/pathrule.h"
 
 static void test_ignored_names(void **state)
@@ -52,17 +53,20 @@ static void test_profile_from_first_folder(void **state)
 
 static void test_lane_map(void **state)
 {
-    const char *img = "image/jpeg image/png";
-    const char *vid = "video/* audio/*";
-    const char *doc = "application/pdf";
+    const char *g[MF_LANE_COUNT] = {NULL};
 
-    assert_string_equal(mf_lanemap_lane("image/jpeg", img, vid, doc), "image");
-    assert_string_equal(mf_lanemap_lane("video/mp4", img, vid, doc), "video");
-    assert_string_equal(mf_lanemap_lane("audio/mpeg", img, vid, doc), "video");
-    assert_string_equal(mf_lanemap_lane("application/pdf", img, vid, doc), "doc");
-    assert_null(mf_lanemap_lane("text/plain", img, vid, doc));
-    assert_null(mf_lanemap_lane("image/svg+xml", img, vid, doc));
-    assert_null(mf_lanemap_lane(NULL, img, vid, doc));
+    g[MF_LANE_image] = "image/jpeg image/png";
+    g[MF_LANE_video] = "video/* audio/*";
+    g[MF_LANE_doc] = "application/pdf";
+    assert_string_equal(mf_lanemap_lane("image/jpeg", g, MF_LANE_COUNT), "image");
+    assert_string_equal(mf_lanemap_lane("video/mp4", g, MF_LANE_COUNT), "video");
+    assert_string_equal(mf_lanemap_lane("audio/mpeg", g, MF_LANE_COUNT), "video");
+    assert_string_equal(mf_lanemap_lane("application/pdf", g, MF_LANE_COUNT), "doc");
+    assert_null(mf_lanemap_lane("text/plain", g, MF_LANE_COUNT));
+    assert_null(mf_lanemap_lane("image/svg+xml", g, MF_LANE_COUNT));
+    assert_null(mf_lanemap_lane(NULL, g, MF_LANE_COUNT));
+    /* fewer lists than lanes: the lanes past them take nothing */
+    assert_null(mf_lanemap_lane("application/pdf", g, 1));
 }
 
 static void test_profile_routes(void **state)

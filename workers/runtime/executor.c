@@ -669,6 +669,12 @@ int mf_executor_start(mf_executor *ex, mf_err *err)
 
     if (ex->pid > 0)
         goto out;
+    /* Every limit comes from the lane registry: a lane it does not know has none. */
+    if (mf_config_lane_timeout(ex->cfg, ex->lane->name) < 0) {
+        rc = mf_err_set(err, MF_ECONFIG, "lane '%s' is not in the lane registry (lanes: %s)",
+                        ex->lane->name, mf_lanes_list());
+        goto out;
+    }
     argv = mf__exec_argv(ex, parent, flag, sizeof(flag)); /* built here, the child only execs */
     if (pipe2(down, O_CLOEXEC) < 0 || pipe2(up, O_CLOEXEC) < 0) {
         rc = mf_err_sys(err, -errno, "pipe2()");

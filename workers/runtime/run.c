@@ -276,33 +276,19 @@ out:
     return rc;
 }
 
-/* meta.near_duplicates, for a result whose meta has a perceptual hash (the image lane): the
- * hash is indexed and the images indexed before it within image_near_dup_bits are listed, in
- * one script, before meta.json and the record are written so that both carry the list.
- * Returns 0 (also when there is nothing to do) or an error. */
-static int mf__worker_near_dups(mf__worker *w, const mf_job *job, json_t *meta, mf_err *err)
+/* The lane's finish step (mf_lane.finish), before meta.json and the record are written so
+ * that both carry what it adds; retried while Redis is away. Returns 0 or an error. */
+static int mf__worker_finish(mf__worker *w, const mf_job *job, json_t *meta, mf_err *err)
 {
-    mf_near_dup dups[MF_NEAR_DUP_LIST_MAX];
-    const char *phash = json_string_value(json_object_get(meta, "phash"));
-    json_t *list;
-    size_t i, n = 0;
+    mf_lane_finish_ctx ctx = {.cfg = w->cfg, .redis = w->r, .opts = &w->o, .id = job->id};
     int rc;
 
-    if (w->cfg->image_near_dup_bits <= 0 || phash == NULL || strlen(phash) != 16 ||
-        strspn(phash, "0123456789abcdef") != 16)
+    if (w->lane->finish == NULL)
         return 0;
     do {
-        rc = mf_queue_near_dups(w->r, &w->o, job->id, phash, (int)w->cfg->image_near_dup_bits, dups,
-                                MF_NEAR_DUP_LIST_MAX, &n, err);
+        rc = w->lane->finish(&ctx, meta, err);
     } while (mf__worker_retry(w, rc, err));
-    if (rc < 0)
-        return rc;
-    list = json_array();
-    for (i = 0; i < n; i++)
-        json_array_append_new(
-            list, json_pack("{s:s,s:i}", "id", dups[i].id, "distance", dups[i].distance));
-    json_object_set_new(meta, "near_duplicates", list);
-    return 0;
+    return rc;
 }
 
 static void mf__worker_done(mf__worker *w, const mf_job *job, const char *workdir,
@@ -321,7 +307,7 @@ static void mf__worker_done(mf__worker *w, const mf_job *job, const char *workdi
             mf_fs_join(path, sizeof(path), job->id, json_string_value(name)) == 0)
             json_array_append_new(outputs, json_string(path));
     }
-    rc = mf__worker_near_dups(w, job, res->meta, &err);
+    rc = mf__worker_finish(w, job, res->meta, &err);
     if (rc == 0)
         rc = mf__worker_meta_json(w, job, workdir, outputs, res->meta, duration_ms, &err);
     /* the whole set of outputs replaces the previous one (a reprocess) in one rename */

@@ -57,21 +57,30 @@ static int mf__worker_become(const char *lane, const char *exe, char **orig)
 
 /* Run mode: the Redis loop, with mf-exec-<lane> as the executor, given the configuration
  * arguments (args, n) this process was started with. */
-static int mf__worker_serve(const char *lane, const mf_config *cfg, const char *exe, int n,
+static int mf__worker_serve(const mf_lane *lane, const mf_config *cfg, const char *exe, int n,
                             char **args)
 {
-    const mf_lane stub = {.name = lane}; /* the lane itself runs in exe */
-    mf_executor *ex = mf_executor_new(&stub, cfg);
+    /* the lane's init/process/shutdown run in exe; this process keeps the name and finish */
+    const mf_lane side = {.name = lane->name, .finish = lane->finish};
+    mf_executor *ex = mf_executor_new(&side, cfg);
     int status;
 
     mf_executor_set_program(ex, exe, n, args);
-    status = mf__worker_run(&stub, cfg, ex);
+    status = mf__worker_run(&side, cfg, ex);
     mf_executor_free(ex);
     return status;
 }
 
 int mf_worker_main(const char *lane, int argc, char **argv)
 {
+    const mf_lane side = {.name = lane};
+
+    return mf_worker_main_lane(&side, argc, argv);
+}
+
+int mf_worker_main_lane(const mf_lane *side, int argc, char **argv)
+{
+    const char *lane = side->name;
     int check = 0, status = MF_EXIT_USAGE, loaded = 0, nargs;
     char role[32], exe[PATH_MAX], **orig, **args;
     mf_config cfg;
@@ -84,6 +93,11 @@ int mf_worker_main(const char *lane, int argc, char **argv)
     memcpy(orig, argv, ((size_t)argc + 1) * sizeof(*orig));
     memset(&cfg, 0, sizeof(cfg));
     mf_err_clear(&err);
+    if (mf_lanes_find(lane, strlen(lane)) == NULL) {
+        fprintf(stderr, "mf-worker-%s: '%s' is not in the lane registry (lanes: %s)\n", lane, lane,
+                mf_lanes_list());
+        goto out;
+    }
     if (mf__take_flags(&argc, argv, &check)) {
         mf__usage(lane, stdout);
         status = MF_EXIT_OK;
@@ -117,7 +131,7 @@ int mf_worker_main(const char *lane, int argc, char **argv)
         status = mf__worker_become(lane, exe, orig);
         goto out;
     }
-    status = mf__worker_serve(lane, &cfg, exe, nargs, args + 1);
+    status = mf__worker_serve(side, &cfg, exe, nargs, args + 1);
 out:
     if (loaded)
         mf_config_close(&cfg);

@@ -112,7 +112,7 @@ static int mf__video_init(const mf_config *cfg, mf_err *err)
     }
     snprintf(mf__hw, sizeof(mf__hw), "%s", hw);
     mf__threads_cfg = (int)cfg->video_threads;
-    mf__timeout_s = cfg->timeout_video;
+    mf__timeout_s = cfg->lane_timeout[MF_LANE_video];
     /* Errors reach the user through err; FFmpeg's chatter about damaged input is for debugging. */
     av_log_set_level(mf__log_level <= MF_LOG_DEBUG ? AV_LOG_WARNING : AV_LOG_ERROR);
     av_log_set_callback(mf__av_log);

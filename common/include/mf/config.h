@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "mf/err.h"
+#include "mf/lanes.h"
 
 typedef struct mf_config {
     /* where */
@@ -26,10 +27,8 @@ typedef struct mf_config {
     int64_t max_attempts;
     int64_t retry_backoff_ms;
     int64_t events_maxlen;
-    /* per-lane wall clock, seconds */
-    int64_t timeout_image;
-    int64_t timeout_video;
-    int64_t timeout_doc;
+    /* per-lane wall clock, seconds: entry timeout_<lane>, index MF_LANE_<lane> (mf/lanes.h) */
+    int64_t lane_timeout[MF_LANE_COUNT];
     int64_t job_memory_mb;
     /* limits */
     int64_t max_input_bytes;
@@ -38,10 +37,9 @@ typedef struct mf_config {
     int64_t image_max_decode_mb; /* estimated decode memory of one image, from its header */
     int64_t executor_idle_s;     /* stop an executor idle this long; 0 = never */
     int64_t image_near_dup_bits; /* meta.near_duplicates within this Hamming distance; 0 = off */
-    /* classification: space-separated MIME globs per lane */
-    char *mime_image;
-    char *mime_video;
-    char *mime_doc;
+    /* classification: space-separated MIME globs per lane: entry mime_<lane>, index
+     * MF_LANE_<lane> */
+    char *lane_mime[MF_LANE_COUNT];
     /* profiles: space-separated names a top-level inbox folder may select */
     char *profiles;
     /* "profile:from=to" lane overrides, e.g. "ocr:image=doc" */
@@ -96,7 +94,8 @@ int mf_config_set(mf_config *cfg, const char *name, const char *value, mf_err *e
  * deploy/mediafleet.ini.example with help comments when with_help is set). */
 void mf_config_dump(const mf_config *cfg, FILE *out, int with_help);
 
-/* The timeout (seconds) configured for a lane name; 0 for an unknown lane. */
+/* The timeout (seconds, at least 1) configured for a lane name (entry timeout_<lane>), or -1
+ * when lane is not in the registry (mf/lanes.h): never a silent "no limit". */
 int64_t mf_config_lane_timeout(const mf_config *cfg, const char *lane);
 
 #endif

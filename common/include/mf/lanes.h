@@ -1,37 +1,71 @@
 /* The registry of lanes: one line per lane, every per-lane fact in one place (like err.h's
  * error table). Code that needs the list of lanes, or a fact about one, derives it from
- * MF_LANES instead of spelling lane names out.
+ * MF_LANES instead of spelling lane names out: the config entries timeout_<lane> and
+ * mime_<lane> (common/config.c), the MIME -> lane map (common/lanemap.c), the dispatcher's
+ * queues, mfctl's plan, status, scale and dlq, the lane binaries in CMake (the top-level
+ * CMakeLists.txt reads the X( lines of this file with a regex: keep one lane per line,
+ * starting with `X(name,`) and the tests' lane list (tests/integration/lib.sh reads it too).
  *
- *   X(name, auto_per_cpus)
+ *   X(name, auto_per_cpus, timeout_s, mime_globs, noun)
  *     name           the lane: queue <prefix>q:<name>, binaries mf-worker-<name> and
- *                    mf-exec-<name>, the record's `type`
+ *                    mf-exec-<name> (folder workers/<name>/), the record's `type`
  *     auto_per_cpus  the static share of `workers=auto`: one worker per this many CPUs (at
  *                    least one); the backlog planner of `mfctl up` moves slots from there
+ *     timeout_s      default of the config entry timeout_<name>: seconds one job may run
+ *                    before its executor is killed and the job failed (retryable)
+ *     mime_globs     default of the config entry mime_<name>: space-separated fnmatch(3)
+ *                    globs of the MIME types (as the dispatcher names them) the lane takes;
+ *                    the first lane in registry order whose globs match wins. One INI line
+ *                    (libinih reads up to 200 characters).
+ *     noun           what the lane's jobs are called in help texts ("seconds per <noun> job")
+ *
+ * Why these timeouts: image jobs are one decode and a few resizes (seconds); a video job
+ * transcodes up to the length of the clip; a document job OCRs page by page; a model job
+ * imports, renders and exports a mesh (the MIME types are the dispatcher's, dispatcher/sniff3d.c).
+ * The image globs cover the spellings libmagic versions use (image/bmp and image/x-ms-bmp,
+ * image/vnd.microsoft.icon and image/x-icon, image/jp2 and image/x-jp2-codestream, the four
+ * image/x-portable-*).
  *
  * Lane names are [a-z][a-z0-9_]* and shorter than MF_LANE_NAME_MAX. */
 #ifndef MF_LANES_H
 #define MF_LANES_H
 
 #include <stddef.h>
+#include <stdint.h>
 
-#define MF_LANES(X)                                                                                \
-    X(image, 1)                                                                                    \
-    X(video, 4)                                                                                    \
-    X(doc, 2)
+/* clang-format off */
+#define MF_LANES(X) \
+    X(image, 1, 120, "image/jpeg image/png image/webp image/gif image/tiff image/hei[cf] " \
+                     "image/avif image/*bmp image/*icon image/*photoshop image/*jp2* image/jpx " \
+                     "image/jxl image/x-portable-*", "image") \
+    X(video, 4, 3600, "video/* audio/*", "video") \
+    X(doc, 2, 900, "application/pdf", "document") \
+    X(model, 2, 300, "model/*", "3D model")
+/* clang-format on */
 
 #define MF_LANE_NAME_MAX 16
+
+/* MF_LANE_image, MF_LANE_video, ...: a lane's index in mf_lanes[]; MF_LANE_COUNT lanes. */
+#define MF__LANE_ENUM(name, per, tmo, globs, noun) MF_LANE_##name,
+enum { MF_LANES(MF__LANE_ENUM) MF_LANE_COUNT };
 
 typedef struct mf_lane_info {
     const char *name;
     int auto_per_cpus;
+    int64_t timeout_s;
+    const char *mime_globs;
+    const char *noun;
 } mf_lane_info;
 
-/* The registry in order; mf_lanes_n entries. */
+/* The registry in order; mf_lanes_n (== MF_LANE_COUNT) entries. */
 extern const mf_lane_info mf_lanes[];
 extern const size_t mf_lanes_n;
 
 /* The registry entry of a lane name (len bytes, need not be NUL-terminated), or NULL. */
 const mf_lane_info *mf_lanes_find(const char *name, size_t len);
+
+/* The index in mf_lanes[] of a NUL-terminated lane name, or -1 when it is not a lane. */
+int mf_lanes_index(const char *name);
 
 /* "image, video, doc": the lane names for error messages. */
 const char *mf_lanes_list(void);

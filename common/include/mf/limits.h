@@ -33,10 +33,8 @@
 /* Near-duplicates listed per image at most, nearest first. Fixed. */
 #define MF_NEAR_DUP_LIST_MAX 20
 
-/* Seconds a lane may spend on one job before the child is killed and the job retried. */
-#define MF_DEFAULT_TIMEOUT_IMAGE 120
-#define MF_DEFAULT_TIMEOUT_VIDEO 3600
-#define MF_DEFAULT_TIMEOUT_DOC 900
+/* Seconds a lane may spend on one job before the child is killed: per lane, in the lane
+ * registry (mf/lanes.h, config entries timeout_<lane>). */
 
 /* Peak RSS (MiB) of one job's executor before it is killed: the worker must survive a
  * memory blow-up on one input. 150 MB is the image target; video needs more. */

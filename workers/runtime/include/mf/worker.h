@@ -23,7 +23,11 @@
 #include "mf/lane.h"
 
 /* mf-worker-<lane>: parses argv, runs the chosen mode, returns the process exit status (or
- * becomes mf-exec-<lane> for one-shot and --check-config). lane is the lane's name. */
+ * becomes mf-exec-<lane> for one-shot and --check-config). lane is the supervisor's side of
+ * the lane (mf/lane.h: name, finish; init/process/shutdown are the executor's and ignored);
+ * a name not in the lane registry exits with MF_EXIT_USAGE. */
+int mf_worker_main_lane(const mf_lane *lane, int argc, char **argv);
+/* The same for a lane without a supervisor-side step: lane is the lane's name. */
 int mf_worker_main(const char *lane, int argc, char **argv);
 
 /* mf-exec-<lane>: the executor child when started by mf-worker-<lane> (never returns then);

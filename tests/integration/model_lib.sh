@@ -1,0 +1,49 @@
+# Fixtures of the model tests (source after lib.sh): meshes written by python, converted by
+# assimp's own exporters (`assimp export`, Debian package assimp-utils).
+command -v assimp >/dev/null || { echo "SKIP: assimp (assimp-utils) not installed"; exit 77; }
+
+# mk_box_obj FILE AXIS: a box 1 x 1 x 3, long along AXIS (y or z), as OBJ with normals
+mk_box_obj() {
+    python3 - "$1" "$2" <<'PY'
+import sys
+path, axis = sys.argv[1], sys.argv[2]
+sx, sy, sz = (1, 3, 1) if axis == "y" else (1, 1, 3)
+v = [(x * sx, y * sy, z * sz) for x in (0, 1) for y in (0, 1) for z in (0, 1)]
+quads = [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)]
+with open(path, "w") as f:
+    f.write("# box\no box\n")
+    for p in v:
+        f.write("v %g %g %g\n" % p)
+    for a, b, c, d in quads:
+        f.write("f %d %d %d\nf %d %d %d\n" % (a + 1, b + 1, c + 1, a + 1, c + 1, d + 1))
+PY
+}
+
+# mk_sphere_off FILE N: a UV sphere (N rings) as OFF, stretched 3x along Z and 1.6x along X
+# (not symmetric about its up axis, so the turntable's frames differ)
+mk_sphere_off() {
+    python3 - "$1" "$2" <<'PY'
+import math, sys
+path, n = sys.argv[1], int(sys.argv[2])
+v, f = [], []
+for i in range(n + 1):
+    t = math.pi * i / n
+    for j in range(2 * n):
+        p = 2 * math.pi * j / (2 * n)
+        v.append((1.6 * math.sin(t) * math.cos(p), math.sin(t) * math.sin(p), 3 * math.cos(t)))
+for i in range(n):
+    for j in range(2 * n):
+        a, b = i * 2 * n + j, i * 2 * n + (j + 1) % (2 * n)
+        c, d = a + 2 * n, b + 2 * n
+        f += [(a, c, b), (b, c, d)]
+with open(path, "w") as out:
+    out.write("OFF\n%d %d 0\n" % (len(v), len(f)))
+    for p in v:
+        out.write("%f %f %f\n" % p)
+    for t in f:
+        out.write("3 %d %d %d\n" % t)
+PY
+}
+
+# assimp_faces FILE: the faces assimp itself reads in FILE (`assimp info`)
+assimp_faces() { assimp info "$1" 2>/dev/null | sed -n 's/^Faces: *\([0-9]*\)$/\1/p'; }

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# A model reads its companions only from its own folder (workers/model/modelio.c): a glTF
+# buffer URI ../../../etc/passwd, an OBJ mtllib ../../secret.mtl and a symlinked .mtl load
+# nothing from outside (no byte of the target in any output); a .bin that has not arrived yet
+# is a retryable failure, and the model is done once it is there. Hostile files (a PLY or OFF
+# declaring 4 billion elements, a GLB cut in half, a glTF node chain 20,000 deep) fail at the
+# first attempt with a reason and the worker lives.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/model_lib.sh"
+mf_setup
+export MF_MAX_ATTEMPTS=20 MF_RETRY_BACKOFF_MS=300
+
+# outside the inbox: a material with a name and colour no output may carry
+printf 'newmtl M\nKd 0.9 0.1 0.1\nmap_Kd SECRETTEX.png\n' >"$T/secret.mtl"
+mk_box_obj "$T/y.obj" y
+mkdir -p "$T/in/a/b" "$T/in/c" "$T/in/g" "$T/in/late" "$T/in/h"
+{ echo "mtllib ../../../secret.mtl"; echo "usemtl M"; cat "$T/y.obj"; } >"$T/in/a/b/up.obj"
+ln -s "$T/secret.mtl" "$T/in/c/link.mtl"
+{ echo "mtllib link.mtl"; echo "usemtl M"; cat "$T/y.obj"; } >"$T/in/c/sym.obj"
+assimp export "$T/y.obj" "$T/box.gltf" -fgltf2 >/dev/null 2>&1 || mf_fail "assimp export gltf2"
+# the same glTF with its buffer pointing at /etc/passwd
+jq '.buffers[0].uri = "../../../../../../../../etc/passwd"' "$T/box.gltf" >"$T/in/g/passwd.gltf"
+# a glTF whose .bin comes later
+cp "$T/box.gltf" "$T/in/late/box.gltf"
+# hostile: 4e9 vertices declared, a few bytes given; a GLB cut in half
+printf 'ply\nformat binary_little_endian 1.0\nelement vertex 4000000000\nproperty float x\nproperty float y\nproperty float z\nelement face 1\nproperty list uchar int vertex_indices\nend_header\n' >"$T/in/h/huge.ply"
+head -c 64 /dev/urandom >>"$T/in/h/huge.ply"
+assimp export "$T/y.obj" "$T/box.glb" -fglb2 >/dev/null 2>&1 || mf_fail "assimp export glb2"
+head -c "$(($(stat -c %s "$T/box.glb") / 2))" "$T/box.glb" >"$T/in/h/cut.glb"
+printf 'OFF\n4000000000 4000000000 0\n0 0 0\n1 0 0\n0 1 0\n3 0 1 2\n' >"$T/in/h/bomb.off"
+# a node chain 20,000 deep (assimp's importer overflows its stack on it)
+python3 - "$T/in/h/deep.gltf" <<'PY'
+import base64, json, struct, sys
+uri = "data:application/octet-stream;base64," + base64.b64encode(
+    struct.pack("<9f", 0, 0, 0, 1, 0, 0, 0, 1, 0)).decode()
+n = 20000
+doc = {"asset": {"version": "2.0"}, "scene": 0, "scenes": [{"nodes": [0]}],
+       "nodes": [{"children": [i + 1]} for i in range(n - 1)] + [{"mesh": 0}],
+       "meshes": [{"primitives": [{"attributes": {"POSITION": 0}}]}],
+       "accessors": [{"bufferView": 0, "componentType": 5126, "count": 3, "type": "VEC3",
+                      "min": [0, 0, 0], "max": [1, 1, 0]}],
+       "bufferViews": [{"buffer": 0, "byteLength": 36}],
+       "buffers": [{"byteLength": 36, "uri": uri}]}
+open(sys.argv[1], "w").write(json.dumps(doc))
+PY
+
+mf_start dispatcher "$MF_BIN_DIR/mf-dispatcher"
+mf_start worker "$MF_BIN_DIR/mf-worker-model"
+mf_wait 10 "dispatcher ready" grep -q 'msg="inbox scanned"' "$T/logs/dispatcher.log"
+cp -a "$T/in/." "$MF_INBOX/"
+
+no_secret() { # ID: no output of the record holds the material from outside (its texture
+    # name, its red diffuse colour)
+    local f
+    for f in "$MF_OUTBOX/$1"/*; do
+        ! grep -q SECRETTEX "$f" || mf_fail "$f holds the material from outside the inbox"
+    done
+    python3 - "$MF_OUTBOX/$1/model.glb" <<'PY' || mf_fail "model.glb of $1 has the outside colour"
+import json, struct, sys
+b = open(sys.argv[1], "rb").read()
+n = struct.unpack_from("<I", b, 12)[0]
+doc = json.loads(b[20:20 + n])
+for m in doc.get("materials", []):
+    c = m.get("pbrMetallicRoughness", {}).get("baseColorFactor", [1, 1, 1, 1])
+    assert abs(c[0] - 0.9) > 0.01, m
+PY
+}
+# the OBJ escapes load without their material (outside the folder, a link)
+for rel in a/b/up.obj c/sym.obj; do
+    mf_expect_status "$rel" done 120
+    no_secret "$(id_of "$rel")"
+    mf_assert_eq "$(field "$(id_of "$rel")" meta | jq .triangles)" 12 "triangles of $rel"
+done
+# the glTF whose buffer is /etc/passwd fails, saying the reference was refused
+mf_expect_status g/passwd.gltf failed 120
+err=$(field "$(id_of g/passwd.gltf)" error)
+grep -q "outside the model's folder" <<<"$err" || mf_fail "passwd.gltf error: $err"
+[ -z "$(ls -A "$MF_OUTBOX/$(id_of g/passwd.gltf)" 2>/dev/null)" ] || mf_fail "passwd.gltf has outputs"
+# the late .bin: retried (attempts go up, never failed), done once the .bin is there
+mf_wait 60 "late/box.gltf retried" bash -c '[ "$(redis-cli -s "$0" --raw HGET "mf:file:$1" attempts)" -ge 2 ]' \
+    "$T/redis.sock" "$(id_of late/box.gltf)"
+[ "$(field "$(id_of late/box.gltf)" status)" != failed ] || mf_fail "late/box.gltf failed"
+grep -q "referenced file" <<<"$(grep "$(id_of late/box.gltf)" "$T/logs/worker.log")" ||
+    mf_fail "the retry does not name the missing file"
+cp "$T/box.bin" "$MF_INBOX/late/box.bin"
+mf_expect_status late/box.gltf done 120
+# hostile files fail with a reason; the worker lives on
+for spec in "h/huge.ply:PLY header declares 12000000001 values, more than the file's" \
+    "h/cut.glb:GLB header says" "h/bomb.off:OFF header declares 4000000000 vertices" \
+    "h/deep.gltf:glTF node hierarchy deeper than 256 levels"; do
+    rel=${spec%%:*} want=${spec#*:}
+    mf_expect_status "$rel" failed 120
+    err=$(field "$(id_of "$rel")" error)
+    grep -qF "$want" <<<"$err" || mf_fail "$rel: error '$err' does not say '$want'"
+    mf_assert_eq "$(field "$(id_of "$rel")" attempts)" 1 "attempts of $rel (not retried)"
+done
+kill -0 "$MF_PID_worker" || mf_fail "the worker died"
+mf_pass

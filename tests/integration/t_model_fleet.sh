@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# The model lane through the fleet (mf-dispatcher + mf-worker-model): every format made by
+# assimp's own exporters ends done with thumb-512.png, model.glb, lod-1.glb and lod-2.glb;
+# the triangle count in meta is assimp's (`assimp info`); the thumbnail is not blank and
+# shows the model upright (a box 3 units tall along the file's up axis: +Y for OBJ, glTF,
+# PLY, COLLADA, FBX; +Z for STL, 3DS, 3MF, OFF); every GLB is a glTF 2.0 binary assimp reads
+# back with the same triangles. Hostile files fail with a reason and the worker lives on.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/model_lib.sh"
+mf_setup
+
+mk_box_obj "$T/y.obj" y
+mk_box_obj "$T/z.obj" z
+for spec in y:obj:obj y:ply:ply y:plyb:ply y:gltf2:gltf y:glb2:glb y:collada:dae y:fbxa:fbx \
+    z:stl:stl z:stlb:stl z:3ds:3ds z:3mf:3mf y:fbx:fbx; do
+    IFS=: read -r axis fmt ext <<<"$spec"
+    mkdir -p "$T/m/$fmt"
+    assimp export "$T/$axis.obj" "$T/m/$fmt/box.$ext" "-f$fmt" >/dev/null 2>&1 ||
+        mf_fail "assimp export -f$fmt failed"
+done
+mkdir -p "$T/m/off" "$T/m/objsrc"
+mk_sphere_off "$T/m/off/sphere.off" 16
+cp "$T/y.obj" "$T/m/objsrc/box.obj"
+
+mf_start dispatcher "$MF_BIN_DIR/mf-dispatcher"
+mf_start worker "$MF_BIN_DIR/mf-worker-model"
+mf_wait 10 "dispatcher ready" grep -q 'msg="inbox scanned"' "$T/logs/dispatcher.log"
+cp -r "$T/m/." "$MF_INBOX/"
+
+check_model() { # REL: done, outputs, meta = assimp, thumbnail upright, GLBs valid
+    local rel=$1 id d tris w h trim
+    mf_expect_status "$rel" done 120
+    id=$(id_of "$rel")
+    d=$MF_OUTBOX/$id
+    mf_assert_eq "$(field "$id" outputs | jq -r 'map(sub(".*/"; "")) | join(" ")')" \
+        "thumb-512.png model.glb lod-1.glb lod-2.glb turntable.webp" "outputs of $rel"
+    tris=$(field "$id" meta | jq -r .triangles)
+    mf_assert_eq "$tris" "$(assimp_faces "$MF_INBOX/$rel")" "triangles of $rel (assimp info)"
+    mf_assert_eq "$(vipsheader -f width "$d/thumb-512.png")x$(vipsheader -f height "$d/thumb-512.png")" \
+        512x512 "thumbnail size of $rel"
+    # not blank: the model covers part of the frame, and it stands up (taller than wide)
+    trim=$(vips find_trim "$d/thumb-512.png" | tr '\n' ' ')
+    read -r _ _ w h <<<"$trim"
+    [ "$w" -gt 60 ] && [ "$h" -gt 60 ] || mf_fail "thumbnail of $rel is blank (${w}x$h drawn)"
+    [ "$h" -gt $((w * 13 / 10)) ] || mf_fail "thumbnail of $rel not upright (${w}x$h drawn)"
+    # shaded, not a black silhouette
+    [ "$(vips min "$d/thumb-512.png" | cut -d. -f1)" -gt 30 ] || mf_fail "thumbnail of $rel is black"
+    # the turntable: an animated WebP of 16 frames of 256 px
+    mf_assert_eq "$(vipsheader -f n-pages "$d/turntable.webp")" 16 "turntable frames of $rel"
+    mf_assert_eq "$(vipsheader -f width "$d/turntable.webp")" 256 "turntable width of $rel"
+    for g in model.glb lod-1.glb lod-2.glb; do
+        python3 - "$d/$g" <<'PY' || mf_fail "$rel: $g is not a glTF 2.0 binary"
+import json, struct, sys
+b = open(sys.argv[1], "rb").read()
+magic, version, length = struct.unpack_from("<4sII", b)
+assert magic == b"glTF" and version == 2 and length == len(b)
+n, kind = struct.unpack_from("<I4s", b, 12)
+assert kind == b"JSON"
+doc = json.loads(b[20:20 + n])
+assert doc["asset"]["version"] == "2.0" and doc["meshes"]
+PY
+    done
+    mf_assert_eq "$(assimp_faces "$d/model.glb")" "$tris" "triangles of $rel's model.glb"
+    mf_assert_eq "$(field "$id" meta | jq -r '.lods | map(.triangles <= '"$tris"') | all')" \
+        true "LODs of $rel have at most the model's triangles"
+}
+for rel in objsrc/box.obj ply/box.ply plyb/box.ply gltf2/box.gltf glb2/box.glb \
+    collada/box.dae fbxa/box.fbx stl/box.stl stlb/box.stl 3ds/box.3ds 3mf/box.3mf \
+    off/sphere.off; do
+    check_model "$rel"
+done
+# the box as OBJ: its bounding box and normals as assimp reads them
+m=$(field "$(id_of objsrc/box.obj)" meta)
+mf_assert_eq "$(jq -c '[.bbox.min, .bbox.max, .format, .meshes, .vertices]' <<<"$m")" \
+    '[[0,0,0],[1,3,1],"obj",1,8]' "meta of box.obj"
+# which importer read it, and where the up axis came from
+mf_assert_eq "$(jq -r .importer <<<"$m")" "Wavefront Object Importer" "importer of box.obj"
+mf_assert_eq "$(field "$(id_of gltf2/box.gltf)" meta | jq -r .importer)" "glTF2 Importer" \
+    "importer of box.gltf"
+mf_assert_eq "$(field "$(id_of fbxa/box.fbx)" meta | jq -r '[.up_axis, .up_axis_from] | join(" ")')" \
+    "+y file" "up axis of box.fbx"
+mf_assert_eq "$(field "$(id_of stl/box.stl)" meta | jq -r '[.up_axis, .up_axis_from] | join(" ")')" \
+    "+z format" "up axis of box.stl"
+# the sphere: LODs simplify (meshoptimizer) to fewer triangles
+m=$(field "$(id_of off/sphere.off)" meta)
+[ "$(jq '.lods[1].triangles' <<<"$m")" -lt "$(jq '.triangles' <<<"$m")" ] ||
+    mf_fail "lod-2 of the sphere is not simpler: $(jq -c .lods <<<"$m")"
+# assimp 5.2's binary FBX exporter writes a file its own importer refuses (`assimp info`
+# fails alike): a failed record naming the importer's error
+mf_expect_status fbx/box.fbx failed 60
+grep -q "FBX" <<<"$(field "$(id_of fbx/box.fbx)" error)" ||
+    mf_fail "FBX error: $(field "$(id_of fbx/box.fbx)" error)"
+# companions are not failed records
+mf_assert_eq "$(field "$(id_of gltf2/box.bin)" status)" unsupported "status of the glTF's .bin"
+kill -0 "$MF_PID_worker" || mf_fail "the worker died"
+mf_pass

@@ -1,0 +1,224 @@
+/* Limits from the header, before assimp reads the model: a file that declares more than its
+ * bytes can hold (a PLY or OFF with billions of elements, a GLB whose length is not the
+ * file's) is corrupt or a bomb, and assimp would allocate for the declared counts first
+ * (std::bad_alloc at best). Declared triangles over MF_MODEL_MAX_TRIANGLES fail as over a
+ * limit. Formats without counts in a header (OBJ, ASCII STL, FBX, COLLADA, 3DS, 3MF, glTF
+ * JSON) are held by the executor's memory cap and wall clock. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <jansson.h>
+#include "mf/alloc.h"
+#include "model.h"
+
+#define MF__HEAD_MAX 65536
+
+static int mf__head(int fd, char *buf, size_t cap, size_t *len)
+{
+    ssize_t n;
+
+    do {
+        n = pread(fd, buf, cap - 1, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -errno;
+    buf[n] = '\0';
+    *len = (size_t)n;
+    return 0;
+}
+
+/* PLY: every element's count x its properties, at least one byte each in binary and two in
+ * ASCII ("0 "), must fit in the bytes after end_header. */
+static int mf__ply(const char *h, size_t len, int64_t size, mf_err *err)
+{
+    const char *end = strstr(h, "end_header");
+    double need = 0, count = 0, faces = 0;
+    int ascii = strstr(h, "format ascii") != NULL, props = 0, is_face = 0;
+    const char *p = h;
+
+    if (end == NULL)
+        return len + 1 >= MF__HEAD_MAX
+                   ? mf_err_set(err, MF_ELIMIT, "PLY header longer than %d bytes", MF__HEAD_MAX)
+                   : 0; /* assimp will say what is wrong */
+    while (p < end) {
+        unsigned long long c;
+        char name[64];
+
+        if (sscanf(p, "element %63s %llu", name, &c) == 2) {
+            need += count * (props > 0 ? props : 1) * (ascii ? 2 : 1);
+            faces += is_face ? count : 0;
+            count = (double)c;
+            props = 0;
+            is_face = strcmp(name, "face") == 0;
+        } else if (strncmp(p, "property ", 9) == 0) {
+            props++;
+        }
+        p = strchr(p, '\n');
+        if (p == NULL)
+            break;
+        p++;
+    }
+    need += count * (props > 0 ? props : 1) * (ascii ? 2 : 1);
+    faces += is_face ? count : 0;
+    if (need > (double)size)
+        return mf_err_set(err, MF_ECORRUPT,
+                          "PLY header declares %.0f values, more than the file's %lld bytes hold",
+                          need, (long long)size);
+    if (faces > MF_MODEL_MAX_TRIANGLES)
+        return mf_err_set(err, MF_ELIMIT, "PLY header declares %.0f faces, over the limit of %d",
+                          faces, MF_MODEL_MAX_TRIANGLES);
+    return 0;
+}
+
+/* OFF: "vertices faces edges"; at least 6 bytes a vertex ("0 0 0\n") and 8 a face. */
+static int mf__off(const char *h, int64_t size, mf_err *err)
+{
+    unsigned long long v = 0, f = 0;
+    const char *p = h;
+
+    while (*p == '#' || strncmp(p, "OFF", 3) == 0 || strchr("STCN4n", *p) != NULL) {
+        if (sscanf(p, "%*[STCN4n]OFF %llu %llu", &v, &f) == 2 ||
+            sscanf(p, "OFF %llu %llu", &v, &f) == 2)
+            break;
+        p = strchr(p, '\n');
+        if (p == NULL)
+            return 0;
+        p++;
+        if (sscanf(p, "%llu %llu", &v, &f) == 2)
+            break;
+    }
+    if ((double)v * 6 + (double)f * 8 > (double)size)
+        return mf_err_set(err, MF_ECORRUPT,
+                          "OFF header declares %llu vertices and %llu faces, more than the "
+                          "file's %lld bytes hold",
+                          v, f, (long long)size);
+    if (f > MF_MODEL_MAX_TRIANGLES)
+        return mf_err_set(err, MF_ELIMIT, "OFF header declares %llu faces, over the limit of %d", f,
+                          MF_MODEL_MAX_TRIANGLES);
+    return 0;
+}
+
+static uint32_t mf__le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* glTF: the node graph's depth, iteratively (a chain 20,000 deep overflows the stack of
+ * recursive walkers, assimp's importer among them). A node reached twice counts once; a
+ * cycle is corrupt. */
+static int mf__gltf_depth(const char *json, size_t len, mf_err *err)
+{
+    json_t *doc = json_loadb(json, len, JSON_DISABLE_EOF_CHECK, NULL);
+    json_t *nodes = json_object_get(doc, "nodes");
+    size_t n = json_array_size(nodes), *depth = NULL, *stack = NULL, sp = 0;
+    int rc = 0;
+
+    if (doc == NULL || n == 0)
+        goto out; /* assimp will say what is wrong */
+    depth = mf_xcalloc(n, sizeof(*depth));
+    stack = mf_xmalloc(n * sizeof(*stack));
+    /* depth[i] = 1 + the depth of the parent that reached it first; roots are the nodes no
+     * one lists as a child */
+    for (size_t i = 0; i < n; i++) {
+        json_t *kids = json_object_get(json_array_get(nodes, i), "children");
+
+        for (size_t k = 0; k < json_array_size(kids); k++) {
+            json_int_t c = json_integer_value(json_array_get(kids, k));
+
+            if (c >= 0 && (size_t)c < n)
+                depth[c] = (size_t)-1; /* has a parent */
+        }
+    }
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (depth[i] != 0)
+            continue;
+        depth[i] = 1;
+        stack[sp++] = i;
+        while (sp > 0 && rc == 0) {
+            size_t cur = stack[--sp];
+            json_t *kids = json_object_get(json_array_get(nodes, cur), "children");
+
+            if (depth[cur] > MF_MODEL_MAX_DEPTH) {
+                rc = mf_err_set(err, MF_ELIMIT, "glTF node hierarchy deeper than %d levels",
+                                MF_MODEL_MAX_DEPTH);
+                break;
+            }
+            for (size_t k = 0; k < json_array_size(kids) && sp < n; k++) {
+                json_int_t c = json_integer_value(json_array_get(kids, k));
+
+                if (c < 0 || (size_t)c >= n || depth[c] != (size_t)-1)
+                    continue;
+                depth[c] = depth[cur] + 1;
+                stack[sp++] = (size_t)c;
+            }
+        }
+    }
+out:
+    free(stack);
+    free(depth);
+    json_decref(doc);
+    return rc;
+}
+
+/* The JSON of a glTF (the whole file) or GLB (its first chunk), read whole: the node graph
+ * is in it. At most 64 MB (glTF JSON that large is itself a bomb). */
+static int mf__gltf(int fd, const struct stat *st, int glb, const unsigned char *u, size_t len,
+                    mf_err *err)
+{
+    size_t off = 0, n = (size_t)st->st_size;
+    char *buf;
+    ssize_t got;
+    int rc;
+
+    if (glb) {
+        if (len < 20)
+            return 0;
+        off = 20;
+        n = mf__le32(u + 12);
+    }
+    if (n > (size_t)64 << 20 || off + n > (size_t)st->st_size)
+        return mf_err_set(err, MF_ELIMIT, "glTF JSON of %zu bytes, over 64 MB or the file", n);
+    buf = mf_xmalloc(n + 1);
+    do {
+        got = pread(fd, buf, n, (off_t)off);
+    } while (got < 0 && errno == EINTR);
+    rc = got == (ssize_t)n ? mf__gltf_depth(buf, n, err) : 0;
+    free(buf);
+    return rc;
+}
+
+int mf_model_check_header(int fd, const mf_model_format *f, mf_err *err)
+{
+    char *h = malloc(MF__HEAD_MAX);
+    const unsigned char *u = (const unsigned char *)h;
+    struct stat st;
+    size_t len = 0;
+    int rc = 0;
+
+    if (h == NULL)
+        abort();
+    if (fstat(fd, &st) < 0 || mf__head(fd, h, MF__HEAD_MAX, &len) < 0) {
+        rc = mf_err_sys(err, -errno, "read() of the model's header");
+        goto out;
+    }
+    if (strcmp(f->ext, "ply") == 0)
+        rc = mf__ply(h, len, st.st_size, err);
+    else if (strcmp(f->ext, "off") == 0)
+        rc = mf__off(h, st.st_size, err);
+    else if (strcmp(f->ext, "gltf") == 0)
+        rc = mf__gltf(fd, &st, 0, u, len, err);
+    else if (strcmp(f->ext, "glb") == 0 && len >= 12 && mf__le32(u + 8) != (uint64_t)st.st_size)
+        rc =
+            mf_err_set(err, MF_ECORRUPT, "GLB header says %u bytes, the file has %lld (truncated?)",
+                       mf__le32(u + 8), (long long)st.st_size);
+    else if (strcmp(f->ext, "stl") == 0 && len >= 84 && strncmp(h, "solid", 5) != 0 &&
+             mf__le32(u + 80) > MF_MODEL_MAX_TRIANGLES)
+        rc = mf_err_set(err, MF_ELIMIT, "STL header declares %u triangles, over the limit of %d",
+                        mf__le32(u + 80), MF_MODEL_MAX_TRIANGLES);
+out:
+    free(h);
+    return rc;
+}

@@ -1,0 +1,147 @@
+/* The 3D-model lane: one upload in, thumb-512.png, model.glb, lod-1.glb, lod-2.glb and meta.
+ *
+ * assimp 5.2 (Debian 12) has a long fuzzing record and no security fixes, so the executor is
+ * the sandbox (memory cap, wall clock, crash = failed with the signal named), and this file
+ * keeps assimp's reach small: only the importers of the formats the dispatcher names are
+ * used (the importer is chosen by the extension of a virtual name made from the MIME type,
+ * and a MIME type outside the list fails before assimp reads a byte), and every file it opens
+ * goes through the jailed file system of modelio.c. */
+#include <assimp/cimport.h>
+#include <assimp/postprocess.h>
+#include <string.h>
+#include <vips/vips.h>
+#include "mf/log.h"
+#include "model.h"
+
+/* Post-processing before meta is taken: what `assimp info` applies, so that the counts
+ * agree with it (triangulated faces, primitives split by type, validated structure). */
+#define MF__IMPORT_FLAGS                                                                           \
+    (aiProcess_Triangulate | aiProcess_SortByPType | aiProcess_ValidateDataStructure |             \
+     aiProcess_JoinIdenticalVertices)
+
+#define MF__THUMB_SIZE 512
+/* turntable.webp: 16 frames of 256 px, one turn in 1.3 s */
+#define MF__TURNTABLE_SIZE 256
+#define MF__TURNTABLE_FRAMES 16
+
+static int mf__model_init(const mf_config *cfg, mf_err *err)
+{
+    (void)cfg;
+    if (VIPS_INIT("mf-exec-model") != 0)
+        return mf_err_set(err, MF_ECONFIG, "VIPS_INIT() failed: %s", vips_error_buffer());
+    vips_concurrency_set(1);
+    return 0;
+}
+
+static void mf__model_shutdown(void)
+{
+    mf_model_render_close();
+    vips_shutdown();
+}
+
+/* Imports the upload through the jail; a reference not there yet is retryable (a folder
+ * copied in any order), one outside the folder is reported. */
+static int mf__import(const mf_lane_job *job, const mf_model_format *f, mf_model_io *mio,
+                      const struct aiScene **out, mf_err *err)
+{
+    const struct aiScene *s;
+    int rc;
+
+    rc = mf_model_io_init(mio, job->path, job->fd, f->ext, err);
+    if (rc < 0)
+        goto out;
+    s = aiImportFileExWithProperties(mio->main_name, MF__IMPORT_FLAGS, &mio->io, NULL);
+    if (s == NULL && mio->missing[0] != '\0') {
+        rc = mf_err_set(err, MF_EBUSY, "aiImportFile() failed: referenced file %s: %s",
+                        mio->missing, aiGetErrorString());
+        goto out;
+    }
+    if (s == NULL) {
+        rc = mf_err_set(err, MF_ECORRUPT, "aiImportFile() failed (%s importer): %s%s%s", f->name,
+                        aiGetErrorString(), mio->refused[0] ? "; refused " : "", mio->refused);
+        goto out;
+    }
+    if (s->mNumMeshes == 0 || s->mRootNode == NULL) {
+        aiReleaseImport(s);
+        rc = mf_err_set(err, MF_ECORRUPT, "aiImportFile() found no mesh in the %s file", f->name);
+        goto out;
+    }
+    *out = s;
+out:
+    return rc;
+}
+
+static int mf__lods(const struct aiScene *s, const char *outdir, mf_result *res, mf_err *err)
+{
+    static const struct {
+        const char *name;
+        double ratio;
+    } lods[] = {{"lod-1.glb", 0.5}, {"lod-2.glb", 0.1}};
+    json_t *list = json_array();
+    int rc = 0;
+
+    for (size_t i = 0; rc == 0 && i < sizeof(lods) / sizeof(lods[0]); i++) {
+        size_t tris = 0;
+        double e = 0;
+
+        rc = mf_model_lod(s, lods[i].ratio, outdir, lods[i].name, &tris, &e, err);
+        if (rc == 0) {
+            mf_result_add_output(res, lods[i].name);
+            json_array_append_new(list, json_pack("{s:s,s:I,s:f}", "name", lods[i].name,
+                                                  "triangles", (json_int_t)tris, "error", e));
+        }
+    }
+    json_object_set_new(res->meta, "lods", list);
+    return rc;
+}
+
+static int mf__model_process(const mf_lane_job *job, mf_result *res, mf_err *err)
+{
+    const mf_model_format *f =
+        job->mime ? mf_model_format_of(job->mime) : mf_model_format_by_ext(job->path);
+    const struct aiScene *s = NULL;
+    mf_model_io mio = {.dirfd = -1};
+    mf_model_box box;
+    int rc = 0;
+
+    if (f == NULL) {
+        rc = mf_err_set(err, MF_EUNSUPPORTED, "%s is not a 3D format this lane reads",
+                        job->mime ? job->mime : "(no type)");
+        goto out;
+    }
+    rc = mf_model_check_header(job->fd, f, err);
+    if (rc == 0)
+        rc = mf__import(job, f, &mio, &s, err);
+    if (rc < 0)
+        goto out;
+    json_decref(res->meta);
+    res->meta = mf_model_meta(s, f);
+    if (!mf_model_bounds(s, &box)) {
+        rc = mf_err_set(err, MF_ECORRUPT, "the %s file has no finite vertex", f->name);
+        goto out;
+    }
+    rc = mf_model_render_png(s, &box, f->z_up, MF__THUMB_SIZE, job->outdir, "thumb-512.png", err);
+    if (rc == 0)
+        mf_result_add_output(res, "thumb-512.png");
+    if (rc == 0)
+        rc = mf_model_export_glb(s, job->outdir, "model.glb", err);
+    if (rc == 0)
+        mf_result_add_output(res, "model.glb");
+    if (rc == 0)
+        rc = mf__lods(s, job->outdir, res, err);
+    if (rc == 0)
+        rc = mf_model_render_turntable(s, &box, f->z_up, MF__TURNTABLE_SIZE, MF__TURNTABLE_FRAMES,
+                                       1, job->outdir, "turntable.webp", err);
+    if (rc == 0)
+        mf_result_add_output(res, "turntable.webp");
+out:
+    if (s != NULL)
+        aiReleaseImport(s);
+    mf_model_io_close(&mio);
+    return rc;
+}
+
+const mf_lane mf_lane_model = {.name = "model",
+                               .init = mf__model_init,
+                               .process = mf__model_process,
+                               .shutdown = mf__model_shutdown};

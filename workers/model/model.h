@@ -1,0 +1,94 @@
+/* The 3D-model lane: internals shared by its files (mf__/mf_model_ names). Everything runs in
+ * mf-exec-model, one job at a time, on one thread. */
+#ifndef MF_MODEL_H
+#define MF_MODEL_H
+
+#include <assimp/cfileio.h>
+#include <assimp/scene.h>
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "mf/lane.h"
+
+extern const mf_lane mf_lane_model;
+
+/* Triangles a model may declare in its header (PLY, OFF, binary STL): 20 million is about
+ * 1 GB of assimp's scene (vertices, normals, faces) and beyond what a thumbnail or a web GLB
+ * is for. Fixed. */
+#define MF_MODEL_MAX_TRIANGLES 20000000
+/* Node hierarchy depth a glTF may declare: importers and exporters walk it recursively, and a
+ * chain 20,000 deep overflows their stack (a crash, not an error). Real scenes stay under 50.
+ * Fixed. */
+#define MF_MODEL_MAX_DEPTH 256
+
+/* A format the lane takes: the dispatcher's MIME type (dispatcher/sniff3d.c), the extension
+ * that selects assimp's importer, the name in meta.format, and whether +Z is up by the
+ * format's convention and assimp leaves it so (STL, OFF, 3MF; 3DS is turned by the
+ * importer). NULL for a MIME type the lane does not take. */
+typedef struct mf_model_format {
+    const char *mime;
+    const char *ext;
+    const char *name;
+    int z_up;
+} mf_model_format;
+const mf_model_format *mf_model_format_of(const char *mime);
+/* One-shot mode, which has no MIME type: the format by the file's extension. */
+const mf_model_format *mf_model_format_by_ext(const char *path);
+
+/* The jailed file system given to assimp (modelio.c). The upload is opened through the
+ * virtual name `main_name` (its extension picks the importer); any other name is opened
+ * beneath the upload's folder with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS): no "..",
+ * no absolute path, no symlink, regular files only. Only reading. */
+typedef struct mf_model_io {
+    struct aiFileIO io;
+    int dirfd;          /* the upload's folder (O_PATH) */
+    int mainfd;         /* the upload, the runtime's fd (not closed here) */
+    char main_name[32]; /* "mf-upload.<ext>" */
+    char missing[256];  /* first referenced file that does not exist (yet) */
+    char refused[256];  /* first reference refused (outside the folder, a link, not a file) */
+} mf_model_io;
+
+/* path: the upload's absolute path; fd: the upload opened by the runtime. Returns 0 or an
+ * error (the folder cannot be opened). */
+int mf_model_io_init(mf_model_io *mio, const char *path, int fd, const char *ext, mf_err *err);
+void mf_model_io_close(mf_model_io *mio);
+
+/* Limits from the header of the upload (fd), before assimp reads it (header.c). Returns 0,
+ * MF_ECORRUPT (declares more than the file holds) or MF_ELIMIT. */
+int mf_model_check_header(int fd, const mf_model_format *f, mf_err *err);
+
+/* World-space bounding box of the scene's meshes (node transforms applied). Returns 0 when
+ * the scene has no vertex. */
+typedef struct mf_model_box {
+    double min[3], max[3];
+    size_t nonfinite; /* vertices with a NaN or infinite coordinate (left out) */
+} mf_model_box;
+int mf_model_bounds(const struct aiScene *s, mf_model_box *box);
+
+/* meta of a scene as imported (before the lane's own post-processing). */
+json_t *mf_model_meta(const struct aiScene *s, const mf_model_format *f);
+/* Triangles in the scene. */
+size_t mf_model_triangles(const struct aiScene *s);
+
+/* The scene as a glTF 2.0 binary (assimp's glb2 exporter) in outdir/name. */
+int mf_model_export_glb(const struct aiScene *s, const char *outdir, const char *name, mf_err *err);
+/* A copy of s simplified by meshoptimizer to about ratio of its triangles (vertex cache
+ * optimised), written as a GLB to outdir/name; *tris the triangles kept, *error
+ * meshoptimizer's relative error. */
+int mf_model_lod(const struct aiScene *s, double ratio, const char *outdir, const char *name,
+                 size_t *tris, double *error, mf_err *err);
+
+/* Renders the scene shaded, framed from its bounding box, +Z turned up when z_up, into a
+ * size x size PNG outdir/name (EGL surfaceless, OpenGL ES 2; the context is made on first use
+ * in this process, after the executor's fork). */
+int mf_model_render_png(const struct aiScene *s, const mf_model_box *box, int z_up, int size,
+                        const char *outdir, const char *name, mf_err *err);
+/* turntable.webp: frames views of size x size turning once about the up axis, as an animated
+ * WebP (animated) or one still strip of the frames stacked top to bottom. */
+int mf_model_render_turntable(const struct aiScene *s, const mf_model_box *box, int z_up, int size,
+                              int frames, int animated, const char *outdir, const char *name,
+                              mf_err *err);
+/* Releases the EGL context (lane shutdown). */
+void mf_model_render_close(void);
+
+#endif

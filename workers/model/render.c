@@ -1,0 +1,421 @@
+/* The thumbnail: the scene drawn with OpenGL ES 2 into an offscreen framebuffer on an EGL
+ * context with no window and no display (EGL_MESA_platform_surfaceless: Mesa's llvmpipe
+ * renders on the CPU where there is no GPU; EGL picks a GPU where there is one).
+ *
+ * Why the context is made here, on first use: mf-exec-model is exec'd by the worker's fork,
+ * and llvmpipe's threads do not survive a fork(); a context made before one would be dead in
+ * the child. Made once per executor (25-50 ms) and kept for its jobs.
+ *
+ * The model is flattened to world space (node transforms applied), turned so that its up
+ * axis is +Y, centred on its bounding box and framed by the box's bounding sphere from above
+ * and in front; shaded with a head light and a fill light, vertex colours when present, the
+ * material's diffuse colour otherwise. */
+#include <EGL/egl.h>
+#include <assimp/cimport.h>
+#include <assimp/material.h>
+#include <EGL/eglext.h>
+#include <GLES2/gl2.h>
+#include <GLES2/gl2ext.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <vips/vips.h>
+#include "mf/alloc.h"
+#include "mf/fsutil.h"
+#include "model.h"
+
+static EGLDisplay mf__dpy = EGL_NO_DISPLAY;
+static EGLContext mf__ctx = EGL_NO_CONTEXT;
+
+static int mf__egl_init(mf_err *err)
+{
+    static const EGLint cfg_attr[] = {EGL_SURFACE_TYPE, EGL_PBUFFER_BIT, EGL_RENDERABLE_TYPE,
+                                      EGL_OPENGL_ES2_BIT, EGL_NONE};
+    static const EGLint ctx_attr[] = {EGL_CONTEXT_CLIENT_VERSION, 2, EGL_NONE};
+    PFNEGLGETPLATFORMDISPLAYEXTPROC get_display;
+    EGLConfig cfg;
+    EGLint n = 0;
+    int rc = 0;
+
+    if (mf__ctx != EGL_NO_CONTEXT)
+        goto out;
+    get_display = (PFNEGLGETPLATFORMDISPLAYEXTPROC)eglGetProcAddress("eglGetPlatformDisplayEXT");
+    if (get_display != NULL)
+        mf__dpy = get_display(EGL_PLATFORM_SURFACELESS_MESA, EGL_DEFAULT_DISPLAY, NULL);
+    if (mf__dpy == EGL_NO_DISPLAY) {
+        rc = mf_err_set(err, MF_ECONFIG, "eglGetPlatformDisplayEXT(surfaceless) failed: 0x%x",
+                        eglGetError());
+        goto out;
+    }
+    if (!eglInitialize(mf__dpy, NULL, NULL) || !eglBindAPI(EGL_OPENGL_ES_API) ||
+        !eglChooseConfig(mf__dpy, cfg_attr, &cfg, 1, &n) || n < 1) {
+        rc = mf_err_set(err, MF_ECONFIG, "eglInitialize()/eglChooseConfig() failed: 0x%x",
+                        eglGetError());
+        goto out;
+    }
+    mf__ctx = eglCreateContext(mf__dpy, cfg, EGL_NO_CONTEXT, ctx_attr);
+    if (mf__ctx == EGL_NO_CONTEXT ||
+        !eglMakeCurrent(mf__dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, mf__ctx)) {
+        rc = mf_err_set(err, MF_ECONFIG, "eglCreateContext()/eglMakeCurrent() failed: 0x%x",
+                        eglGetError());
+        goto out;
+    }
+out:
+    return rc;
+}
+
+void mf_model_render_close(void)
+{
+    /* Only released, not terminated: eglTerminate() unloads Mesa's driver, whose own
+     * allocations then show as leaks of an unknown module under LeakSanitizer; the process
+     * exits right after the lane's shutdown anyway. */
+    if (mf__dpy != EGL_NO_DISPLAY)
+        eglMakeCurrent(mf__dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT);
+}
+
+/* Interleaved triangles: position (3), normal (3), colour (3). */
+typedef struct mf__verts {
+    float *v;
+    size_t n, cap; /* vertices */
+} mf__verts;
+
+static void mf__push(mf__verts *b, const float p[3], const float nrm[3], const float c[3])
+{
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 3072;
+        b->v = mf_xrealloc(b->v, b->cap * 9 * sizeof(float));
+    }
+    memcpy(b->v + b->n * 9, p, 3 * sizeof(float));
+    memcpy(b->v + b->n * 9 + 3, nrm, 3 * sizeof(float));
+    memcpy(b->v + b->n * 9 + 6, c, 3 * sizeof(float));
+    b->n++;
+}
+
+static void mf__mesh(const struct aiScene *s, const struct aiMesh *m, const struct aiMatrix4x4 *w,
+                     mf__verts *b)
+{
+    struct aiColor4D diffuse = {0.72f, 0.74f, 0.78f, 1};
+    struct aiMatrix3x3 nm;
+
+    if (m->mMaterialIndex < s->mNumMaterials)
+        aiGetMaterialColor(s->mMaterials[m->mMaterialIndex], "$clr.diffuse", 0, 0, &diffuse);
+    /* black (how assimp's 3MF and some exporters leave an unset colour) shows no shape */
+    if (diffuse.r < 0.02f && diffuse.g < 0.02f && diffuse.b < 0.02f)
+        diffuse = (struct aiColor4D){0.72f, 0.74f, 0.78f, 1};
+    aiMatrix3FromMatrix4(&nm, w);
+    for (unsigned f = 0; f < m->mNumFaces; f++) {
+        const struct aiFace *face = &m->mFaces[f];
+        struct aiVector3D p[3], e1, e2, fn;
+
+        if (face->mNumIndices != 3)
+            continue;
+        for (int k = 0; k < 3; k++) {
+            unsigned i = face->mIndices[k] < m->mNumVertices ? face->mIndices[k] : 0;
+
+            p[k] = m->mVertices[i];
+            aiTransformVecByMatrix4(&p[k], w);
+        }
+        /* face normal, used where the mesh has none (STL, OFF) */
+        e1 = (struct aiVector3D){p[1].x - p[0].x, p[1].y - p[0].y, p[1].z - p[0].z};
+        e2 = (struct aiVector3D){p[2].x - p[0].x, p[2].y - p[0].y, p[2].z - p[0].z};
+        fn = (struct aiVector3D){e1.y * e2.z - e1.z * e2.y, e1.z * e2.x - e1.x * e2.z,
+                                 e1.x * e2.y - e1.y * e2.x};
+        for (int k = 0; k < 3; k++) {
+            unsigned i = face->mIndices[k] < m->mNumVertices ? face->mIndices[k] : 0;
+            struct aiVector3D n = fn;
+            float pos[3] = {p[k].x, p[k].y, p[k].z}, nv[3], c[3];
+
+            if (m->mNormals != NULL) {
+                n = m->mNormals[i];
+                aiTransformVecByMatrix3(&n, &nm);
+            }
+            nv[0] = n.x;
+            nv[1] = n.y;
+            nv[2] = n.z;
+            if (m->mColors[0] != NULL) {
+                c[0] = m->mColors[0][i].r;
+                c[1] = m->mColors[0][i].g;
+                c[2] = m->mColors[0][i].b;
+            } else {
+                c[0] = diffuse.r;
+                c[1] = diffuse.g;
+                c[2] = diffuse.b;
+            }
+            mf__push(b, pos, nv, c);
+        }
+    }
+}
+
+static void mf__flatten(const struct aiScene *s, const struct aiNode *node, struct aiMatrix4x4 w,
+                        mf__verts *b, int depth)
+{
+    if (node == NULL || depth > 1000)
+        return;
+    aiMultiplyMatrix4(&w, &node->mTransformation);
+    for (unsigned i = 0; i < node->mNumMeshes; i++) {
+        if (node->mMeshes[i] < s->mNumMeshes)
+            mf__mesh(s, s->mMeshes[node->mMeshes[i]], &w, b);
+    }
+    for (unsigned i = 0; i < node->mNumChildren; i++)
+        mf__flatten(s, node->mChildren[i], w, b, depth + 1);
+}
+
+static const char mf__vs[] =
+    "uniform mat4 mvp; uniform mat3 rot;\n"
+    "attribute vec3 pos; attribute vec3 nrm; attribute vec3 col;\n"
+    "varying vec3 vn; varying vec3 vc;\n"
+    "void main() { vn = rot * nrm; vc = col; gl_Position = mvp * vec4(pos, 1.0); }\n";
+static const char mf__fs[] = "precision mediump float; varying vec3 vn; varying vec3 vc;\n"
+                             "void main() {\n"
+                             "  vec3 n = length(vn) > 0.0 ? normalize(vn) : vec3(0.0, 0.0, 1.0);\n"
+                             "  float d = abs(dot(n, normalize(vec3(0.3, 0.5, 1.0))));\n"
+                             "  float f = abs(dot(n, normalize(vec3(-0.6, 0.2, -0.4))));\n"
+                             "  gl_FragColor = vec4(vc * (0.25 + 0.65 * d + 0.2 * f), 1.0);\n"
+                             "}\n";
+
+static GLuint mf__shader(GLenum type, const char *src)
+{
+    GLuint sh = glCreateShader(type);
+    GLint ok = 0;
+
+    glShaderSource(sh, 1, &src, NULL);
+    glCompileShader(sh);
+    glGetShaderiv(sh, GL_COMPILE_STATUS, &ok);
+    return ok ? sh : 0;
+}
+
+/* Column-major 4x4 multiply r = a * b. */
+static void mf__mul(float r[16], const float a[16], const float b[16])
+{
+    float t[16];
+
+    for (int c = 0; c < 4; c++) {
+        for (int rr = 0; rr < 4; rr++) {
+            t[c * 4 + rr] = 0;
+            for (int k = 0; k < 4; k++)
+                t[c * 4 + rr] += a[k * 4 + rr] * b[c * 4 + k];
+        }
+    }
+    memcpy(r, t, sizeof(t));
+}
+
+/* The camera: model turned up (z_up: -90 deg about X), centred, seen from yaw 35 deg and
+ * pitch 25 deg at a distance that fits the bounding sphere in a 35 deg field of view. */
+static void mf__camera(const mf_model_box *box, int z_up, float yaw, float mvp[16], float rot3[9])
+{
+    const float pitch = 0.44f, fov = 0.61f;
+    float cx = (float)(box->max[0] + box->min[0]) / 2, cy = (float)(box->max[1] + box->min[1]) / 2,
+          cz = (float)(box->max[2] + box->min[2]) / 2;
+    float dx = (float)(box->max[0] - box->min[0]), dy = (float)(box->max[1] - box->min[1]),
+          dz = (float)(box->max[2] - box->min[2]);
+    float radius = sqrtf(dx * dx + dy * dy + dz * dz) / 2, dist, nearp, farp, f;
+    float centre[16] = {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, -cx, -cy, -cz, 1};
+    float up[16] = {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1};
+    float ry[16] = {cosf(yaw),  0, sinf(yaw), 0, 0, 1, 0, 0,
+                    -sinf(yaw), 0, cosf(yaw), 0, 0, 0, 0, 1};
+    float rx[16] = {1, 0, 0, 0, 0, cosf(pitch), sinf(pitch), 0, 0, -sinf(pitch), cosf(pitch),
+                    0, 0, 0, 0, 1};
+    float view[16] = {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1}, proj[16], model[16];
+
+    if (radius <= 0 || !isfinite(radius))
+        radius = 1;
+    if (z_up) { /* (x, y, z) -> (x, z, -y) */
+        up[5] = 0;
+        up[6] = -1;
+        up[9] = 1;
+        up[10] = 0;
+    }
+    dist = radius / sinf(fov / 2) * 1.05f;
+    nearp = dist - radius * 1.5f > dist * 0.01f ? dist - radius * 1.5f : dist * 0.01f;
+    farp = dist + radius * 1.5f;
+    view[14] = -dist;
+    f = 1.0f / tanf(fov / 2);
+    memset(proj, 0, sizeof(proj));
+    proj[0] = f;
+    proj[5] = f;
+    proj[10] = (farp + nearp) / (nearp - farp);
+    proj[11] = -1;
+    proj[14] = 2 * farp * nearp / (nearp - farp);
+    mf__mul(model, up, centre);
+    mf__mul(model, ry, model);
+    mf__mul(model, rx, model);
+    for (int c = 0; c < 3; c++) {
+        for (int r = 0; r < 3; r++)
+            rot3[c * 3 + r] = model[c * 4 + r];
+    }
+    mf__mul(mvp, view, model);
+    mf__mul(mvp, proj, mvp);
+}
+
+/* Draws b into a size x size RGBA buffer (rows top first). */
+static int mf__draw(const mf__verts *b, const mf_model_box *box, int z_up, float yaw, int size,
+                    unsigned char *rgba, mf_err *err)
+{
+    GLuint fbo = 0, rb[2] = {0, 0}, vbo = 0, prog = 0, vs, fs;
+    float mvp[16], rot3[9];
+    GLint ok = 0;
+    int rc = 0;
+
+    glGenFramebuffers(1, &fbo);
+    glBindFramebuffer(GL_FRAMEBUFFER, fbo);
+    glGenRenderbuffers(2, rb);
+    glBindRenderbuffer(GL_RENDERBUFFER, rb[0]);
+    glRenderbufferStorage(GL_RENDERBUFFER, GL_RGBA8_OES, size, size);
+    glFramebufferRenderbuffer(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_RENDERBUFFER, rb[0]);
+    glBindRenderbuffer(GL_RENDERBUFFER, rb[1]);
+    glRenderbufferStorage(GL_RENDERBUFFER, GL_DEPTH_COMPONENT16, size, size);
+    glFramebufferRenderbuffer(GL_FRAMEBUFFER, GL_DEPTH_ATTACHMENT, GL_RENDERBUFFER, rb[1]);
+    if (glCheckFramebufferStatus(GL_FRAMEBUFFER) != GL_FRAMEBUFFER_COMPLETE) {
+        rc = mf_err_set(err, MF_ECONFIG, "glCheckFramebufferStatus() failed");
+        goto out;
+    }
+    vs = mf__shader(GL_VERTEX_SHADER, mf__vs);
+    fs = mf__shader(GL_FRAGMENT_SHADER, mf__fs);
+    prog = glCreateProgram();
+    glAttachShader(prog, vs);
+    glAttachShader(prog, fs);
+    glBindAttribLocation(prog, 0, "pos");
+    glBindAttribLocation(prog, 1, "nrm");
+    glBindAttribLocation(prog, 2, "col");
+    glLinkProgram(prog);
+    glDeleteShader(vs);
+    glDeleteShader(fs);
+    glGetProgramiv(prog, GL_LINK_STATUS, &ok);
+    if (!ok) {
+        rc = mf_err_set(err, MF_ECONFIG, "glLinkProgram() failed");
+        goto out;
+    }
+    glUseProgram(prog);
+    mf__camera(box, z_up, yaw, mvp, rot3);
+    glUniformMatrix4fv(glGetUniformLocation(prog, "mvp"), 1, GL_FALSE, mvp);
+    glUniformMatrix3fv(glGetUniformLocation(prog, "rot"), 1, GL_FALSE, rot3);
+    glViewport(0, 0, size, size);
+    glClearColor(0.96f, 0.96f, 0.96f, 1);
+    glClear(GL_COLOR_BUFFER_BIT | GL_DEPTH_BUFFER_BIT);
+    glEnable(GL_DEPTH_TEST);
+    glGenBuffers(1, &vbo);
+    glBindBuffer(GL_ARRAY_BUFFER, vbo);
+    glBufferData(GL_ARRAY_BUFFER, (GLsizeiptr)(b->n * 9 * sizeof(float)), b->v, GL_STATIC_DRAW);
+    for (GLuint a = 0; a < 3; a++) {
+        glEnableVertexAttribArray(a);
+        glVertexAttribPointer(a, 3, GL_FLOAT, GL_FALSE, 9 * sizeof(float),
+                              (const void *)(a * 3 * sizeof(float)));
+    }
+    glDrawArrays(GL_TRIANGLES, 0, (GLsizei)b->n);
+    glReadPixels(0, 0, size, size, GL_RGBA, GL_UNSIGNED_BYTE, rgba);
+    if (glGetError() != GL_NO_ERROR)
+        rc = mf_err_set(err, MF_ECONFIG, "OpenGL ES rendering failed");
+out:
+    if (vbo)
+        glDeleteBuffers(1, &vbo);
+    if (prog)
+        glDeleteProgram(prog);
+    glDeleteRenderbuffers(2, rb);
+    glDeleteFramebuffers(1, &fbo);
+    return rc;
+}
+
+/* Draws `frames` views turning about the up axis (the first at the thumbnail's angle), each
+ * size x size, into one RGBA strip of frames x size rows, top first. */
+static int mf__render(const struct aiScene *s, const mf_model_box *box, int z_up, int size,
+                      int frames, unsigned char *strip, mf_err *err)
+{
+    const size_t frame_bytes = (size_t)size * size * 4, row = (size_t)size * 4;
+    unsigned char *rgba = mf_xmalloc(frame_bytes);
+    mf__verts b = {0};
+    struct aiMatrix4x4 id;
+    int rc;
+
+    rc = mf__egl_init(err);
+    if (rc < 0)
+        goto out;
+    aiIdentityMatrix4(&id);
+    mf__flatten(s, s->mRootNode, id, &b, 0);
+    for (int i = 0; rc == 0 && i < frames; i++) {
+        unsigned char *dst = strip + (size_t)i * frame_bytes;
+
+        rc =
+            mf__draw(&b, box, z_up, 0.61f + 6.2831853f * (float)i / (float)frames, size, rgba, err);
+        /* OpenGL's rows start at the bottom */
+        for (int y = 0; rc == 0 && y < size; y++)
+            memcpy(dst + (size_t)y * row, rgba + (size_t)(size - 1 - y) * row, row);
+    }
+out:
+    free(b.v);
+    free(rgba);
+    return rc;
+}
+
+int mf_model_render_png(const struct aiScene *s, const mf_model_box *box, int z_up, int size,
+                        const char *outdir, const char *name, mf_err *err)
+{
+    unsigned char *rgba = mf_xmalloc((size_t)size * size * 4);
+    VipsImage *img = NULL;
+    void *png = NULL;
+    size_t png_len = 0;
+    int rc;
+
+    rc = mf__render(s, box, z_up, size, 1, rgba, err);
+    if (rc < 0)
+        goto out;
+    img =
+        vips_image_new_from_memory(rgba, (size_t)size * size * 4, size, size, 4, VIPS_FORMAT_UCHAR);
+    if (img == NULL || vips_pngsave_buffer(img, &png, &png_len, "compression", 6, NULL) != 0) {
+        rc = mf_err_set(err, MF_ECONFIG, "vips_pngsave_buffer() failed: %s", vips_error_buffer());
+        vips_error_clear();
+        goto out;
+    }
+    rc = mf_fs_write_atomic(outdir, name, png, png_len, err);
+out:
+    g_free(png);
+    if (img != NULL)
+        g_object_unref(img);
+    free(rgba);
+    return rc;
+}
+
+int mf_model_render_turntable(const struct aiScene *s, const mf_model_box *box, int z_up, int size,
+                              int frames, int animated, const char *outdir, const char *name,
+                              mf_err *err)
+{
+    size_t bytes = (size_t)size * size * 4 * (size_t)frames;
+    unsigned char *strip = mf_xmalloc(bytes);
+    VipsImage *img = NULL, *out_img = NULL;
+    void *webp = NULL;
+    size_t webp_len = 0;
+    int *delays = NULL, rc;
+
+    rc = mf__render(s, box, z_up, size, frames, strip, err);
+    if (rc < 0)
+        goto out;
+    img = vips_image_new_from_memory(strip, bytes, size, size * frames, 4, VIPS_FORMAT_UCHAR);
+    if (img == NULL || vips_copy(img, &out_img, NULL) != 0) {
+        rc = mf_err_set(err, MF_ECONFIG, "vips_copy() failed: %s", vips_error_buffer());
+        vips_error_clear();
+        goto out;
+    }
+    if (animated) {
+        /* one page per frame: an animated WebP, 12 frames a second */
+        delays = mf_xmalloc((size_t)frames * sizeof(*delays));
+        for (int i = 0; i < frames; i++)
+            delays[i] = 83;
+        vips_image_set_int(out_img, "page-height", size);
+        vips_image_set_array_int(out_img, "delay", delays, frames);
+        vips_image_set_int(out_img, "loop", 0);
+    }
+    if (vips_webpsave_buffer(out_img, &webp, &webp_len, "Q", 75, "effort", 1, NULL) != 0) {
+        rc = mf_err_set(err, MF_ECONFIG, "vips_webpsave_buffer() failed: %s", vips_error_buffer());
+        vips_error_clear();
+        goto out;
+    }
+    rc = mf_fs_write_atomic(outdir, name, webp, webp_len, err);
+out:
+    g_free(webp);
+    free(delays);
+    if (out_img != NULL)
+        g_object_unref(out_img);
+    if (img != NULL)
+        g_object_unref(img);
+    free(strip);
+    return rc;
+}
