@@ -135,14 +135,10 @@ def check(node, schema, where):
 
 
 def lane_timeouts(lanes, config):
-    limits = open(os.path.join(ROOT, "common/include/mf/limits.h")).read()
+    """The job timeout of each lane: the ConfigMap's MF_TIMEOUT_<LANE>, else the registry's."""
     out = {}
-    for lane in lanes:
-        v = config.get(f"MF_TIMEOUT_{lane.upper()}")
-        if v is None:
-            m = re.search(rf"#define MF_DEFAULT_TIMEOUT_{lane.upper()} (\d+)", limits)
-            v = m.group(1) if m else "0"
-        out[lane] = int(v)
+    for lane, default in lanes.items():
+        out[lane] = int(config.get(f"MF_TIMEOUT_{lane.upper()}", default))
     return out
 
 
@@ -172,7 +168,8 @@ def pod_policy(name, pod, where, claims=()):
 def main():
     k8s = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "deploy/k8s")
     lanes_h = sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "common/include/mf/lanes.h")
-    lanes = re.findall(r"X\(([a-z][a-z0-9_]*), *[0-9]+\)", open(lanes_h).read())
+    # X(name, auto_per_cpus, timeout_s, mime_globs, noun)
+    lanes = dict(re.findall(r"X\(([a-z][a-z0-9_]*), *[0-9]+, *([0-9]+),", open(lanes_h).read()))
     if not lanes:
         bad(lanes_h, "no lanes found")
     objs = {}
