@@ -93,6 +93,10 @@ mf_wait 60 "the notifier read every event" wh_settled
 mf_assert_eq "$(wh_statuses after.jpg)" "" "requests for after.jpg to a disabled endpoint"
 "$MFCTL" webhooks enable "$WH_URL" | grep -q enabled || mf_fail "enable"
 mf_wait 20 "the endpoint enabled" sh -c "'$MFCTL' webhooks list | grep -q 'state=enabled'"
+# the notifier takes the change at its next scan (1 s); an event it reads before that is
+# still one for a disabled endpoint
+mf_wait 20 "the notifier to see the endpoint enabled" grep -q 'msg="webhook endpoint enabled"' \
+    "$T/logs/notifier.log"
 drop_jpeg again.jpg
 mf_wait 60 "again.jpg delivered" wh_has_ok again.jpg
 
