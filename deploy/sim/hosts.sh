@@ -106,19 +106,27 @@ up() {
     echo "MF_INBOX=$MF_INBOX MF_OUTBOX=$MF_OUTBOX"
 }
 
+# until none is left: a process may fork between the listing and the kill, and a killed
+# process stays listed until the kernel has torn it down
 kill_host() {
-    local h pids
+    local h pids i
     h=$(ns "$1")
-    pids=$(ip netns pids "$h" 2>/dev/null || true)
-    # shellcheck disable=SC2086
-    [ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
+    for i in $(seq 50); do
+        pids=$(ip netns pids "$h" 2>/dev/null || true)
+        [ -n "$pids" ] || return 0
+        # shellcheck disable=SC2086
+        kill -KILL $pids 2>/dev/null || true
+        sleep 0.1
+    done
+    echo "hosts.sh: processes of $h survive SIGKILL: $pids" >&2
+    return 1
 }
 
 down() {
     local n i
     n=$(cat "$DIR/hosts" 2>/dev/null || echo 0)
     for i in $(seq "$n" -1 1); do
-        kill_host "$i"
+        kill_host "$i" || true
     done
     sleep 0.2
     for i in $(seq 1 "$n"); do
