@@ -7,9 +7,9 @@
 #include "mf_lua.h"
 
 const mf__script mf__scripts[] = {
-    {"enqueue", mf__lua_enqueue},   {"known", mf__lua_known},         {"start", mf__lua_start},
-    {"done", mf__lua_done},         {"fail", mf__lua_fail},           {"release", mf__lua_release},
-    {"retry", mf__lua_retry},       {"neardup", mf__lua_neardup},     {"beat", mf__lua_beat},
+    {"enqueue", mf__lua_enqueue},   {"known", mf__lua_known},     {"start", mf__lua_start},
+    {"done", mf__lua_done},         {"fail", mf__lua_fail},       {"release", mf__lua_release},
+    {"retry", mf__lua_retry},       {"neardup", mf__lua_neardup}, {"beat", mf__lua_beat},
     {"progress", mf__lua_progress},
 };
 

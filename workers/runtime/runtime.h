@@ -15,7 +15,6 @@
 #define MF_EXIT_FAILED 1 /* one-shot: the file failed; run: the lane could not start */
 #define MF_EXIT_USAGE 2  /* bad command line or configuration */
 
-
 /* s as a JSON string when it is valid UTF-8, else as {"hex":"..."} so any byte survives;
  * NULL becomes null. Never returns NULL. */
 json_t *mf__json_bytes(const char *s);
