@@ -81,7 +81,7 @@ done
 ms=$(median "${s_static[@]}") ma=$(median "${s_auto[@]}")
 mw=$(median "${m_wall[@]}") mc=$(median "${m_cpu[@]}") mr=$(median "${m_ratio[@]}")
 cat >"$W/section" <<EOT
-Machine: $(machine). Command: \`bench/autoscale.sh $SCANS $RUNS\` ($(date -u +%Y-%m-%d)), median of $RUNS runs, each on a fresh \`mfctl up\` with its embedded Redis, timed from the files' arrival to the last terminal record.
+Machine: $(machine). Command: \`${MF_BENCH_PRIORITY:+MF_BENCH_PRIORITY=1 }bench/autoscale.sh $SCANS $RUNS\` ($(date -u +%Y-%m-%d)), median of $RUNS runs, each on a fresh \`mfctl up\` with its embedded Redis, timed from the files' arrival to the last terminal record.
 
 | backlog | static \`image=2,video=1,doc=1\` | \`workers=auto\` | ratio | goal |
 |---|---|---|---|---|
@@ -89,7 +89,7 @@ Machine: $(machine). Command: \`bench/autoscale.sh $SCANS $RUNS\` ($(date -u +%Y
 
 Mixed backlog with \`workers=auto\` (12 photos 3000x2000, 2 clips 4 s 1080p, 10 scanned and 3 text PDFs): ${mw} s wall, ${mc} s of the fleet's CPU (every process: workers, executors, dispatcher, Redis); ideal = CPU / $CORES cores = $(awk -v c="$mc" -v n="$CORES" 'BEGIN {printf "%.2f", c / n}') s; wall / ideal $mr (runs ${m_ratio[*]}; goal <= 1.15).
 
-Last plans logged in the scans run with auto: ${plans:-none}. Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (other work on this machine takes cores from the fleet: the wall times, not the CPU seconds, suffer).
+Last plans logged in the scans run with auto: ${plans:-none}. Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (other work on this machine takes cores from the fleet: the wall times, not the CPU seconds, suffer${MF_BENCH_PRIORITY:+; with MF_BENCH_PRIORITY the bench ran in a cpu cgroup with 256 times the share of that work}).
 EOT
 cat "$W/section"
 results_section "Autoscale: workers=auto vs the static plan" "$W/section"

@@ -1,6 +1,6 @@
 /* Steering a running `mfctl up` (up.c starts the fleet, this keeps it shaped): once a second
  * it says it is alive (<prefix>host:<host>), reads the host's plan (<prefix>plan:<host>, what
- * `mfctl scale` writes) and reload counter (<prefix>reload:<host>), and every few seconds lets
+ * `mfctl scale` writes) and reload counter (<prefix>reload:<host>), and every second lets
  * the backlog planner (mf_ctl_plan_balance) move worker slots between the auto lanes. Then it
  * makes the processes match: workers are started at once, surplus ones retired (drain: finish
  * the job; the planner retires only idle ones), and a reload replaces every process, one at a
@@ -21,8 +21,8 @@
 
 #define MF__STEER_TICK_MS 250   /* plan and reload counter: a scale acts well within 2 s */
 #define MF__STEER_BEAT_MS 1000  /* the host's registry entry */
-#define MF__STEER_AUTO_MS 3000  /* the backlog planner */
-#define MF__STEER_LOWER_TICKS 2 /* a lower auto count must hold this many plans in a row */
+#define MF__STEER_AUTO_MS 1000  /* the backlog planner: a backlog gets its workers within 1 s */
+#define MF__STEER_LOWER_TICKS 6 /* a lower auto count must hold this many plans in a row */
 #define MF__STEER_HOST_TTL_MS 5000
 #define MF__STEER_READY_MS 15000 /* a replacement not ready by then: the old one goes anyway */
 
