@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # mf-gateway figures (bench/RESULTS.md, section "Gateway"):
 #   1. /metrics with RECORDS (default 1,000,000) records made by the dispatcher's real enqueue
-#      path (mf-bench-enqueue): curl time per scrape, median and max of SCRAPES; for contrast
-#      `mfctl status`, which counts records with a SCAN. Target: < 10 ms per scrape.
+#      path (mf-bench-enqueue): curl time per scrape, median and max of SCRAPES; alongside,
+#      `mfctl status` (which reads the same counters). Target: < 10 ms per scrape.
 #   2. a 1 GiB upload (PUT, chunked, from a pipe) into the inbox: the gateway's peak RSS
 #      (VmHWM). Target: < 32 MB.
 #   3. an output of 1 GiB downloaded from the gateway vs `cat` of the file, both reading it
@@ -46,7 +46,7 @@ server_med=$(median "${server[@]}" | awk '{printf "%.2f", $1}')
 t0=$(now)
 MF_REDIS_URL=$MF_REDIS_URL "$BIN/mfctl" status >/dev/null
 scan_s=$(awk -v a="$t0" -v b="$(now)" 'BEGIN {printf "%.2f", b - a}')
-echo "scrape median ${scrape_med} ms (in the gateway ${server_med} ms), max ${scrape_max} ms; mfctl status (SCAN) ${scan_s} s"
+echo "scrape median ${scrape_med} ms (in the gateway ${server_med} ms), max ${scrape_max} ms; mfctl status ${scan_s} s"
 
 echo "# ${UPLOAD_MB} MiB upload"
 t0=$(now)
@@ -119,14 +119,14 @@ echo "page cache: cat ${cat_mbs} MiB/s, gateway to curl ${dl_mbs} MiB/s, to a 1 
 
 cat >"$W/section.md" <<EOF
 - date: $(date -u +%Y-%m-%dT%H:%MZ); machine: $(machine)
-- command: \`bench/gateway.sh\` (RECORDS=$RECORDS SCRAPES=$SCRAPES UPLOAD_MB=$UPLOAD_MB); load $(cut -d' ' -f1-3 /proc/loadavg)
+- command: \`${MF_BENCH_PRIORITY:+MF_BENCH_PRIORITY=1 }bench/gateway.sh\` (RECORDS=$RECORDS SCRAPES=$SCRAPES UPLOAD_MB=$UPLOAD_MB); load $(cut -d' ' -f1-3 /proc/loadavg)
 
 | measure | figure | target |
 |---|---:|---|
 | \`/metrics\` with $RECORDS records, curl time per scrape, median | ${scrape_med} ms | < 10 ms |
 | same, slowest of $SCRAPES | ${scrape_max} ms | |
 | same, time in the gateway (request to response queued), median | ${server_med} ms | |
-| \`mfctl status\` (SCAN over records), for contrast | ${scan_s} s | |
+| \`mfctl status\` (the same counters, no SCAN) | ${scan_s} s | |
 | ${UPLOAD_MB} MiB chunked PUT upload, wall | ${up_s} s | |
 | gateway peak RSS (VmHWM) after it | ${hwm_mb} MB | < 32 MB |
 | download of a ${UPLOAD_MB} MiB output from the disk (file evicted first), reader with 1 MiB reads | ${cold_py_mbs} MiB/s | within 20 % of cat |
