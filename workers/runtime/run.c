@@ -445,6 +445,7 @@ int mf__worker_run(const mf_lane *lane, const mf_config *cfg, mf_executor *ex)
                           .consumer = w.consumer,
                           .visibility_ms = cfg->visibility_timeout * 1000,
                           .max_attempts = cfg->max_attempts,
+                          .max_crashes = MF_MAX_CRASHES,
                           .retry_backoff_ms = cfg->retry_backoff_ms,
                           .events_maxlen = cfg->events_maxlen};
     mf__signals_install();
