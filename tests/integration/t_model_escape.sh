@@ -4,7 +4,9 @@
 # nothing from outside (no byte of the target in any output); a .bin that has not arrived yet
 # is a retryable failure, and the model is done once it is there. Hostile files (a PLY or OFF
 # declaring 4 billion elements, a GLB cut in half, a glTF node chain 20,000 deep) fail at the
-# first attempt with a reason and the worker lives.
+# first attempt with a reason and the worker lives. Only the importers of the lane's formats
+# read: glTF 1.0 (assimp has an importer for it, not enabled) fails naming the glTF 2.0
+# importer, a DirectX .x file named .obj never reaches the lane.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/model_lib.sh"
 mf_setup
@@ -13,7 +15,7 @@ export MF_MAX_ATTEMPTS=20 MF_RETRY_BACKOFF_MS=300
 # outside the inbox: a material with a name and colour no output may carry
 printf 'newmtl M\nKd 0.9 0.1 0.1\nmap_Kd SECRETTEX.png\n' >"$T/secret.mtl"
 mk_box_obj "$T/y.obj" y
-mkdir -p "$T/in/a/b" "$T/in/c" "$T/in/g" "$T/in/late" "$T/in/h"
+mkdir -p "$T/in/a/b" "$T/in/c" "$T/in/g" "$T/in/late" "$T/in/h" "$T/in/v1"
 { echo "mtllib ../../../secret.mtl"; echo "usemtl M"; cat "$T/y.obj"; } >"$T/in/a/b/up.obj"
 ln -s "$T/secret.mtl" "$T/in/c/link.mtl"
 { echo "mtllib link.mtl"; echo "usemtl M"; cat "$T/y.obj"; } >"$T/in/c/sym.obj"
@@ -28,6 +30,11 @@ head -c 64 /dev/urandom >>"$T/in/h/huge.ply"
 assimp export "$T/y.obj" "$T/box.glb" -fglb2 >/dev/null 2>&1 || mf_fail "assimp export glb2"
 head -c "$(($(stat -c %s "$T/box.glb") / 2))" "$T/box.glb" >"$T/in/h/cut.glb"
 printf 'OFF\n4000000000 4000000000 0\n0 0 0\n1 0 0\n0 1 0\n3 0 1 2\n' >"$T/in/h/bomb.off"
+# other formats assimp reads: glTF 1.0 (JSON + .bin, and binary), DirectX .x named .obj
+assimp export "$T/y.obj" "$T/in/v1/box.gltf" -fgltf >/dev/null 2>&1 || mf_fail "assimp export gltf"
+assimp export "$T/y.obj" "$T/in/v1/boxb.glb" -fglb >/dev/null 2>&1 || mf_fail "assimp export glb"
+assimp export "$T/y.obj" "$T/x.x" -fx >/dev/null 2>&1 || mf_fail "assimp export x"
+cp "$T/x.x" "$T/in/h/directx.obj"
 # a node chain 20,000 deep (assimp's importer overflows its stack on it)
 python3 - "$T/in/h/deep.gltf" <<'PY'
 import base64, json, struct, sys
@@ -87,12 +94,15 @@ mf_expect_status late/box.gltf done 120
 # hostile files fail with a reason; the worker lives on
 for spec in "h/huge.ply:PLY header declares 12000000001 values, more than the file's" \
     "h/cut.glb:GLB header says" "h/bomb.off:OFF header declares 4000000000 vertices" \
-    "h/deep.gltf:glTF node hierarchy deeper than 256 levels"; do
+    "h/deep.gltf:glTF node hierarchy deeper than 256 levels" \
+    "v1/box.gltf:(glTF2 Importer): GLTF: Unsupported glTF version: 1.0" \
+    "v1/boxb.glb:GLB version 1: only glTF 2.0 binaries are read"; do
     rel=${spec%%:*} want=${spec#*:}
     mf_expect_status "$rel" failed 120
     err=$(field "$(id_of "$rel")" error)
     grep -qF "$want" <<<"$err" || mf_fail "$rel: error '$err' does not say '$want'"
     mf_assert_eq "$(field "$(id_of "$rel")" attempts)" 1 "attempts of $rel (not retried)"
 done
+mf_expect_status h/directx.obj unsupported 60
 kill -0 "$MF_PID_worker" || mf_fail "the worker died"
 mf_pass

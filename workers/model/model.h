@@ -22,14 +22,16 @@ extern const mf_lane mf_lane_model;
 #define MF_MODEL_MAX_DEPTH 256
 
 /* A format the lane takes: the dispatcher's MIME type (dispatcher/sniff3d.c), the extension
- * that selects assimp's importer, the name in meta.format, and whether +Z is up by the
- * format's convention and assimp leaves it so (STL, OFF, 3MF; 3DS is turned by the
- * importer). NULL for a MIME type the lane does not take. */
+ * of the virtual name assimp sees, the name in meta.format, whether +Z is up by the format's
+ * convention and assimp leaves it so (STL, OFF, 3MF; 3DS is turned by the importer), and the
+ * one assimp importer (aiImporterDesc.mName) allowed to read it. NULL for a MIME type the lane
+ * does not take. */
 typedef struct mf_model_format {
     const char *mime;
     const char *ext;
     const char *name;
     int z_up;
+    const char *importer;
 } mf_model_format;
 const mf_model_format *mf_model_format_of(const char *mime);
 /* One-shot mode, which has no MIME type: the format by the file's extension. */

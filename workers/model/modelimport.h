@@ -1,0 +1,35 @@
+/* The model lane's import (modelimport.cpp): assimp's C++ API, because its C API cannot say
+ * which importer may read a file. Callable from C. */
+#ifndef MF_MODELIMPORT_H
+#define MF_MODELIMPORT_H
+
+#include <assimp/cfileio.h>
+#include <assimp/scene.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Reads `name` through io with exactly one importer, the one whose aiImporterDesc.mName is
+ * `importer`: every other importer is unregistered from the Assimp::Importer first, so none of
+ * them looks at a byte (not even to guess the format from a signature). Then the
+ * post-processing `flags`, and identical vertices joined (meshoptimizer's vertex remap on
+ * every vertex attribute: assimp's aiProcess_JoinIdenticalVertices keeps a 272-byte record per
+ * vertex, 800 MB on a million triangles; it still runs when a mesh has bones or morph targets,
+ * whose vertex references the remap would have to follow). Returns the scene, owned by the
+ * caller (aiReleaseImport()), or NULL with assimp's reason in why (*no_importer set when this
+ * assimp has no importer of that name). Single-threaded: one import at a time per process. */
+const struct aiScene *mf_model_import(struct aiFileIO *io, const char *name, const char *importer,
+                                      unsigned flags, char *why, size_t why_size, int *no_importer);
+
+/* Keeps only the vertices of m whose remap[i] < unique, vertex i becoming remap[i] (every
+ * per-vertex array reallocated at the new size, face indices rewritten). Not for a mesh with
+ * bones or morph targets (their vertex references are not followed). */
+void mf_model_mesh_remap(struct aiMesh *m, const unsigned *remap, size_t unique);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
