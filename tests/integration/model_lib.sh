@@ -47,3 +47,25 @@ PY
 
 # assimp_faces FILE: the faces assimp itself reads in FILE (`assimp info`)
 assimp_faces() { assimp info "$1" 2>/dev/null | sed -n 's/^Faces: *\([0-9]*\)$/\1/p'; }
+
+# gltf_validate FILE...: the Khronos glTF validator (npm package gltf-validator, pinned) on
+# each file; fails the test on any error, printing the validator's messages. The package is
+# installed once per build tree into $MF_BIN_DIR/../npm (under a lock: tests run in
+# parallel). Skips (77) only when node or npm is missing.
+MF_GLTF_VALIDATOR_VERSION=2.0.0-dev.3.10
+gltf_validate() {
+    local dir=$MF_BIN_DIR/../npm out
+    command -v node >/dev/null && command -v npm >/dev/null ||
+        { echo "SKIP: node/npm (Debian packages nodejs, npm) not installed"; exit 77; }
+    mkdir -p "$dir"
+    (
+        flock 9
+        [ -f "$dir/node_modules/gltf-validator/package.json" ] &&
+            grep -q "\"version\": \"$MF_GLTF_VALIDATOR_VERSION\"" \
+                "$dir/node_modules/gltf-validator/package.json" && exit 0
+        npm install --no-audit --no-fund --no-save --prefix "$dir" \
+            "gltf-validator@$MF_GLTF_VALIDATOR_VERSION" >"$dir/install.log" 2>&1
+    ) 9>"$dir/.lock" || mf_fail "npm install gltf-validator failed: $(tail -5 "$dir/install.log")"
+    out=$(node "$(dirname "${BASH_SOURCE[0]}")/gltf_validate.js" "$dir" "$@" 2>&1) ||
+        mf_fail "glTF validator: $out"
+}

@@ -3,8 +3,8 @@
 # assimp's own exporters ends done with thumb-512.png, model.glb, lod-1.glb and lod-2.glb;
 # the triangle count in meta is assimp's (`assimp info`); the thumbnail is not blank and
 # shows the model upright (a box 3 units tall along the file's up axis: +Y for OBJ, glTF,
-# PLY, COLLADA, FBX; +Z for STL, 3DS, 3MF, OFF); every GLB is a glTF 2.0 binary assimp reads
-# back with the same triangles. Hostile files fail with a reason and the worker lives on.
+# PLY, COLLADA, FBX; +Z for STL, 3DS, 3MF, OFF); every GLB is a glTF 2.0 binary with no error
+# from the Khronos glTF validator, which assimp reads back with the same triangles. Hostile files fail with a reason and the worker lives on.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/model_lib.sh"
 mf_setup
@@ -18,9 +18,15 @@ for spec in y:obj:obj y:ply:ply y:plyb:ply y:gltf2:gltf y:glb2:glb y:collada:dae
     assimp export "$T/$axis.obj" "$T/m/$fmt/box.$ext" "-f$fmt" >/dev/null 2>&1 ||
         mf_fail "assimp export -f$fmt failed"
 done
-mkdir -p "$T/m/off" "$T/m/objsrc"
+mkdir -p "$T/m/off" "$T/m/objsrc" "$T/m/normals"
 mk_sphere_off "$T/m/off/sphere.off" 16
 cp "$T/y.obj" "$T/m/objsrc/box.obj"
+# the box with normals glTF forbids (zero, not unit, NaN): repaired, so the GLBs validate
+{
+    grep -v '^f ' "$T/y.obj"
+    printf 'vn 0 0 0\nvn 0 0 2\nvn nan 0 1\n'
+    awk '/^f /{printf "f %s//1 %s//2 %s//3\n", $2, $3, $4}' "$T/y.obj"
+} >"$T/m/normals/box.obj"
 
 mf_start dispatcher "$MF_BIN_DIR/mf-dispatcher"
 mf_start worker "$MF_BIN_DIR/mf-worker-model"
@@ -60,11 +66,12 @@ doc = json.loads(b[20:20 + n])
 assert doc["asset"]["version"] == "2.0" and doc["meshes"]
 PY
     done
+    gltf_validate "$d/model.glb" "$d/lod-1.glb" "$d/lod-2.glb"
     mf_assert_eq "$(assimp_faces "$d/model.glb")" "$tris" "triangles of $rel's model.glb"
     mf_assert_eq "$(field "$id" meta | jq -r '.lods | map(.triangles <= '"$tris"') | all')" \
         true "LODs of $rel have at most the model's triangles"
 }
-for rel in objsrc/box.obj ply/box.ply plyb/box.ply gltf2/box.gltf glb2/box.glb \
+for rel in objsrc/box.obj normals/box.obj ply/box.ply plyb/box.ply gltf2/box.gltf glb2/box.glb \
     collada/box.dae fbxa/box.fbx stl/box.stl stlb/box.stl 3ds/box.3ds 3mf/box.3mf \
     off/sphere.off; do
     check_model "$rel"
@@ -73,6 +80,9 @@ done
 m=$(field "$(id_of objsrc/box.obj)" meta)
 mf_assert_eq "$(jq -c '[.bbox.min, .bbox.max, .format, .meshes, .vertices]' <<<"$m")" \
     '[[0,0,0],[1,3,1],"obj",1,8]' "meta of box.obj"
+mf_assert_eq "$(jq .normals_repaired <<<"$m")" 0 "normals repaired in box.obj"
+[ "$(field "$(id_of normals/box.obj)" meta | jq .normals_repaired)" -gt 0 ] ||
+    mf_fail "no normal of normals/box.obj was repaired"
 # which importer read it, and where the up axis came from
 mf_assert_eq "$(jq -r .importer <<<"$m")" "Wavefront Object Importer" "importer of box.obj"
 mf_assert_eq "$(field "$(id_of gltf2/box.gltf)" meta | jq -r .importer)" "glTF2 Importer" \

@@ -9,8 +9,11 @@
 #include <assimp/cimport.h>
 #include <assimp/postprocess.h>
 #include <malloc.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <vips/vips.h>
+#include "mf/alloc.h"
 #include "mf/log.h"
 #include "model.h"
 #include "modelimport.h"
@@ -89,6 +92,67 @@ static void mf__trim(void)
     malloc_trim(0);
 }
 
+/* Normals as glTF wants them (unit length, finite): a non-unit one is scaled, a zero or
+ * non-finite one (an exporter's placeholder, a degenerate face's) is replaced by the
+ * area-weighted normal of the faces that use the vertex. Returns the normals replaced. */
+static size_t mf__repair_normals(struct aiMesh *m)
+{
+    unsigned char *bad = NULL;
+    size_t fixed = 0;
+
+    if (m->mNormals == NULL)
+        return 0;
+    for (unsigned v = 0; v < m->mNumVertices; v++) {
+        struct aiVector3D *n = &m->mNormals[v];
+        float len = sqrtf(n->x * n->x + n->y * n->y + n->z * n->z);
+
+        if (isfinite(len) && len > 1e-12f) {
+            *n = (struct aiVector3D){n->x / len, n->y / len, n->z / len};
+            continue;
+        }
+        if (bad == NULL)
+            bad = mf_xcalloc(m->mNumVertices, 1);
+        bad[v] = 1;
+        *n = (struct aiVector3D){0, 0, 0};
+        fixed++;
+    }
+    for (unsigned f = 0; bad != NULL && f < m->mNumFaces; f++) {
+        const struct aiFace *face = &m->mFaces[f];
+        struct aiVector3D p, e1, e2, c;
+
+        if (face->mNumIndices != 3)
+            continue;
+        p = m->mVertices[face->mIndices[0]];
+        e1 = m->mVertices[face->mIndices[1]];
+        e2 = m->mVertices[face->mIndices[2]];
+        e1 = (struct aiVector3D){e1.x - p.x, e1.y - p.y, e1.z - p.z};
+        e2 = (struct aiVector3D){e2.x - p.x, e2.y - p.y, e2.z - p.z};
+        c = (struct aiVector3D){e1.y * e2.z - e1.z * e2.y, e1.z * e2.x - e1.x * e2.z,
+                                e1.x * e2.y - e1.y * e2.x};
+        if (!isfinite(c.x) || !isfinite(c.y) || !isfinite(c.z))
+            continue;
+        for (unsigned k = 0; k < 3; k++) {
+            struct aiVector3D *n = &m->mNormals[face->mIndices[k]];
+
+            if (bad[face->mIndices[k]])
+                *n = (struct aiVector3D){n->x + c.x, n->y + c.y, n->z + c.z};
+        }
+    }
+    for (unsigned v = 0; bad != NULL && v < m->mNumVertices; v++) {
+        struct aiVector3D *n = &m->mNormals[v];
+        float len = sqrtf(n->x * n->x + n->y * n->y + n->z * n->z);
+
+        if (!bad[v])
+            continue;
+        if (isfinite(len) && len > 1e-12f)
+            *n = (struct aiVector3D){n->x / len, n->y / len, n->z / len};
+        else
+            *n = (struct aiVector3D){0, 0, 1}; /* no face with an area uses it */
+    }
+    free(bad);
+    return fixed;
+}
+
 static int mf__lods(const struct aiScene *s, const char *outdir, mf_result *res, mf_err *err)
 {
     static const struct {
@@ -120,6 +184,7 @@ static int mf__model_process(const mf_lane_job *job, mf_result *res, mf_err *err
     const struct aiScene *s = NULL;
     mf_model_io mio = {.dirfd = -1};
     mf_model_box box;
+    size_t repaired = 0;
     int rc = 0;
 
     if (f == NULL) {
@@ -135,6 +200,9 @@ static int mf__model_process(const mf_lane_job *job, mf_result *res, mf_err *err
     mf__trim();
     json_decref(res->meta);
     res->meta = mf_model_meta(s, f);
+    for (unsigned i = 0; i < s->mNumMeshes; i++)
+        repaired += mf__repair_normals(s->mMeshes[i]);
+    json_object_set_new(res->meta, "normals_repaired", json_integer((json_int_t)repaired));
     if (!mf_model_bounds(s, &box)) {
         rc = mf_err_set(err, MF_ECORRUPT, "the %s file has no finite vertex", f->name);
         goto out;
