@@ -42,6 +42,8 @@ PACKAGES=(
     # and check the GLB outputs with the Khronos glTF validator (npm package gltf-validator,
     # installed by the test into the build tree with Debian's npm)
     libassimp-dev libmeshoptimizer-dev libegl-dev libgles-dev libegl-mesa0 assimp-utils npm
+    # the 3MF package's embedded thumbnail (the zip reader assimp itself uses)
+    libminizip-dev
 )
 
 missing=()

@@ -69,3 +69,23 @@ gltf_validate() {
     out=$(node "$(dirname "${BASH_SOURCE[0]}")/gltf_validate.js" "$dir" "$@" 2>&1) ||
         mf_fail "glTF validator: $out"
 }
+
+# add_3mf_thumbnail 3MF FILE: adds FILE to the 3MF package as Metadata/thumbnail.png with the
+# package relationship a slicer writes for its preview
+add_3mf_thumbnail() {
+    python3 - "$1" "$2" <<'PY'
+import shutil, sys, zipfile
+src, thumb = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(src) as z:
+    parts = {n: z.read(n) for n in z.namelist()}
+rel = ('<Relationship Target="/Metadata/thumbnail.png" Id="thumb" Type="http://schemas.'
+       'openxmlformats.org/package/2006/relationships/metadata/thumbnail" />')
+parts["_rels/.rels"] = parts["_rels/.rels"].replace(b"</Relationships>",
+                                                    rel.encode() + b"</Relationships>")
+parts["Metadata/thumbnail.png"] = open(thumb, "rb").read()
+with zipfile.ZipFile(src + ".new", "w", zipfile.ZIP_DEFLATED) as z:
+    for name, data in parts.items():
+        z.writestr(name, data)
+shutil.move(src + ".new", src)
+PY
+}

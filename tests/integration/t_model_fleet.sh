@@ -4,7 +4,8 @@
 # the triangle count in meta is assimp's (`assimp info`); the thumbnail is not blank and
 # shows the model upright (a box 3 units tall along the file's up axis: +Y for OBJ, glTF,
 # PLY, COLLADA, FBX; +Z for STL, 3DS, 3MF, OFF); every GLB is a glTF 2.0 binary with no error
-# from the Khronos glTF validator, which assimp reads back with the same triangles. Hostile files fail with a reason and the worker lives on.
+# from the Khronos glTF validator, which assimp reads back with the same triangles. A 3MF's own
+# preview becomes thumb-3mf.png. Hostile files fail with a reason and the worker lives on.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/model_lib.sh"
 mf_setup
@@ -18,7 +19,15 @@ for spec in y:obj:obj y:ply:ply y:plyb:ply y:gltf2:gltf y:glb2:glb y:collada:dae
     assimp export "$T/$axis.obj" "$T/m/$fmt/box.$ext" "-f$fmt" >/dev/null 2>&1 ||
         mf_fail "assimp export -f$fmt failed"
 done
-mkdir -p "$T/m/off" "$T/m/objsrc" "$T/m/normals"
+mkdir -p "$T/m/off" "$T/m/objsrc" "$T/m/normals" "$T/m/3mft" "$T/m/3mfbad"
+# 3MF packages with a slicer's preview (assimp 5.2's importer crashes on those by itself):
+# a PNG one becomes thumb-3mf.png, one that is no image a warning
+cp "$T/m/3mf/box.3mf" "$T/m/3mft/box.3mf"
+cp "$T/m/3mf/box.3mf" "$T/m/3mfbad/box.3mf"
+vips black "$T/preview.png" 64 48 --bands 3
+echo "not an image" >"$T/preview.txt"
+add_3mf_thumbnail "$T/m/3mft/box.3mf" "$T/preview.png"
+add_3mf_thumbnail "$T/m/3mfbad/box.3mf" "$T/preview.txt"
 mk_sphere_off "$T/m/off/sphere.off" 16
 cp "$T/y.obj" "$T/m/objsrc/box.obj"
 # the box with normals glTF forbids (zero, not unit, NaN): repaired, so the GLBs validate
@@ -100,6 +109,20 @@ m=$(field "$(id_of off/sphere.off)" meta)
 mf_expect_status fbx/box.fbx failed 60
 grep -q "FBX" <<<"$(field "$(id_of fbx/box.fbx)" error)" ||
     mf_fail "FBX error: $(field "$(id_of fbx/box.fbx)" error)"
+# the 3MF previews
+mf_expect_status 3mft/box.3mf done 120
+id=$(id_of 3mft/box.3mf)
+mf_assert_eq "$(field "$id" outputs | jq -r 'map(sub(".*/"; "")) | join(" ")')" \
+    "thumb-512.png model.glb lod-1.glb lod-2.glb turntable.webp thumb-3mf.png" "outputs of 3mft/box.3mf"
+mf_assert_eq "$(vipsheader -f width "$MF_OUTBOX/$id/thumb-3mf.png")x$(vipsheader -f height "$MF_OUTBOX/$id/thumb-3mf.png")" \
+    64x48 "size of the 3MF's thumbnail"
+mf_assert_eq "$(field "$id" meta | jq .triangles)" 12 "triangles of 3mft/box.3mf"
+mf_expect_status 3mfbad/box.3mf done 120
+id=$(id_of 3mfbad/box.3mf)
+mf_assert_eq "$(field "$id" outputs | jq -r 'map(sub(".*/"; "")) | join(" ")')" \
+    "thumb-512.png model.glb lod-1.glb lod-2.glb turntable.webp" "outputs of 3mfbad/box.3mf"
+mf_assert_eq "$(field "$id" meta | jq -r '.warnings | join(";")')" \
+    "the 3MF thumbnail was left out: not a PNG or JPEG" "warning of 3mfbad/box.3mf"
 # companions are not failed records
 mf_assert_eq "$(field "$(id_of gltf2/box.bin)" status)" unsupported "status of the glTF's .bin"
 kill -0 "$MF_PID_worker" || mf_fail "the worker died"

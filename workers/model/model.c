@@ -10,10 +10,12 @@
 #include <assimp/postprocess.h>
 #include <malloc.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <vips/vips.h>
 #include "mf/alloc.h"
+#include "mf/fsutil.h"
 #include "mf/log.h"
 #include "model.h"
 #include "modelimport.h"
@@ -50,12 +52,20 @@ static int mf__import(const mf_lane_job *job, const mf_model_format *f, mf_model
                       const struct aiScene **out, mf_err *err)
 {
     const struct aiScene *s;
+    unsigned char *pkg = NULL;
+    size_t pkg_len = 0;
     char why[400];
     int rc, no_importer = 0;
 
     rc = mf_model_io_init(mio, job->path, job->fd, f->ext, err);
     if (rc < 0)
         goto out;
+    if (strcmp(f->ext, "3mf") == 0 && mf_model_3mf_without_thumbnails(job->fd, &pkg, &pkg_len)) {
+        /* assimp 5.2 crashes on a 3MF's thumbnail part: it reads the package without it
+         * (the thumbnail itself becomes thumb-3mf.png, read from the original) */
+        mio->main_mem = pkg;
+        mio->main_len = pkg_len;
+    }
     s = mf_model_import(&mio->io, mio->main_name, f->importer, MF__IMPORT_FLAGS, why, sizeof(why),
                         &no_importer);
     if (s == NULL && no_importer) {
@@ -80,6 +90,8 @@ static int mf__import(const mf_lane_job *job, const mf_model_format *f, mf_model
     }
     *out = s;
 out:
+    mio->main_mem = NULL; /* the importer is done with it */
+    free(pkg);
     return rc;
 }
 
@@ -153,6 +165,70 @@ static size_t mf__repair_normals(struct aiMesh *m)
     return fixed;
 }
 
+/* 3MF thumbnails: 16 MB of PNG or JPEG, 16 megapixels (a package's preview is a few
+ * hundred pixels wide). Fixed. */
+#define MF__3MF_THUMB_MAX_BYTES (16u << 20)
+#define MF__3MF_THUMB_MAX_PIXELS (16 * 1000 * 1000)
+
+static void mf__warn(mf_result *res, const char *msg)
+{
+    json_t *w = json_object_get(res->meta, "warnings");
+
+    if (!json_is_array(w)) {
+        w = json_array();
+        json_object_set_new(res->meta, "warnings", w);
+    }
+    json_array_append_new(w, json_string(msg));
+}
+
+/* thumb-3mf.png: the 3MF package's own thumbnail, when it has one. Only a PNG or JPEG is
+ * taken, its size is read from its header before it is decoded, and it is written anew by
+ * libvips, so the output is an image whatever the package held. A thumbnail that is not one
+ * is a warning in meta, not a failed model. */
+static int mf__3mf_thumb(mf_model_io *mio, const char *outdir, mf_result *res, mf_err *err)
+{
+    unsigned char *data = NULL;
+    const char *loader, *why = NULL;
+    VipsImage *img = NULL;
+    void *png = NULL;
+    size_t len = 0, png_len = 0;
+    int rc = 0, got;
+
+    got = mf_model_3mf_thumbnail(mio->mainfd, MF__3MF_THUMB_MAX_BYTES, &data, &len);
+    if (got == 0)
+        goto out;
+    loader = got > 0 ? vips_foreign_find_load_buffer(data, len) : NULL;
+    if (got < 0)
+        why = "over 16 MB";
+    else if (loader == NULL || (strcmp(loader, "VipsForeignLoadPngBuffer") != 0 &&
+                                strcmp(loader, "VipsForeignLoadJpegBuffer") != 0))
+        why = "not a PNG or JPEG";
+    else if ((img = vips_image_new_from_buffer(data, len, "", NULL)) == NULL)
+        why = "unreadable header";
+    else if ((int64_t)vips_image_get_width(img) * vips_image_get_height(img) >
+             MF__3MF_THUMB_MAX_PIXELS)
+        why = "over 16 megapixels";
+    else if (vips_pngsave_buffer(img, &png, &png_len, "compression", 6, NULL) != 0)
+        why = "undecodable";
+    vips_error_clear();
+    if (why != NULL) {
+        char msg[128];
+
+        snprintf(msg, sizeof(msg), "the 3MF thumbnail was left out: %s", why);
+        mf__warn(res, msg);
+        goto out;
+    }
+    rc = mf_fs_write_atomic(outdir, "thumb-3mf.png", png, png_len, err);
+    if (rc == 0)
+        mf_result_add_output(res, "thumb-3mf.png");
+out:
+    g_free(png);
+    if (img != NULL)
+        g_object_unref(img);
+    free(data);
+    return rc;
+}
+
 static int mf__lods(const struct aiScene *s, const char *outdir, mf_result *res, mf_err *err)
 {
     static const struct {
@@ -224,6 +300,8 @@ static int mf__model_process(const mf_lane_job *job, mf_result *res, mf_err *err
                                        1, job->outdir, "turntable.webp", err);
     if (rc == 0)
         mf_result_add_output(res, "turntable.webp");
+    if (rc == 0 && strcmp(f->ext, "3mf") == 0)
+        rc = mf__3mf_thumb(&mio, job->outdir, res, err);
 out:
     if (s != NULL)
         aiReleaseImport(s);

@@ -43,8 +43,10 @@ const mf_model_format *mf_model_format_by_ext(const char *path);
  * no absolute path, no symlink, regular files only. Only reading. */
 typedef struct mf_model_io {
     struct aiFileIO io;
-    int dirfd;          /* the upload's folder (O_PATH) */
-    int mainfd;         /* the upload, the runtime's fd (not closed here) */
+    int dirfd;                     /* the upload's folder (O_PATH) */
+    int mainfd;                    /* the upload, the runtime's fd (not closed here) */
+    const unsigned char *main_mem; /* when set, the upload's bytes as assimp is to see them */
+    size_t main_len;
     char main_name[32]; /* "mf-upload.<ext>" */
     char missing[256];  /* first referenced file that does not exist (yet) */
     char refused[256];  /* first reference refused (outside the folder, a link, not a file) */
@@ -54,6 +56,19 @@ typedef struct mf_model_io {
  * error (the folder cannot be opened). */
 int mf_model_io_init(mf_model_io *mio, const char *path, int fd, const char *ext, mf_err *err);
 void mf_model_io_close(mf_model_io *mio);
+
+/* The 3MF package's thumbnail (modelzip.c): the part its _rels/.rels names with the
+ * relationship type .../metadata/thumbnail, read from the upload (fd) with minizip, its size
+ * checked in the zip directory before a byte is inflated. Returns 1 with *data (malloc(), *len
+ * bytes: the part as stored, not yet known to be an image), 0 when the package has none (or
+ * is no zip), -1 when the part is over max bytes. */
+int mf_model_3mf_thumbnail(int fd, size_t max, unsigned char **data, size_t *len);
+
+/* The 3MF package (fd) rewritten without its thumbnail parts (copied as stored, the rest
+ * untouched), for assimp 5.2, whose importer crashes on them (modelzip.c). Returns 1 with
+ * *data (malloc(), *len bytes), 0 when there is nothing to drop or the file is no zip (the
+ * importer reads it as it is). */
+int mf_model_3mf_without_thumbnails(int fd, unsigned char **data, size_t *len);
 
 /* Limits from the header of the upload (fd), before assimp reads it (header.c). Returns 0,
  * MF_ECORRUPT (declares more than the file holds) or MF_ELIMIT. */
