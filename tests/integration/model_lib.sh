@@ -89,3 +89,15 @@ with zipfile.ZipFile(src + ".new", "w", zipfile.ZIP_DEFLATED) as z:
 shutil.move(src + ".new", src)
 PY
 }
+
+# mk_zae DAE ZAE: zipped COLLADA, a manifest.xml naming the .dae at the archive's root
+mk_zae() {
+    python3 - "$1" "$2" <<'PY'
+import sys, zipfile
+dae, out = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("manifest.xml",
+               '<?xml version="1.0" encoding="utf-8"?>\n<dae_root>./box.dae</dae_root>\n')
+    z.write(dae, "box.dae")
+PY
+}

@@ -19,7 +19,8 @@ for spec in y:obj:obj y:ply:ply y:plyb:ply y:gltf2:gltf y:glb2:glb y:collada:dae
     assimp export "$T/$axis.obj" "$T/m/$fmt/box.$ext" "-f$fmt" >/dev/null 2>&1 ||
         mf_fail "assimp export -f$fmt failed"
 done
-mkdir -p "$T/m/off" "$T/m/objsrc" "$T/m/normals" "$T/m/3mft" "$T/m/3mfbad"
+mkdir -p "$T/m/off" "$T/m/objsrc" "$T/m/normals" "$T/m/3mft" "$T/m/3mfbad" "$T/m/zae"
+mk_zae "$T/m/collada/box.dae" "$T/m/zae/box.zae"
 # 3MF packages with a slicer's preview (assimp 5.2's importer crashes on those by itself):
 # a PNG one becomes thumb-3mf.png, one that is no image a warning
 cp "$T/m/3mf/box.3mf" "$T/m/3mft/box.3mf"
@@ -81,7 +82,7 @@ PY
         true "LODs of $rel have at most the model's triangles"
 }
 for rel in objsrc/box.obj normals/box.obj ply/box.ply plyb/box.ply gltf2/box.gltf glb2/box.glb \
-    collada/box.dae fbxa/box.fbx stl/box.stl stlb/box.stl 3ds/box.3ds 3mf/box.3mf \
+    collada/box.dae zae/box.zae fbxa/box.fbx stl/box.stl stlb/box.stl 3ds/box.3ds 3mf/box.3mf \
     off/sphere.off; do
     check_model "$rel"
 done

@@ -21,6 +21,7 @@ static const mf_model_format mf__formats[] = {
     {"model/x-3ds", "3ds", "3ds", 0, "Discreet 3DS Importer"},
     {"model/x-fbx", "fbx", "fbx", 0, "Autodesk FBX Importer"},
     {"model/vnd.collada+xml", "dae", "collada", 0, "Collada Importer"},
+    {"model/vnd.collada+zip", "zae", "zae", 0, "Collada Importer"},
 };
 
 const mf_model_format *mf_model_format_of(const char *mime)
