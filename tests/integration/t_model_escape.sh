@@ -6,7 +6,8 @@
 # declaring 4 billion elements, a GLB cut in half, a glTF node chain 20,000 deep) fail at the
 # first attempt with a reason and the worker lives. Only the importers of the lane's formats
 # read: glTF 1.0 (assimp has an importer for it, not enabled) fails naming the glTF 2.0
-# importer, a DirectX .x file named .obj never reaches the lane.
+# importer, a DirectX .x file named .obj never reaches the lane. Textures over the pixel limit
+# (from the PNG header), not PNG/JPEG or outside the folder are left out with a warning.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/model_lib.sh"
 mf_setup
@@ -35,6 +36,25 @@ assimp export "$T/y.obj" "$T/in/v1/box.gltf" -fgltf >/dev/null 2>&1 || mf_fail "
 assimp export "$T/y.obj" "$T/in/v1/boxb.glb" -fglb >/dev/null 2>&1 || mf_fail "assimp export glb"
 assimp export "$T/y.obj" "$T/x.x" -fx >/dev/null 2>&1 || mf_fail "assimp export x"
 cp "$T/x.x" "$T/in/h/directx.obj"
+# textures the GLB must not carry: 10^10 pixels declared in a 45-byte PNG, a PNG that is
+# text, one outside the model's folder
+mkdir -p "$T/in/t"
+python3 - "$T/in/t/huge.png" <<'PY'
+import struct, sys, zlib
+def chunk(t, d):
+    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+open(sys.argv[1], "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(
+    ">IIBBBBB", 100000, 100000, 8, 2, 0, 0, 0)) + chunk(b"IEND", b""))
+PY
+echo "not an image" >"$T/in/t/bad.png"
+printf 'newmtl A\nmap_Kd huge.png\nnewmtl B\nmap_Kd bad.png\nnewmtl C\nmap_Kd ../../secret.png\n' >"$T/in/t/box.mtl"
+{
+    printf 'mtllib box.mtl\nvt 0 0\nvt 1 0\nvt 0 1\n'
+    grep '^v ' "$T/y.obj"
+    grep '^f ' "$T/y.obj" | awk '{m = NR <= 4 ? "A" : NR <= 8 ? "B" : "C"
+        if (m != last) { print "usemtl " m; last = m }
+        printf "f %s/1 %s/2 %s/3\n", $2, $3, $4}'
+} >"$T/in/t/box.obj"
 # a node chain 20,000 deep (assimp's importer overflows its stack on it)
 python3 - "$T/in/h/deep.gltf" <<'PY'
 import base64, json, struct, sys
@@ -103,6 +123,12 @@ for spec in "h/huge.ply:PLY header declares 12000000001 values, more than the fi
     grep -qF "$want" <<<"$err" || mf_fail "$rel: error '$err' does not say '$want'"
     mf_assert_eq "$(field "$(id_of "$rel")" attempts)" 1 "attempts of $rel (not retried)"
 done
+# the textures are left out with a warning each, the model done without them
+mf_expect_status t/box.obj done 120
+mf_assert_eq "$(field "$(id_of t/box.obj)" meta | jq -r '.warnings | join(";")')" \
+    "texture huge.png left out: 100000x100000 pixels, over the limit of 64000000;texture bad.png left out: not a PNG or JPEG;texture ../../secret.png left out: not found in the model's folder, or refused" \
+    "texture warnings of t/box.obj"
+gltf_validate "$MF_OUTBOX/$(id_of t/box.obj)/model.glb"
 mf_expect_status h/directx.obj unsupported 60
 kill -0 "$MF_PID_worker" || mf_fail "the worker died"
 mf_pass

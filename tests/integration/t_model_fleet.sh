@@ -21,6 +21,15 @@ for spec in y:obj:obj y:ply:ply y:plyb:ply y:gltf2:gltf y:glb2:glb y:collada:dae
 done
 mkdir -p "$T/m/off" "$T/m/objsrc" "$T/m/normals" "$T/m/3mft" "$T/m/3mfbad" "$T/m/zae"
 mk_zae "$T/m/collada/box.dae" "$T/m/zae/box.zae"
+# an OBJ with its material's texture next to it: embedded in the GLBs
+mkdir -p "$T/m/tex"
+vips black "$T/m/tex/wood.png" 16 16 --bands 3
+printf 'newmtl W\nKd 0.8 0.6 0.4\nmap_Kd wood.png\n' >"$T/m/tex/box.mtl"
+{
+    printf 'mtllib box.mtl\nusemtl W\nvt 0 0\nvt 1 0\nvt 0 1\n'
+    grep '^v ' "$T/y.obj"
+    awk '/^f /{printf "f %s/1 %s/2 %s/3\n", $2, $3, $4}' "$T/y.obj"
+} >"$T/m/tex/box.obj"
 # 3MF packages with a slicer's preview (assimp 5.2's importer crashes on those by itself):
 # a PNG one becomes thumb-3mf.png, one that is no image a warning
 cp "$T/m/3mf/box.3mf" "$T/m/3mft/box.3mf"
@@ -81,7 +90,7 @@ PY
     mf_assert_eq "$(field "$id" meta | jq -r '.lods | map(.triangles <= '"$tris"') | all')" \
         true "LODs of $rel have at most the model's triangles"
 }
-for rel in objsrc/box.obj normals/box.obj ply/box.ply plyb/box.ply gltf2/box.gltf glb2/box.glb \
+for rel in objsrc/box.obj normals/box.obj tex/box.obj ply/box.ply plyb/box.ply gltf2/box.gltf glb2/box.glb \
     collada/box.dae zae/box.zae fbxa/box.fbx stl/box.stl stlb/box.stl 3ds/box.3ds 3mf/box.3mf \
     off/sphere.off; do
     check_model "$rel"
@@ -110,6 +119,15 @@ m=$(field "$(id_of off/sphere.off)" meta)
 mf_expect_status fbx/box.fbx failed 60
 grep -q "FBX" <<<"$(field "$(id_of fbx/box.fbx)" error)" ||
     mf_fail "FBX error: $(field "$(id_of fbx/box.fbx)" error)"
+# the texture is in the GLB (a PNG in its buffer), not a reference to a file beside it
+python3 - "$MF_OUTBOX/$(id_of tex/box.obj)/model.glb" <<'PY' || mf_fail "tex/box.obj: texture not embedded"
+import json, struct, sys
+b = open(sys.argv[1], "rb").read()
+doc = json.loads(b[20:20 + struct.unpack_from("<I", b, 12)[0]])
+imgs = doc["images"]
+assert len(imgs) == 1 and "uri" not in imgs[0] and imgs[0]["mimeType"] == "image/png", imgs
+assert any("baseColorTexture" in m.get("pbrMetallicRoughness", {}) for m in doc["materials"])
+PY
 # the 3MF previews
 mf_expect_status 3mft/box.3mf done 120
 id=$(id_of 3mft/box.3mf)

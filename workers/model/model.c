@@ -261,6 +261,7 @@ static int mf__model_process(const mf_lane_job *job, mf_result *res, mf_err *err
     mf_model_io mio = {.dirfd = -1};
     mf_model_box box;
     size_t repaired = 0;
+    char *textures;
     int rc = 0;
 
     if (f == NULL) {
@@ -279,6 +280,15 @@ static int mf__model_process(const mf_lane_job *job, mf_result *res, mf_err *err
     for (unsigned i = 0; i < s->mNumMeshes; i++)
         repaired += mf__repair_normals(s->mMeshes[i]);
     json_object_set_new(res->meta, "normals_repaired", json_integer((json_int_t)repaired));
+    textures = mf_model_embed_textures((struct aiScene *)s, &mio.io, MF_MODEL_MAX_TEXTURE_BYTES,
+                                       MF_MODEL_MAX_TEXTURE_PIXELS);
+    for (char *line = textures, *nl; line != NULL && *line != '\0'; line = nl) {
+        nl = strchr(line, '\n');
+        if (nl != NULL)
+            *nl++ = '\0';
+        mf__warn(res, line);
+    }
+    free(textures);
     if (!mf_model_bounds(s, &box)) {
         rc = mf_err_set(err, MF_ECORRUPT, "the %s file has no finite vertex", f->name);
         goto out;

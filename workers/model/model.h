@@ -21,6 +21,12 @@ extern const mf_lane mf_lane_model;
  * Fixed. */
 #define MF_MODEL_MAX_DEPTH 256
 
+/* Texture files a model refers to (embedded in model.glb): 64 MB and 64 megapixels
+ * (8192 x 8192), the most a web viewer is given; declared pixels are read from the PNG or
+ * JPEG header before anything decodes it. Fixed. */
+#define MF_MODEL_MAX_TEXTURE_BYTES ((size_t)64 << 20)
+#define MF_MODEL_MAX_TEXTURE_PIXELS (64ULL * 1000 * 1000)
+
 /* A format the lane takes: the dispatcher's MIME type (dispatcher/sniff3d.c), the extension
  * of the virtual name assimp sees, the name in meta.format, whether +Z is up by the format's
  * convention and assimp leaves it so (STL, OFF, 3MF; 3DS is turned by the importer), and the

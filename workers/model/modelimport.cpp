@@ -23,6 +23,8 @@
 #include <cstring>
 #include <meshoptimizer.h>
 #include <new>
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace
@@ -247,4 +249,163 @@ extern "C" const aiScene *mf_model_import(aiFileIO *io, const char *name, const 
         std::abort(); /* allocation failure aborts (STYLE.md); the executor's cap is the limit */
     }
     return scene;
+}
+
+namespace
+{
+
+/* Width and height from a PNG or JPEG header (bounded reads of buf); false for anything else
+ * or a header that ends early. */
+bool image_size(const unsigned char *b, size_t n, unsigned *w, unsigned *h, const char **hint)
+{
+    static const unsigned char png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+
+    if (n >= 24 && std::memcmp(b, png, 8) == 0 && std::memcmp(b + 12, "IHDR", 4) == 0) {
+        *w = (unsigned)b[16] << 24 | (unsigned)b[17] << 16 | (unsigned)b[18] << 8 | b[19];
+        *h = (unsigned)b[20] << 24 | (unsigned)b[21] << 16 | (unsigned)b[22] << 8 | b[23];
+        *hint = "png";
+        return true;
+    }
+    if (n < 4 || b[0] != 0xff || b[1] != 0xd8)
+        return false;
+    for (size_t i = 2; i + 9 < n;) {
+        unsigned m, len;
+
+        if (b[i] != 0xff)
+            return false;
+        m = b[i + 1];
+        if (m == 0xff) { /* fill byte */
+            i++;
+            continue;
+        }
+        len = (unsigned)b[i + 2] << 8 | b[i + 3];
+        /* SOF0..SOF15, not DHT (C4), JPG (C8) or DAC (CC) */
+        if (m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc) {
+            *h = (unsigned)b[i + 5] << 8 | b[i + 6];
+            *w = (unsigned)b[i + 7] << 8 | b[i + 8];
+            *hint = "jpg";
+            return true;
+        }
+        if (len < 2)
+            return false;
+        i += 2 + len;
+    }
+    return false;
+}
+
+/* The whole file `name` through the jail, at most max bytes: 1, 0 when it cannot be opened,
+ * -1 when larger. */
+int read_file(aiFileIO *io, const char *name, size_t max, std::vector<unsigned char> &out)
+{
+    aiFile *f = io->OpenProc(io, name, "rb");
+    size_t size;
+    int rc = 1;
+
+    if (f == nullptr)
+        return 0;
+    size = f->FileSizeProc(f);
+    if (size > max) {
+        rc = -1;
+    } else {
+        out.resize(size);
+        if (size > 0 && f->ReadProc(f, reinterpret_cast<char *>(out.data()), 1, size) != size)
+            rc = 0;
+    }
+    io->CloseProc(io, f);
+    return rc;
+}
+
+void note(std::string &warnings, const std::string &w)
+{
+    if (!warnings.empty())
+        warnings += '\n';
+    warnings += w;
+}
+
+} // namespace
+
+extern "C" char *mf_model_embed_textures(aiScene *s, aiFileIO *io, size_t max_bytes,
+                                         unsigned long long max_pixels)
+{
+    std::vector<std::pair<std::string, unsigned>> done; /* path -> index in mTextures */
+    std::vector<aiTexture *> added;
+    std::string warnings;
+
+    try {
+        for (unsigned mi = 0; mi < s->mNumMaterials; mi++) {
+            aiMaterial *mat = s->mMaterials[mi];
+
+            for (int t = aiTextureType_NONE; t <= AI_TEXTURE_TYPE_MAX; t++) {
+                aiTextureType type = static_cast<aiTextureType>(t);
+
+                for (unsigned i = mat->GetTextureCount(type); i-- > 0;) {
+                    aiString path;
+                    std::string p, why;
+                    std::vector<unsigned char> data;
+                    unsigned w = 0, h = 0, index = 0;
+                    const char *hint = nullptr;
+                    bool found = false;
+                    int got;
+
+                    if (mat->Get(AI_MATKEY_TEXTURE(type, i), path) != aiReturn_SUCCESS)
+                        continue;
+                    p = path.C_Str();
+                    if (p.empty() || p[0] == '*')
+                        continue; /* embedded already */
+                    for (const auto &d : done) {
+                        if (d.first == p) {
+                            found = true;
+                            index = d.second;
+                        }
+                    }
+                    if (!found) {
+                        got = read_file(io, p.c_str(), max_bytes, data);
+                        if (got == 0)
+                            why = "not found in the model's folder, or refused";
+                        else if (got < 0)
+                            why = "over " + std::to_string(max_bytes >> 20) + " MB";
+                        else if (!image_size(data.data(), data.size(), &w, &h, &hint))
+                            why = "not a PNG or JPEG";
+                        else if (w == 0 || h == 0 || (unsigned long long)w * h > max_pixels)
+                            why = std::to_string(w) + "x" + std::to_string(h) +
+                                  " pixels, over the limit of " + std::to_string(max_pixels);
+                        if (!why.empty()) {
+                            /* no reference the GLB could not resolve: the texture goes */
+                            mat->RemoveProperty(AI_MATKEY_TEXTURE(type, i));
+                            note(warnings, "texture " + p + " left out: " + why);
+                            continue;
+                        }
+                        aiTexture *tex = new aiTexture;
+
+                        tex->mWidth = static_cast<unsigned>(data.size());
+                        tex->mHeight = 0; /* compressed, mWidth bytes */
+                        tex->pcData =
+                            new aiTexel[(data.size() + sizeof(aiTexel) - 1) / sizeof(aiTexel)];
+                        std::memcpy(tex->pcData, data.data(), data.size());
+                        std::snprintf(tex->achFormatHint, sizeof(tex->achFormatHint), "%s", hint);
+                        tex->mFilename = aiString(p);
+                        index = s->mNumTextures + static_cast<unsigned>(added.size());
+                        added.push_back(tex);
+                        done.emplace_back(p, index);
+                    }
+                    aiString ref(std::string("*") + std::to_string(index));
+                    mat->AddProperty(&ref, AI_MATKEY_TEXTURE(type, i));
+                }
+            }
+        }
+        if (!added.empty()) {
+            aiTexture **all = new aiTexture *[s->mNumTextures + added.size()];
+
+            for (unsigned k = 0; k < s->mNumTextures; k++)
+                all[k] = s->mTextures[k];
+            for (size_t k = 0; k < added.size(); k++)
+                all[s->mNumTextures + k] = added[k];
+            delete[] s->mTextures;
+            s->mTextures = all;
+            s->mNumTextures += static_cast<unsigned>(added.size());
+        }
+    } catch (const std::bad_alloc &) {
+        std::abort();
+    }
+    return warnings.empty() ? nullptr : strdup(warnings.c_str());
 }

@@ -28,6 +28,15 @@ const struct aiScene *mf_model_import(struct aiFileIO *io, const char *name, con
  * bones or morph targets (their vertex references are not followed). */
 void mf_model_mesh_remap(struct aiMesh *m, const unsigned *remap, size_t unique);
 
+/* Embeds the image files the materials of s refer to by path (an OBJ's map_Kd, a COLLADA
+ * image): each is read through io (the jail: the model's folder only), must be a PNG or JPEG
+ * of at most max_bytes whose header declares at most max_pixels, and becomes a compressed
+ * aiTexture the material refers to as "*<n>", so that model.glb carries it. A texture that
+ * fails any of that is taken out of its material (never a GLB pointing at a file it does not
+ * hold). Returns NULL, or the warnings (malloc(), one a line) for the textures left out. */
+char *mf_model_embed_textures(struct aiScene *s, struct aiFileIO *io, size_t max_bytes,
+                              unsigned long long max_pixels);
+
 #ifdef __cplusplus
 }
 #endif
