@@ -7,7 +7,8 @@
 # first attempt with a reason and the worker lives. Only the importers of the lane's formats
 # read: glTF 1.0 (assimp has an importer for it, not enabled) fails naming the glTF 2.0
 # importer, a DirectX .x file named .obj never reaches the lane. Textures over the pixel limit
-# (from the PNG header), not PNG/JPEG or outside the folder are left out with a warning.
+# (from the PNG header), not PNG/JPEG or outside the folder are left out with a warning, and
+# so are the faces of a vertex at NaN.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/model_lib.sh"
 mf_setup
@@ -55,6 +56,8 @@ printf 'newmtl A\nmap_Kd huge.png\nnewmtl B\nmap_Kd bad.png\nnewmtl C\nmap_Kd ..
         if (m != last) { print "usemtl " m; last = m }
         printf "f %s/1 %s/2 %s/3\n", $2, $3, $4}'
 } >"$T/in/t/box.obj"
+# a vertex at NaN and a face using it (glTF forbids non-finite values)
+{ cat "$T/y.obj"; printf 'v nan 1 1\nf 1 2 9\n'; } >"$T/in/t/nan.obj"
 # a node chain 20,000 deep (assimp's importer overflows its stack on it)
 python3 - "$T/in/h/deep.gltf" <<'PY'
 import base64, json, struct, sys
@@ -129,6 +132,11 @@ mf_assert_eq "$(field "$(id_of t/box.obj)" meta | jq -r '.warnings | join(";")')
     "texture huge.png left out: 100000x100000 pixels, over the limit of 64000000;texture bad.png left out: not a PNG or JPEG;texture ../../secret.png left out: not found in the model's folder, or refused" \
     "texture warnings of t/box.obj"
 gltf_validate "$MF_OUTBOX/$(id_of t/box.obj)/model.glb"
+mf_expect_status t/nan.obj done 120
+mf_assert_eq "$(field "$(id_of t/nan.obj)" meta | jq -c '[.nonfinite, .warnings]')" \
+    '[1,["1 faces with a non-finite vertex left out"]]' "meta of t/nan.obj"
+gltf_validate "$MF_OUTBOX/$(id_of t/nan.obj)/model.glb" "$MF_OUTBOX/$(id_of t/nan.obj)/lod-1.glb"
+mf_assert_eq "$(assimp_faces "$MF_OUTBOX/$(id_of t/nan.obj)/model.glb")" 12 "faces of t/nan.obj's GLB"
 mf_expect_status h/directx.obj unsupported 60
 kill -0 "$MF_PID_worker" || mf_fail "the worker died"
 mf_pass

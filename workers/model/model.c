@@ -165,6 +165,60 @@ static size_t mf__repair_normals(struct aiMesh *m)
     return fixed;
 }
 
+/* Vertices with a NaN or infinite coordinate (counted in meta.nonfinite) are no geometry a
+ * viewer can draw, and glTF forbids them: the faces that use one go (swapped to the end of
+ * the array, which the scene still frees whole), and the vertex is moved to the origin so
+ * that no accessor holds a non-finite value. Non-finite texture coordinates and colours
+ * become 0. Returns the faces dropped. */
+static size_t mf__drop_nonfinite(struct aiMesh *m)
+{
+    unsigned char *bad = NULL;
+    size_t dropped = 0;
+    unsigned kept = 0;
+
+    for (unsigned v = 0; v < m->mNumVertices; v++) {
+        const struct aiVector3D *p = &m->mVertices[v];
+
+        for (unsigned k = 0; k < AI_MAX_NUMBER_OF_TEXTURECOORDS; k++) {
+            struct aiVector3D *t = m->mTextureCoords[k] ? &m->mTextureCoords[k][v] : NULL;
+
+            if (t != NULL && !(isfinite(t->x) && isfinite(t->y) && isfinite(t->z)))
+                *t = (struct aiVector3D){0, 0, 0};
+        }
+        for (unsigned k = 0; k < AI_MAX_NUMBER_OF_COLOR_SETS; k++) {
+            struct aiColor4D *c = m->mColors[k] ? &m->mColors[k][v] : NULL;
+
+            if (c != NULL &&
+                !(isfinite(c->r) && isfinite(c->g) && isfinite(c->b) && isfinite(c->a)))
+                *c = (struct aiColor4D){0, 0, 0, 1};
+        }
+        if (isfinite(p->x) && isfinite(p->y) && isfinite(p->z))
+            continue;
+        if (bad == NULL)
+            bad = mf_xcalloc(m->mNumVertices, 1);
+        bad[v] = 1;
+        m->mVertices[v] = (struct aiVector3D){0, 0, 0};
+    }
+    if (bad == NULL)
+        return 0;
+    for (unsigned f = 0; f < m->mNumFaces; f++) {
+        struct aiFace face = m->mFaces[f];
+        int drop = 0;
+
+        for (unsigned k = 0; k < face.mNumIndices; k++)
+            drop |= face.mIndices[k] < m->mNumVertices && bad[face.mIndices[k]];
+        if (drop) {
+            dropped++;
+            continue;
+        }
+        m->mFaces[f] = m->mFaces[kept]; /* swap: every index array stays owned once */
+        m->mFaces[kept++] = face;
+    }
+    m->mNumFaces = kept;
+    free(bad);
+    return dropped;
+}
+
 /* 3MF thumbnails: 16 MB of PNG or JPEG, 16 megapixels (a package's preview is a few
  * hundred pixels wide). Fixed. */
 #define MF__3MF_THUMB_MAX_BYTES (16u << 20)
@@ -260,7 +314,7 @@ static int mf__model_process(const mf_lane_job *job, mf_result *res, mf_err *err
     const struct aiScene *s = NULL;
     mf_model_io mio = {.dirfd = -1};
     mf_model_box box;
-    size_t repaired = 0;
+    size_t repaired = 0, dropped = 0;
     char *textures;
     int rc = 0;
 
@@ -277,8 +331,21 @@ static int mf__model_process(const mf_lane_job *job, mf_result *res, mf_err *err
     mf__trim();
     json_decref(res->meta);
     res->meta = mf_model_meta(s, f);
-    for (unsigned i = 0; i < s->mNumMeshes; i++)
+    /* the box from the file's finite vertices, before those that are not are moved */
+    if (!mf_model_bounds(s, &box)) {
+        rc = mf_err_set(err, MF_ECORRUPT, "the %s file has no finite vertex", f->name);
+        goto out;
+    }
+    for (unsigned i = 0; i < s->mNumMeshes; i++) {
+        dropped += mf__drop_nonfinite(s->mMeshes[i]);
         repaired += mf__repair_normals(s->mMeshes[i]);
+    }
+    if (dropped > 0) {
+        char msg[128];
+
+        snprintf(msg, sizeof(msg), "%zu faces with a non-finite vertex left out", dropped);
+        mf__warn(res, msg);
+    }
     json_object_set_new(res->meta, "normals_repaired", json_integer((json_int_t)repaired));
     textures = mf_model_embed_textures((struct aiScene *)s, &mio.io, MF_MODEL_MAX_TEXTURE_BYTES,
                                        MF_MODEL_MAX_TEXTURE_PIXELS);
@@ -289,10 +356,6 @@ static int mf__model_process(const mf_lane_job *job, mf_result *res, mf_err *err
         mf__warn(res, line);
     }
     free(textures);
-    if (!mf_model_bounds(s, &box)) {
-        rc = mf_err_set(err, MF_ECORRUPT, "the %s file has no finite vertex", f->name);
-        goto out;
-    }
     rc = mf_model_render_png(s, &box, f->z_up, MF__THUMB_SIZE, job->outdir, "thumb-512.png", err);
     if (rc == 0)
         mf_result_add_output(res, "thumb-512.png");
