@@ -58,6 +58,30 @@ printf 'newmtl A\nmap_Kd huge.png\nnewmtl B\nmap_Kd bad.png\nnewmtl C\nmap_Kd ..
 } >"$T/in/t/box.obj"
 # a vertex at NaN and a face using it (glTF forbids non-finite values)
 { cat "$T/y.obj"; printf 'v nan 1 1\nf 1 2 9\n'; } >"$T/in/t/nan.obj"
+# a GLB whose embedded PNG declares 10^10 pixels in its header
+python3 - "$T/in/t/huge.glb" <<'PY'
+import json, struct, sys, zlib
+def chunk(t, d):
+    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 100000, 100000, 8, 2, 0, 0, 0)) + chunk(b"IEND", b"")
+pos = struct.pack("<9f", 0, 0, 0, 1, 0, 0, 0, 3, 0) + struct.pack("<6f", 0, 0, 1, 0, 0, 1)
+png += b"\0" * (-len(png) % 4)
+binary = pos + png
+doc = {"asset": {"version": "2.0"}, "scene": 0, "scenes": [{"nodes": [0]}], "nodes": [{"mesh": 0}],
+       "meshes": [{"primitives": [{"attributes": {"POSITION": 0, "TEXCOORD_0": 1}, "material": 0}]}],
+       "materials": [{"pbrMetallicRoughness": {"baseColorTexture": {"index": 0}}}],
+       "textures": [{"source": 0}], "images": [{"bufferView": 2, "mimeType": "image/png"}],
+       "accessors": [{"bufferView": 0, "componentType": 5126, "count": 3, "type": "VEC3",
+                      "min": [0, 0, 0], "max": [1, 3, 0]},
+                     {"bufferView": 1, "componentType": 5126, "count": 3, "type": "VEC2"}],
+       "bufferViews": [{"buffer": 0, "byteLength": 36}, {"buffer": 0, "byteOffset": 36, "byteLength": 24},
+                       {"buffer": 0, "byteOffset": 60, "byteLength": len(png)}],
+       "buffers": [{"byteLength": len(binary)}]}
+js = json.dumps(doc).encode()
+js += b" " * (-len(js) % 4)
+body = struct.pack("<I4s", len(js), b"JSON") + js + struct.pack("<I4s", len(binary), b"BIN\0") + binary
+open(sys.argv[1], "wb").write(struct.pack("<4sII", b"glTF", 2, 12 + len(body)) + body)
+PY
 # a node chain 20,000 deep (assimp's importer overflows its stack on it)
 python3 - "$T/in/h/deep.gltf" <<'PY'
 import base64, json, struct, sys
@@ -132,6 +156,11 @@ mf_assert_eq "$(field "$(id_of t/box.obj)" meta | jq -r '.warnings | join(";")')
     "texture huge.png left out: 100000x100000 pixels, over the limit of 64000000;texture bad.png left out: not a PNG or JPEG;texture ../../secret.png left out: not found in the model's folder, or refused" \
     "texture warnings of t/box.obj"
 gltf_validate "$MF_OUTBOX/$(id_of t/box.obj)/model.glb"
+mf_expect_status t/huge.glb done 120
+mf_assert_eq "$(field "$(id_of t/huge.glb)" meta | jq -r '.warnings | join(";")')" \
+    "embedded texture *0 left out: 100000x100000 pixels, over the limit of 64000000" \
+    "warnings of t/huge.glb"
+gltf_validate "$MF_OUTBOX/$(id_of t/huge.glb)/model.glb"
 mf_expect_status t/nan.obj done 120
 mf_assert_eq "$(field "$(id_of t/nan.obj)" meta | jq -c '[.nonfinite, .warnings]')" \
     '[1,["1 faces with a non-finite vertex left out"]]' "meta of t/nan.obj"

@@ -315,8 +315,38 @@ int read_file(aiFileIO *io, const char *name, size_t max, std::vector<unsigned c
     return rc;
 }
 
+/* What is wrong with the embedded texture "*<n>" for a GLB, "" when nothing: it must be a
+ * PNG or JPEG (compressed, as the file held it) within the limits, declared in its header. */
+std::string embedded_problem(const aiScene *s, const std::string &ref, size_t max_bytes,
+                             unsigned long long max_pixels)
+{
+    char *end = nullptr;
+    unsigned long n = std::strtoul(ref.c_str() + 1, &end, 10);
+    const aiTexture *t;
+    unsigned w = 0, h = 0;
+    const char *hint = nullptr;
+
+    if (end == ref.c_str() + 1 || *end != '\0' || n >= s->mNumTextures ||
+        s->mTextures[n] == nullptr)
+        return "no such texture in the file";
+    t = s->mTextures[n];
+    if (t->mHeight != 0)
+        return "raw pixels, not a PNG or JPEG";
+    if (t->mWidth > max_bytes)
+        return "over " + std::to_string(max_bytes >> 20) + " MB";
+    if (!image_size(reinterpret_cast<const unsigned char *>(t->pcData), t->mWidth, &w, &h, &hint))
+        return "not a PNG or JPEG";
+    if (w == 0 || h == 0 || (unsigned long long)w * h > max_pixels)
+        return std::to_string(w) + "x" + std::to_string(h) + " pixels, over the limit of " +
+               std::to_string(max_pixels);
+    return "";
+}
+
 void note(std::string &warnings, const std::string &w)
 {
+    /* once, though several slots (diffuse, base colour) name the same texture */
+    if (("\n" + warnings + "\n").find("\n" + w + "\n") != std::string::npos)
+        return;
     if (!warnings.empty())
         warnings += '\n';
     warnings += w;
@@ -350,8 +380,16 @@ extern "C" char *mf_model_embed_textures(aiScene *s, aiFileIO *io, size_t max_by
                     if (mat->Get(AI_MATKEY_TEXTURE(type, i), path) != aiReturn_SUCCESS)
                         continue;
                     p = path.C_Str();
-                    if (p.empty() || p[0] == '*')
-                        continue; /* embedded already */
+                    if (p.empty())
+                        continue;
+                    if (p[0] == '*') { /* embedded in the file: checked alike */
+                        why = embedded_problem(s, p, max_bytes, max_pixels);
+                        if (!why.empty()) {
+                            mat->RemoveProperty(AI_MATKEY_TEXTURE(type, i));
+                            note(warnings, "embedded texture " + p + " left out: " + why);
+                        }
+                        continue;
+                    }
                     for (const auto &d : done) {
                         if (d.first == p) {
                             found = true;
