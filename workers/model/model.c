@@ -1,4 +1,5 @@
-/* The 3D-model lane: one upload in, thumb-512.png, model.glb, lod-1.glb, lod-2.glb and meta.
+/* The 3D-model lane: one upload in; thumb-512.png, model.glb, lod-1.glb, lod-2.glb,
+ * turntable.webp (and a 3MF's thumb-3mf.png) and meta out.
  *
  * assimp 5.2 (Debian 12) has a long fuzzing record and no security fixes, so the executor is
  * the sandbox (memory cap, wall clock, crash = failed with the signal named), and this file
@@ -307,6 +308,36 @@ static int mf__lods(const struct aiScene *s, const char *outdir, mf_result *res,
     return rc;
 }
 
+/* What the outputs must not carry, out of the imported scene: faces of non-finite vertices,
+ * normals glTF forbids (repaired), texture files outside the rules (the others embedded).
+ * Says what it did in meta (normals_repaired, warnings). */
+static void mf__clean(const struct aiScene *s, mf_model_io *mio, mf_result *res)
+{
+    size_t repaired = 0, dropped = 0;
+    char *textures;
+
+    for (unsigned i = 0; i < s->mNumMeshes; i++) {
+        dropped += mf__drop_nonfinite(s->mMeshes[i]);
+        repaired += mf__repair_normals(s->mMeshes[i]);
+    }
+    if (dropped > 0) {
+        char msg[128];
+
+        snprintf(msg, sizeof(msg), "%zu faces with a non-finite vertex left out", dropped);
+        mf__warn(res, msg);
+    }
+    json_object_set_new(res->meta, "normals_repaired", json_integer((json_int_t)repaired));
+    textures = mf_model_embed_textures((struct aiScene *)s, &mio->io, MF_MODEL_MAX_TEXTURE_BYTES,
+                                       MF_MODEL_MAX_TEXTURE_PIXELS);
+    for (char *line = textures, *nl; line != NULL && *line != '\0'; line = nl) {
+        nl = strchr(line, '\n');
+        if (nl != NULL)
+            *nl++ = '\0';
+        mf__warn(res, line);
+    }
+    free(textures);
+}
+
 static int mf__model_process(const mf_lane_job *job, mf_result *res, mf_err *err)
 {
     const mf_model_format *f =
@@ -314,8 +345,6 @@ static int mf__model_process(const mf_lane_job *job, mf_result *res, mf_err *err
     const struct aiScene *s = NULL;
     mf_model_io mio = {.dirfd = -1};
     mf_model_box box;
-    size_t repaired = 0, dropped = 0;
-    char *textures;
     int rc = 0;
 
     if (f == NULL) {
@@ -336,26 +365,7 @@ static int mf__model_process(const mf_lane_job *job, mf_result *res, mf_err *err
         rc = mf_err_set(err, MF_ECORRUPT, "the %s file has no finite vertex", f->name);
         goto out;
     }
-    for (unsigned i = 0; i < s->mNumMeshes; i++) {
-        dropped += mf__drop_nonfinite(s->mMeshes[i]);
-        repaired += mf__repair_normals(s->mMeshes[i]);
-    }
-    if (dropped > 0) {
-        char msg[128];
-
-        snprintf(msg, sizeof(msg), "%zu faces with a non-finite vertex left out", dropped);
-        mf__warn(res, msg);
-    }
-    json_object_set_new(res->meta, "normals_repaired", json_integer((json_int_t)repaired));
-    textures = mf_model_embed_textures((struct aiScene *)s, &mio.io, MF_MODEL_MAX_TEXTURE_BYTES,
-                                       MF_MODEL_MAX_TEXTURE_PIXELS);
-    for (char *line = textures, *nl; line != NULL && *line != '\0'; line = nl) {
-        nl = strchr(line, '\n');
-        if (nl != NULL)
-            *nl++ = '\0';
-        mf__warn(res, line);
-    }
-    free(textures);
+    mf__clean(s, &mio, res);
     rc = mf_model_render_png(s, &box, f->z_up, MF__THUMB_SIZE, job->outdir, "thumb-512.png", err);
     if (rc == 0)
         mf_result_add_output(res, "thumb-512.png");
