@@ -187,6 +187,12 @@ static int mf__worker_execute(mf__worker *w, const mf_job *job, const char *outd
     int rc;
 
     rc = mf_executor_submit(w->ex, &ej, err);
+    /* An executor that died before it took the job (its lane init crashed, or it went
+     * between two writes) is not this file's crash: retried, never counted in `crashes`. */
+    if (rc == MF_ECRASH) {
+        err->code = MF_EBUSY;
+        rc = MF_EBUSY;
+    }
     while (rc == 0) {
         mf__worker_beat(w, 0);
         mf__worker_progress(w, job, &progress_pct, &progress_ms);
