@@ -39,7 +39,11 @@ PACKAGES=(
     bindfs python3-yaml lintian iproute2 util-linux
     # model lane: assimp (import, glTF export), meshoptimizer (LODs), EGL + GLES from Mesa
     # (thumbnails, llvmpipe without a GPU); its tests make fixtures with `assimp export`
-    libassimp-dev libmeshoptimizer-dev libegl-dev libgles-dev libegl-mesa0 assimp-utils
+    # and check the GLB outputs with the Khronos glTF validator (npm package gltf-validator,
+    # installed by the test into the build tree with Debian's npm)
+    libassimp-dev libmeshoptimizer-dev libegl-dev libgles-dev libegl-mesa0 assimp-utils npm
+    # the 3MF package's embedded thumbnail (the zip reader assimp itself uses)
+    libminizip-dev
 )
 
 missing=()

@@ -190,8 +190,16 @@ const char *mf_sniff_model(const char *mime, const void *head, size_t len, int64
         return "model/stl"; /* binary STL: the declared count is the size exactly */
     if (mf__is_3ds(b, len, size))
         return "model/x-3ds";
-    if (strcmp(mime, "application/zip") == 0)
-        return mf__has_ci(b, len, "3D/3dmodel.model") ? "model/3mf" : NULL;
+    if (strcmp(mime, "application/zip") == 0) {
+        if (mf__has_ci(b, len, "3D/3dmodel.model"))
+            return "model/3mf";
+        /* zipped COLLADA (.zae): a manifest.xml naming the .dae, whose name follows the
+         * manifest's few compressed bytes (or the upload is called .zae) */
+        if (mf__has(b, len, "manifest.xml") &&
+            (mf__has_ci(b, len, ".dae") || mf__ext_is(name, "zae")))
+            return "model/vnd.collada+zip";
+        return NULL;
+    }
     if (strcmp(mime, "application/octet-stream") == 0 || strcmp(mime, "image/x-3ds") == 0) {
         if (len >= 10 && memcmp(b, "ply", 3) == 0 && (b[3] == '\n' || b[3] == '\r') &&
             mf__has(b, len < 64 ? len : 64, "format binary_"))

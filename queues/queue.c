@@ -616,6 +616,8 @@ int mf_queue_fail(mf_redis *r, const mf_queue_opts *o, const mf_job *job, int co
     args_int(&a, o->retry_backoff_ms);
     args_time(&a, mf_clock_now_ms());
     args_int(&a, duration_ms);
+    args_str(&a, code == MF_ECRASH ? "1" : "0");
+    args_int(&a, o->max_crashes);
     rc = run_int(r, "fail", &a, &fin, err);
     if (rc == 0 && fin < 0)
         mf_log(MF_LOG_INFO, "id=%s entry=%s msg=\"failure not recorded: job settled elsewhere\"",

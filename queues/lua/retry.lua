@@ -21,7 +21,7 @@ end
 mf_stat_status(lane, from, 'queued')
 redis.call('HSET', fkey, 'status', 'queued', 'attempts', '0', 'error', '', 'queued_at', now,
            'started_at', '', 'worker', '')
-redis.call('HDEL', fkey, 'progress', 'eta_s')
+redis.call('HDEL', fkey, 'progress', 'eta_s', 'crashes')
 redis.call('XADD', q, '*', 'id', id)
 local removed = 0
 if from == 'failed' then

@@ -47,3 +47,57 @@ PY
 
 # assimp_faces FILE: the faces assimp itself reads in FILE (`assimp info`)
 assimp_faces() { assimp info "$1" 2>/dev/null | sed -n 's/^Faces: *\([0-9]*\)$/\1/p'; }
+
+# gltf_validate FILE...: the Khronos glTF validator (npm package gltf-validator, pinned) on
+# each file; fails the test on any error, printing the validator's messages. The package is
+# installed once per build tree into $MF_BIN_DIR/../npm (under a lock: tests run in
+# parallel). Skips (77) only when node or npm is missing.
+MF_GLTF_VALIDATOR_VERSION=2.0.0-dev.3.10
+gltf_validate() {
+    local dir=$MF_BIN_DIR/../npm out
+    command -v node >/dev/null && command -v npm >/dev/null ||
+        { echo "SKIP: node/npm (Debian packages nodejs, npm) not installed"; exit 77; }
+    mkdir -p "$dir"
+    (
+        flock 9
+        [ -f "$dir/node_modules/gltf-validator/package.json" ] &&
+            grep -q "\"version\": \"$MF_GLTF_VALIDATOR_VERSION\"" \
+                "$dir/node_modules/gltf-validator/package.json" && exit 0
+        npm install --no-audit --no-fund --no-save --prefix "$dir" \
+            "gltf-validator@$MF_GLTF_VALIDATOR_VERSION" >"$dir/install.log" 2>&1
+    ) 9>"$dir/.lock" || mf_fail "npm install gltf-validator failed: $(tail -5 "$dir/install.log")"
+    out=$(node "$(dirname "${BASH_SOURCE[0]}")/gltf_validate.js" "$dir" "$@" 2>&1) ||
+        mf_fail "glTF validator: $out"
+}
+
+# add_3mf_thumbnail 3MF FILE: adds FILE to the 3MF package as Metadata/thumbnail.png with the
+# package relationship a slicer writes for its preview
+add_3mf_thumbnail() {
+    python3 - "$1" "$2" <<'PY'
+import shutil, sys, zipfile
+src, thumb = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(src) as z:
+    parts = {n: z.read(n) for n in z.namelist()}
+rel = ('<Relationship Target="/Metadata/thumbnail.png" Id="thumb" Type="http://schemas.'
+       'openxmlformats.org/package/2006/relationships/metadata/thumbnail" />')
+parts["_rels/.rels"] = parts["_rels/.rels"].replace(b"</Relationships>",
+                                                    rel.encode() + b"</Relationships>")
+parts["Metadata/thumbnail.png"] = open(thumb, "rb").read()
+with zipfile.ZipFile(src + ".new", "w", zipfile.ZIP_DEFLATED) as z:
+    for name, data in parts.items():
+        z.writestr(name, data)
+shutil.move(src + ".new", src)
+PY
+}
+
+# mk_zae DAE ZAE: zipped COLLADA, a manifest.xml naming the .dae at the archive's root
+mk_zae() {
+    python3 - "$1" "$2" <<'PY'
+import sys, zipfile
+dae, out = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("manifest.xml",
+               '<?xml version="1.0" encoding="utf-8"?>\n<dae_root>./box.dae</dae_root>\n')
+    z.write(dae, "box.dae")
+PY
+}

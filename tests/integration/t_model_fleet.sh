@@ -3,8 +3,9 @@
 # assimp's own exporters ends done with thumb-512.png, model.glb, lod-1.glb and lod-2.glb;
 # the triangle count in meta is assimp's (`assimp info`); the thumbnail is not blank and
 # shows the model upright (a box 3 units tall along the file's up axis: +Y for OBJ, glTF,
-# PLY, COLLADA, FBX; +Z for STL, 3DS, 3MF, OFF); every GLB is a glTF 2.0 binary assimp reads
-# back with the same triangles. Hostile files fail with a reason and the worker lives on.
+# PLY, COLLADA, FBX; +Z for STL, 3DS, 3MF, OFF); every GLB is a glTF 2.0 binary with no error
+# from the Khronos glTF validator, which assimp reads back with the same triangles. A 3MF's own
+# preview becomes thumb-3mf.png. Hostile files fail with a reason and the worker lives on.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/model_lib.sh"
 mf_setup
@@ -18,9 +19,33 @@ for spec in y:obj:obj y:ply:ply y:plyb:ply y:gltf2:gltf y:glb2:glb y:collada:dae
     assimp export "$T/$axis.obj" "$T/m/$fmt/box.$ext" "-f$fmt" >/dev/null 2>&1 ||
         mf_fail "assimp export -f$fmt failed"
 done
-mkdir -p "$T/m/off" "$T/m/objsrc"
+mkdir -p "$T/m/off" "$T/m/objsrc" "$T/m/normals" "$T/m/3mft" "$T/m/3mfbad" "$T/m/zae"
+mk_zae "$T/m/collada/box.dae" "$T/m/zae/box.zae"
+# an OBJ with its material's texture next to it: embedded in the GLBs
+mkdir -p "$T/m/tex"
+vips black "$T/m/tex/wood.png" 16 16 --bands 3
+printf 'newmtl W\nKd 0.8 0.6 0.4\nmap_Kd wood.png\n' >"$T/m/tex/box.mtl"
+{
+    printf 'mtllib box.mtl\nusemtl W\nvt 0 0\nvt 1 0\nvt 0 1\n'
+    grep '^v ' "$T/y.obj"
+    awk '/^f /{printf "f %s/1 %s/2 %s/3\n", $2, $3, $4}' "$T/y.obj"
+} >"$T/m/tex/box.obj"
+# 3MF packages with a slicer's preview (assimp 5.2's importer crashes on those by itself):
+# a PNG one becomes thumb-3mf.png, one that is no image a warning
+cp "$T/m/3mf/box.3mf" "$T/m/3mft/box.3mf"
+cp "$T/m/3mf/box.3mf" "$T/m/3mfbad/box.3mf"
+vips black "$T/preview.png" 64 48 --bands 3
+echo "not an image" >"$T/preview.txt"
+add_3mf_thumbnail "$T/m/3mft/box.3mf" "$T/preview.png"
+add_3mf_thumbnail "$T/m/3mfbad/box.3mf" "$T/preview.txt"
 mk_sphere_off "$T/m/off/sphere.off" 16
 cp "$T/y.obj" "$T/m/objsrc/box.obj"
+# the box with normals glTF forbids (zero, not unit, NaN): repaired, so the GLBs validate
+{
+    grep -v '^f ' "$T/y.obj"
+    printf 'vn 0 0 0\nvn 0 0 2\nvn nan 0 1\n'
+    awk '/^f /{printf "f %s//1 %s//2 %s//3\n", $2, $3, $4}' "$T/y.obj"
+} >"$T/m/normals/box.obj"
 
 mf_start dispatcher "$MF_BIN_DIR/mf-dispatcher"
 mf_start worker "$MF_BIN_DIR/mf-worker-model"
@@ -60,12 +85,13 @@ doc = json.loads(b[20:20 + n])
 assert doc["asset"]["version"] == "2.0" and doc["meshes"]
 PY
     done
+    gltf_validate "$d/model.glb" "$d/lod-1.glb" "$d/lod-2.glb"
     mf_assert_eq "$(assimp_faces "$d/model.glb")" "$tris" "triangles of $rel's model.glb"
     mf_assert_eq "$(field "$id" meta | jq -r '.lods | map(.triangles <= '"$tris"') | all')" \
         true "LODs of $rel have at most the model's triangles"
 }
-for rel in objsrc/box.obj ply/box.ply plyb/box.ply gltf2/box.gltf glb2/box.glb \
-    collada/box.dae fbxa/box.fbx stl/box.stl stlb/box.stl 3ds/box.3ds 3mf/box.3mf \
+for rel in objsrc/box.obj normals/box.obj tex/box.obj ply/box.ply plyb/box.ply gltf2/box.gltf glb2/box.glb \
+    collada/box.dae zae/box.zae fbxa/box.fbx stl/box.stl stlb/box.stl 3ds/box.3ds 3mf/box.3mf \
     off/sphere.off; do
     check_model "$rel"
 done
@@ -73,6 +99,9 @@ done
 m=$(field "$(id_of objsrc/box.obj)" meta)
 mf_assert_eq "$(jq -c '[.bbox.min, .bbox.max, .format, .meshes, .vertices]' <<<"$m")" \
     '[[0,0,0],[1,3,1],"obj",1,8]' "meta of box.obj"
+mf_assert_eq "$(jq .normals_repaired <<<"$m")" 0 "normals repaired in box.obj"
+[ "$(field "$(id_of normals/box.obj)" meta | jq .normals_repaired)" -gt 0 ] ||
+    mf_fail "no normal of normals/box.obj was repaired"
 # which importer read it, and where the up axis came from
 mf_assert_eq "$(jq -r .importer <<<"$m")" "Wavefront Object Importer" "importer of box.obj"
 mf_assert_eq "$(field "$(id_of gltf2/box.gltf)" meta | jq -r .importer)" "glTF2 Importer" \
@@ -90,6 +119,29 @@ m=$(field "$(id_of off/sphere.off)" meta)
 mf_expect_status fbx/box.fbx failed 60
 grep -q "FBX" <<<"$(field "$(id_of fbx/box.fbx)" error)" ||
     mf_fail "FBX error: $(field "$(id_of fbx/box.fbx)" error)"
+# the texture is in the GLB (a PNG in its buffer), not a reference to a file beside it
+python3 - "$MF_OUTBOX/$(id_of tex/box.obj)/model.glb" <<'PY' || mf_fail "tex/box.obj: texture not embedded"
+import json, struct, sys
+b = open(sys.argv[1], "rb").read()
+doc = json.loads(b[20:20 + struct.unpack_from("<I", b, 12)[0]])
+imgs = doc["images"]
+assert len(imgs) == 1 and "uri" not in imgs[0] and imgs[0]["mimeType"] == "image/png", imgs
+assert any("baseColorTexture" in m.get("pbrMetallicRoughness", {}) for m in doc["materials"])
+PY
+# the 3MF previews
+mf_expect_status 3mft/box.3mf done 120
+id=$(id_of 3mft/box.3mf)
+mf_assert_eq "$(field "$id" outputs | jq -r 'map(sub(".*/"; "")) | join(" ")')" \
+    "thumb-512.png model.glb lod-1.glb lod-2.glb turntable.webp thumb-3mf.png" "outputs of 3mft/box.3mf"
+mf_assert_eq "$(vipsheader -f width "$MF_OUTBOX/$id/thumb-3mf.png")x$(vipsheader -f height "$MF_OUTBOX/$id/thumb-3mf.png")" \
+    64x48 "size of the 3MF's thumbnail"
+mf_assert_eq "$(field "$id" meta | jq .triangles)" 12 "triangles of 3mft/box.3mf"
+mf_expect_status 3mfbad/box.3mf done 120
+id=$(id_of 3mfbad/box.3mf)
+mf_assert_eq "$(field "$id" outputs | jq -r 'map(sub(".*/"; "")) | join(" ")')" \
+    "thumb-512.png model.glb lod-1.glb lod-2.glb turntable.webp" "outputs of 3mfbad/box.3mf"
+mf_assert_eq "$(field "$id" meta | jq -r '.warnings | join(";")')" \
+    "the 3MF thumbnail was left out: not a PNG or JPEG" "warning of 3mfbad/box.3mf"
 # companions are not failed records
 mf_assert_eq "$(field "$(id_of gltf2/box.bin)" status)" unsupported "status of the glTF's .bin"
 kill -0 "$MF_PID_worker" || mf_fail "the worker died"

@@ -16,6 +16,7 @@ for spec in obj:obj stl:stl stlb:stl ply:ply plyb:ply gltf2:gltf glb2:glb 3ds:3d
         mf_fail "assimp export -f$fmt failed"
 done
 mk_sphere_off "$T/m_off.off" 8
+mk_zae "$T/m_collada.dae" "$T/m_zae.zae"
 # not models: a text file, a random binary, JSON that is not glTF, a zip without 3D/
 printf 'hello\nworld\n' >"$T/n_text.txt"
 head -c 4096 /dev/urandom >"$T/n_bin.dat"
@@ -47,12 +48,13 @@ expect m_collada.dae model/vnd.collada+xml model
 expect m_fbx.fbx model/x-fbx model
 expect m_fbxa.fbx model/x-fbx model
 expect m_3mf.3mf model/3mf model
+expect m_zae.zae model/vnd.collada+zip model
 expect m_off.off model/x-off model
 expect n_text.txt text/plain other unsupported
 expect n_bin.dat application/octet-stream other unsupported
 expect n_json.json application/json other unsupported
 expect n_zip.zip application/zip other unsupported
-# no job of a model on another lane: 13 on mf:q:model, none on mf:q:image
-mf_assert_eq "$(rraw XLEN mf:q:model)" 13 "jobs on mf:q:model"
+# no job of a model on another lane: 14 on mf:q:model, none on mf:q:image
+mf_assert_eq "$(rraw XLEN mf:q:model)" 14 "jobs on mf:q:model"
 mf_assert_eq "$(rraw XLEN mf:q:image)" 0 "jobs on mf:q:image"
 mf_pass

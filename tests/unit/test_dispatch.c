@@ -514,6 +514,9 @@ static void test_sniff_model(void **state)
     unsigned char tds[16] = {0x4d, 0x4d, 16, 0, 0, 0, 0x02, 0x00, 10, 0, 0, 0, 3, 0, 0, 0};
     const char *obj = "# x\nv 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n";
     const char *text = "v is for vendetta\nhello\n";
+    /* two zip local headers (their fixed fields as x), the manifest's data as abcd */
+    static const char zae[] = "PK\003\004xxxxxxxxxxxxxxxxxxxxxxxxxxmanifest.xmlabcd"
+                              "PK\003\004xxxxxxxxxxxxxxxxxxxxxxxxxxbox.dae";
     mf_config cfg;
 
     (void)state;
@@ -540,6 +543,12 @@ static void test_sniff_model(void **state)
     assert_null(mf_sniff_model("text/plain", text, strlen(text), (int64_t)strlen(text), NULL));
     /* only containers are looked at: a JPEG stays a JPEG whatever its bytes */
     assert_null(mf_sniff_model("image/jpeg", obj, strlen(obj), (int64_t)strlen(obj), "a.obj"));
+    /* zipped COLLADA: a manifest.xml and a .dae (or the .zae name); another zip is left */
+    assert_string_equal(mf_sniff_model("application/zip", zae, sizeof(zae) - 1, 4096, NULL),
+                        "model/vnd.collada+zip");
+    assert_string_equal(mf_sniff_model("application/zip", zae, 46, 4096, "x/box.zae"),
+                        "model/vnd.collada+zip");
+    assert_null(mf_sniff_model("application/zip", zae, 46, 4096, "x/box.zip"));
 }
 
 int main(void)

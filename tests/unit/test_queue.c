@@ -492,6 +492,49 @@ static void test_fail_attempts_exhausted(void **state)
     mf_job_close(&again);
 }
 
+/* The second crash of one file is final whatever attempts are left; other failures between
+ * the crashes do not count as crashes; mfctl retry starts the count over. */
+static void test_fail_second_crash_final(void **state)
+{
+    static const char *const crashed = "processing crashed: SIGSEGV (signal 11)";
+    fx *f = *state;
+    mf_queue_opts o = opts("host:1", 200, 10);
+    mf_enq_result res;
+    mf_job job, again, third;
+    int final = -1, removed = -1;
+    mf_err err;
+
+    o.max_attempts = 10;
+    o.max_crashes = 2;
+    queued_and_started(f, &o, &job, &res);
+    assert_int_equal(mf_queue_fail(f->r, &o, &job, MF_ECRASH, crashed, 5, &final, &err), 0);
+    assert_int_equal(final, 0);
+    assert_field(f, res.id, "crashes", "1");
+    assert_field(f, res.id, "error", crashed);
+    mf_test_sleep_ms(250);
+    assert_int_equal(mf_queue_claim(f->r, &o, 0, &again, &err), 1);
+    assert_int_equal(mf_queue_start(f->r, &o, &again, &err), 0);
+    assert_int_equal(mf_queue_fail(f->r, &o, &again, MF_ETIMEOUT, "timed out", 5, &final, &err), 0);
+    assert_int_equal(final, 0);
+    assert_field(f, res.id, "crashes", "1");
+    mf_test_sleep_ms(250);
+    assert_int_equal(mf_queue_claim(f->r, &o, 0, &third, &err), 1);
+    assert_int_equal(mf_queue_start(f->r, &o, &third, &err), 0);
+    assert_int_equal(third.attempts, 3);
+    assert_int_equal(mf_queue_fail(f->r, &o, &third, MF_ECRASH, crashed, 5, &final, &err), 0);
+    assert_int_equal(final, 1);
+    assert_field(f, res.id, "crashes", "2");
+    assert_dead_lettered(f, res.id,
+                         "processing crashed: SIGSEGV (signal 11); the file crashed the executor 2 "
+                         "times: not retried again",
+                         "3");
+    assert_int_equal(mf_queue_retry(f->r, "mf:", 1000, res.id, &removed, &err), 0);
+    assert_null(field(f, res.id, "crashes"));
+    mf_job_close(&job);
+    mf_job_close(&again);
+    mf_job_close(&third);
+}
+
 static void test_fail_permanent(void **state)
 {
     fx *f = *state;
@@ -947,6 +990,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fail_backoff_not_yet, mf_test_redis_setup,
                                         mf_test_redis_teardown),
         cmocka_unit_test_setup_teardown(test_fail_attempts_exhausted, mf_test_redis_setup,
+                                        mf_test_redis_teardown),
+        cmocka_unit_test_setup_teardown(test_fail_second_crash_final, mf_test_redis_setup,
                                         mf_test_redis_teardown),
         cmocka_unit_test_setup_teardown(test_fail_permanent, mf_test_redis_setup,
                                         mf_test_redis_teardown),

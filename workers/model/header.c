@@ -210,6 +210,10 @@ int mf_model_check_header(int fd, const mf_model_format *f, mf_err *err)
         rc = mf__off(h, st.st_size, err);
     else if (strcmp(f->ext, "gltf") == 0)
         rc = mf__gltf(fd, &st, 0, u, len, err);
+    /* glTF 1.0 binaries (KHR_binary_glTF) are version 1: their importer is not enabled */
+    else if (strcmp(f->ext, "glb") == 0 && len >= 12 && mf__le32(u + 4) != 2)
+        rc = mf_err_set(err, MF_EUNSUPPORTED, "GLB version %u: only glTF 2.0 binaries are read",
+                        mf__le32(u + 4));
     else if (strcmp(f->ext, "glb") == 0 && len >= 12 && mf__le32(u + 8) != (uint64_t)st.st_size)
         rc =
             mf_err_set(err, MF_ECORRUPT, "GLB header says %u bytes, the file has %lld (truncated?)",

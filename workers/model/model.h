@@ -21,15 +21,23 @@ extern const mf_lane mf_lane_model;
  * Fixed. */
 #define MF_MODEL_MAX_DEPTH 256
 
+/* Texture files a model refers to (embedded in model.glb): 64 MB and 64 megapixels
+ * (8192 x 8192), the most a web viewer is given; declared pixels are read from the PNG or
+ * JPEG header before anything decodes it. Fixed. */
+#define MF_MODEL_MAX_TEXTURE_BYTES ((size_t)64 << 20)
+#define MF_MODEL_MAX_TEXTURE_PIXELS (64ULL * 1000 * 1000)
+
 /* A format the lane takes: the dispatcher's MIME type (dispatcher/sniff3d.c), the extension
- * that selects assimp's importer, the name in meta.format, and whether +Z is up by the
- * format's convention and assimp leaves it so (STL, OFF, 3MF; 3DS is turned by the
- * importer). NULL for a MIME type the lane does not take. */
+ * of the virtual name assimp sees, the name in meta.format, whether +Z is up by the format's
+ * convention and assimp leaves it so (STL, OFF, 3MF; 3DS is turned by the importer), and the
+ * one assimp importer (aiImporterDesc.mName) allowed to read it. NULL for a MIME type the lane
+ * does not take. */
 typedef struct mf_model_format {
     const char *mime;
     const char *ext;
     const char *name;
     int z_up;
+    const char *importer;
 } mf_model_format;
 const mf_model_format *mf_model_format_of(const char *mime);
 /* One-shot mode, which has no MIME type: the format by the file's extension. */
@@ -41,8 +49,10 @@ const mf_model_format *mf_model_format_by_ext(const char *path);
  * no absolute path, no symlink, regular files only. Only reading. */
 typedef struct mf_model_io {
     struct aiFileIO io;
-    int dirfd;          /* the upload's folder (O_PATH) */
-    int mainfd;         /* the upload, the runtime's fd (not closed here) */
+    int dirfd;                     /* the upload's folder (O_PATH) */
+    int mainfd;                    /* the upload, the runtime's fd (not closed here) */
+    const unsigned char *main_mem; /* when set, the upload's bytes as assimp is to see them */
+    size_t main_len;
     char main_name[32]; /* "mf-upload.<ext>" */
     char missing[256];  /* first referenced file that does not exist (yet) */
     char refused[256];  /* first reference refused (outside the folder, a link, not a file) */
@@ -52,6 +62,19 @@ typedef struct mf_model_io {
  * error (the folder cannot be opened). */
 int mf_model_io_init(mf_model_io *mio, const char *path, int fd, const char *ext, mf_err *err);
 void mf_model_io_close(mf_model_io *mio);
+
+/* The 3MF package's thumbnail (modelzip.c): the part its _rels/.rels names with the
+ * relationship type .../metadata/thumbnail, read from the upload (fd) with minizip, its size
+ * checked in the zip directory before a byte is inflated. Returns 1 with *data (malloc(), *len
+ * bytes: the part as stored, not yet known to be an image), 0 when the package has none (or
+ * is no zip), -1 when the part is over max bytes. */
+int mf_model_3mf_thumbnail(int fd, size_t max, unsigned char **data, size_t *len);
+
+/* The 3MF package (fd) rewritten without its thumbnail parts (copied as stored, the rest
+ * untouched), for assimp 5.2, whose importer crashes on them (modelzip.c). Returns 1 with
+ * *data (malloc(), *len bytes), 0 when there is nothing to drop or the file is no zip (the
+ * importer reads it as it is). */
+int mf_model_3mf_without_thumbnails(int fd, unsigned char **data, size_t *len);
 
 /* Limits from the header of the upload (fd), before assimp reads it (header.c). Returns 0,
  * MF_ECORRUPT (declares more than the file holds) or MF_ELIMIT. */

@@ -20,6 +20,7 @@
 
 typedef struct mf__mfile {
     struct aiFile f;
+    const unsigned char *mem; /* the upload as rewritten in memory (mf_model_io.main_mem) */
     int fd;
     int own; /* close fd at the end (not the runtime's upload fd) */
     size_t pos, size;
@@ -35,6 +36,10 @@ static size_t mf__read(struct aiFile *af, char *buf, size_t size, size_t count)
     want = size * count;
     if (want / size != count || want > m->size - m->pos)
         want = (m->size - m->pos) / size * size;
+    if (m->mem != NULL) {
+        memcpy(buf, m->mem + m->pos, want);
+        got = want;
+    }
     while (got < want) {
         ssize_t n = pread(m->fd, buf + got, want - got, (off_t)(m->pos + got));
 
@@ -104,6 +109,13 @@ static struct aiFile *mf__open(struct aiFileIO *io, const char *name, const char
     if (name == NULL || mode == NULL || strchr(mode, 'w') != NULL || strchr(mode, 'a') != NULL ||
         strchr(mode, '+') != NULL)
         goto out;
+    if (strcmp(name, mio->main_name) == 0 && mio->main_mem != NULL) {
+        m = mf_xcalloc(1, sizeof(*m));
+        m->mem = mio->main_mem;
+        m->size = mio->main_len;
+        m->fd = -1;
+        goto made;
+    }
     if (strcmp(name, mio->main_name) == 0) {
         fd = mio->mainfd;
         own = 0;
@@ -128,16 +140,17 @@ static struct aiFile *mf__open(struct aiFileIO *io, const char *name, const char
         goto out;
     }
     m = mf_xcalloc(1, sizeof(*m));
+    m->fd = fd;
+    m->own = own;
+    m->size = (size_t)st.st_size;
+    fd = -1;
+made:
     m->f.ReadProc = mf__read;
     m->f.WriteProc = mf__write;
     m->f.TellProc = mf__tell;
     m->f.FileSizeProc = mf__size;
     m->f.SeekProc = mf__seek;
     m->f.FlushProc = mf__flush;
-    m->fd = fd;
-    m->own = own;
-    m->size = (size_t)st.st_size;
-    fd = -1;
 out:
     if (fd >= 0 && own)
         close(fd);

@@ -9,16 +9,19 @@
 #include "model.h"
 
 static const mf_model_format mf__formats[] = {
-    {"model/obj", "obj", "obj", 0},
-    {"model/stl", "stl", "stl", 1},
-    {"model/x-ply", "ply", "ply", 0},
-    {"model/x-off", "off", "off", 1},
-    {"model/gltf+json", "gltf", "gltf", 0},
-    {"model/gltf-binary", "glb", "glb", 0},
-    {"model/3mf", "3mf", "3mf", 1},
-    {"model/x-3ds", "3ds", "3ds", 0}, /* +Z up, but assimp's importer turns its root to +Y */
-    {"model/x-fbx", "fbx", "fbx", 0},
-    {"model/vnd.collada+xml", "dae", "collada", 0},
+    {"model/obj", "obj", "obj", 0, "Wavefront Object Importer"},
+    {"model/stl", "stl", "stl", 1, "Stereolithography (STL) Importer"},
+    {"model/x-ply", "ply", "ply", 0, "Stanford Polygon Library (PLY) Importer"},
+    {"model/x-off", "off", "off", 1, "OFF Importer"},
+    /* glTF 2.0 only: assimp's glTF 1.0 importer claims the same extensions */
+    {"model/gltf+json", "gltf", "gltf", 0, "glTF2 Importer"},
+    {"model/gltf-binary", "glb", "glb", 0, "glTF2 Importer"},
+    {"model/3mf", "3mf", "3mf", 1, "3mf Importer"},
+    /* +Z up, but assimp's importer turns its root to +Y */
+    {"model/x-3ds", "3ds", "3ds", 0, "Discreet 3DS Importer"},
+    {"model/x-fbx", "fbx", "fbx", 0, "Autodesk FBX Importer"},
+    {"model/vnd.collada+xml", "dae", "collada", 0, "Collada Importer"},
+    {"model/vnd.collada+zip", "zae", "zae", 0, "Collada Importer"},
 };
 
 const mf_model_format *mf_model_format_of(const char *mime)

@@ -187,6 +187,12 @@ static int mf__worker_execute(mf__worker *w, const mf_job *job, const char *outd
     int rc;
 
     rc = mf_executor_submit(w->ex, &ej, err);
+    /* An executor that died before it took the job (its lane init crashed, or it went
+     * between two writes) is not this file's crash: retried, never counted in `crashes`. */
+    if (rc == MF_ECRASH) {
+        err->code = MF_EBUSY;
+        rc = MF_EBUSY;
+    }
     while (rc == 0) {
         mf__worker_beat(w, 0);
         mf__worker_progress(w, job, &progress_pct, &progress_ms);
@@ -445,6 +451,7 @@ int mf__worker_run(const mf_lane *lane, const mf_config *cfg, mf_executor *ex)
                           .consumer = w.consumer,
                           .visibility_ms = cfg->visibility_timeout * 1000,
                           .max_attempts = cfg->max_attempts,
+                          .max_crashes = MF_MAX_CRASHES,
                           .retry_backoff_ms = cfg->retry_backoff_ms,
                           .events_maxlen = cfg->events_maxlen};
     mf__signals_install();

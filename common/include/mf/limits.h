@@ -47,6 +47,12 @@
 
 /* Deliveries before a job is dead-lettered: enough for a Redis blip and one crash. */
 #define MF_DEFAULT_MAX_ATTEMPTS 3
+/* Executor crashes (a signal while processing) after which a file fails for good, whatever
+ * attempts are left: a decoder that crashed twice on the same bytes crashes again, and each
+ * try costs a fresh executor (the lane's start-up) plus whatever the crash left in memory on
+ * a hostile input. One crash is still retried: an OOM kill caused by a neighbour, or a
+ * heisenbug, deserve a second chance. Fixed. */
+#define MF_MAX_CRASHES 2
 /* First retry delay; doubles per attempt, capped at the visibility timeout. */
 #define MF_DEFAULT_RETRY_BACKOFF_MS 1000
 

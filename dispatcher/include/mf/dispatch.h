@@ -73,9 +73,10 @@ int mf_classify_buffer(mf_classifier *c, const void *buf, size_t len, char *mime
 const char *mf_classify_fast(const void *buf, size_t len);
 
 /* A 3D model's MIME type (model/obj, model/stl, model/x-ply, model/x-off, model/gltf+json,
- * model/gltf-binary, model/3mf, model/x-3ds, model/x-fbx, model/vnd.collada+xml) when mime,
- * libmagic's answer, is the container such a model is called (text/plain,
- * application/octet-stream, application/json, application/zip, image/x-3ds, XML) and the head
+ * model/gltf-binary, model/3mf, model/x-3ds, model/x-fbx, model/vnd.collada+xml,
+ * model/vnd.collada+zip) when mime, libmagic's answer, is the container such a model is
+ * called (text/plain, application/octet-stream, application/json, application/zip,
+ * image/x-3ds, XML) and the head
  * (len bytes of a file of size bytes, -1 when unknown) has the format's structure; name (the
  * path, may be NULL) gives the extension as a hint. NULL: keep mime. Pure; thread-safe. */
 const char *mf_sniff_model(const char *mime, const void *head, size_t len, int64_t size,

@@ -130,6 +130,7 @@ typedef struct mf_queue_opts {
     const char *consumer;  /* "<host>:<pid>" */
     int64_t visibility_ms; /* XAUTOCLAIM min idle */
     int64_t max_attempts;
+    int64_t max_crashes; /* MF_ECRASH failures of one file that make it final; 0: no limit */
     int64_t retry_backoff_ms;
     int64_t events_maxlen;
 } mf_queue_opts;
@@ -153,7 +154,9 @@ int mf_queue_heartbeat(mf_redis *r, const mf_queue_opts *o, const mf_job *job, m
 int mf_queue_done(mf_redis *r, const mf_queue_opts *o, const mf_job *job, const char *outputs_json,
                   const char *meta_json, int64_t duration_ms, mf_err *err);
 
-/* Failure. When the error is retryable and attempts remain, the record goes back to queued
+/* Failure. An MF_ECRASH failure is counted in the record's `crashes`; the max_crashes-th one
+ * is final whatever attempts remain (its error then says so). When the error is retryable
+ * and attempts remain, the record goes back to queued
  * with the error and the entry becomes claimable again after the back-off
  * (retry_backoff_ms * 2^(attempts-1), capped at the visibility timeout). Otherwise (a
  * permanent error, or attempts exhausted) the record becomes failed with the error, the job
@@ -216,7 +219,8 @@ int mf_queue_near_dups(mf_redis *r, const mf_queue_opts *o, const char *id, cons
 
 /* ---- admin (mfctl) ------------------------------------------------------------------ */
 
-/* mfctl retry: a failed file gets a fresh start: status queued, attempts 0, error cleared, a
+/* mfctl retry: a failed file gets a fresh start: status queued, attempts 0, crashes and error
+ * cleared, a
  * new job on its lane, its dead-letter entries removed (*removed, may be NULL), one event.
  * Returns 0, -ENOENT (no record), MF_EINVAL (status is not failed; err names it) or
  * MF_EREDIS. */

@@ -13,7 +13,8 @@
  * --check-config execv() mf-exec-<lane> in place, with the same arguments. The worker watches the
  * executor: a job over its lane's wall-clock timeout or over job_memory_mb of RSS is killed
  * (SIGKILL) and failed with an error naming the limit; a crash (signal) is a retryable
- * MF_ECRASH, so a file that always crashes ends in the DLQ after max_attempts; a new
+ * MF_ECRASH with the signal named, but the second crash on the same file (MF_MAX_CRASHES,
+ * counted in the record's `crashes`) fails it for good whatever attempts are left; a new
  * executor is forked for the next job. If the worker itself dies (kill -9), the executor
  * dies with it (PR_SET_PDEATHSIG) and the job is reclaimed by another worker after the
  * visibility timeout. */
