@@ -4,7 +4,8 @@
 # pixels of thumb-512.png where the box is drawn are red (the texture, shaded), not the
 # material's white. The same box with its texture file absent still ends done, drawn
 # untextured (light grey), with a warning naming the texture; one whose texture is a
-# truncated PNG (a good header, then nothing) ends done too.
+# truncated PNG (a good header, then nothing: embedded, but it does not decode) ends done too,
+# with a warning that it was not drawn.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/model_lib.sh"
 mf_setup
@@ -77,6 +78,8 @@ grep -q "texture red.png left out" <<<"$(field "$(id_of nofile/box.obj)" meta | 
 # a texture that does not decode never fails the job
 read -r model _ _ <<<"$(colours broken/box.obj)"
 [ "$model" -gt 20000 ] || mf_fail "broken/box.obj: the box covers only $model pixels"
+grep -q "texture red.png not drawn" <<<"$(field "$(id_of broken/box.obj)" meta | jq -r '.warnings[]')" ||
+    mf_fail "broken/box.obj: no warning about red.png: $(field "$(id_of broken/box.obj)" meta)"
 mf_assert_eq "$(field "$(id_of broken/box.obj)" outputs | jq -r 'map(sub(".*/"; "")) | join(" ")')" \
     "thumb-512.png model.glb lod-1.glb lod-2.glb turntable.webp" "outputs of broken/box.obj"
 kill -0 "$MF_PID_worker" || mf_fail "the worker died"
