@@ -2,13 +2,30 @@
 # The model lane's whole job (thumb-512.png, turntable.webp, model.glb, lod-1.glb, lod-2.glb)
 # on a generated 100,000-triangle mesh, against the stock tools doing the same work in the
 # same run: `assimp export -fglb2` (the GLB) and gltfpack -si 0.5 / -si 0.1 (the LODs; npm
-# package gltfpack, found on PATH or in $GLTFPACK). No stock offscreen renderer is run: the
-# stock side has no thumbnail or turntable, so the ratio favours it. Then the peak RSS of the
-# whole job on 1,000,000 triangles (target <= 600 MB), median of RUNS as well.
+# package gltfpack: $GLTFPACK, on PATH, or installed by this script into <build>/npm). No
+# stock offscreen renderer is run: the stock side has no thumbnail or turntable, so the ratio
+# favours it. Then the peak RSS of the whole job on 1,000,000 triangles (target <= 600 MB),
+# median of RUNS as well.
 # Usage: bench/model.sh [RUNS]   (default 3; median of RUNS)
 source "$(dirname "$0")/lib.sh"
 RUNS=${1:-3}
+# gltfpack: $GLTFPACK, else on PATH, else the npm package (meshoptimizer's, WASM; pinned)
+# installed once into <build>/npm beside the tests' gltf-validator, when node and npm are there
+MF_GLTFPACK_VERSION=1.3.0
 GLTFPACK=${GLTFPACK:-$(command -v gltfpack || true)}
+if [ -z "$GLTFPACK" ] && command -v node >/dev/null && command -v npm >/dev/null; then
+    npm_dir=$BIN/../npm
+    mkdir -p "$npm_dir"
+    (
+        flock 9
+        [ -f "$npm_dir/node_modules/gltfpack/package.json" ] &&
+            grep -q "\"version\": \"$MF_GLTFPACK_VERSION\"" \
+                "$npm_dir/node_modules/gltfpack/package.json" && exit 0
+        npm install --no-audit --no-fund --no-save --prefix "$npm_dir" \
+            "gltfpack@$MF_GLTFPACK_VERSION" >"$npm_dir/install-gltfpack.log" 2>&1
+    ) 9>"$npm_dir/.lock" || echo "npm install gltfpack failed: the stock side has no LODs" >&2
+    [ -x "$npm_dir/node_modules/.bin/gltfpack" ] && GLTFPACK=$npm_dir/node_modules/.bin/gltfpack
+fi
 
 # mk_sphere FILE RINGS: an OBJ UV sphere of 4 x RINGS^2 triangles (ellipsoidal, Z up)
 mk_sphere() {

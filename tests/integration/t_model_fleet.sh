@@ -23,7 +23,8 @@ mkdir -p "$T/m/off" "$T/m/objsrc" "$T/m/normals" "$T/m/3mft" "$T/m/3mfbad" "$T/m
 mk_zae "$T/m/collada/box.dae" "$T/m/zae/box.zae"
 # an OBJ with its material's texture next to it: embedded in the GLBs
 mkdir -p "$T/m/tex"
-vips black "$T/m/tex/wood.png" 16 16 --bands 3
+vips black "$T/wood.v" 16 16 --bands 3
+vips linear "$T/wood.v" "$T/m/tex/wood.png" 1 200 --uchar
 printf 'newmtl W\nKd 0.8 0.6 0.4\nmap_Kd wood.png\n' >"$T/m/tex/box.mtl"
 {
     printf 'mtllib box.mtl\nusemtl W\nvt 0 0\nvt 1 0\nvt 0 1\n'

@@ -345,6 +345,7 @@ static int mf__model_process(const mf_lane_job *job, mf_result *res, mf_err *err
     const struct aiScene *s = NULL;
     mf_model_io mio = {.dirfd = -1};
     mf_model_box box;
+    json_t *w;
     int rc = 0;
 
     if (f == NULL) {
@@ -366,7 +367,15 @@ static int mf__model_process(const mf_lane_job *job, mf_result *res, mf_err *err
         goto out;
     }
     mf__clean(s, &mio, res);
-    rc = mf_model_render_png(s, &box, f->z_up, MF__THUMB_SIZE, job->outdir, "thumb-512.png", err);
+    w = json_object_get(res->meta, "warnings");
+    if (!json_is_array(w)) {
+        w = json_array();
+        json_object_set_new(res->meta, "warnings", w);
+    }
+    rc =
+        mf_model_render_png(s, &box, f->z_up, MF__THUMB_SIZE, job->outdir, "thumb-512.png", w, err);
+    if (json_array_size(w) == 0)
+        json_object_del(res->meta, "warnings");
     if (rc == 0)
         mf_result_add_output(res, "thumb-512.png");
     mf__trim();

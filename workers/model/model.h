@@ -101,11 +101,12 @@ int mf_model_export_glb(const struct aiScene *s, const char *outdir, const char 
 int mf_model_lod(const struct aiScene *s, double ratio, const char *outdir, const char *name,
                  size_t *tris, double *error, mf_err *err);
 
-/* Renders the scene shaded, framed from its bounding box, +Z turned up when z_up, into a
- * size x size PNG outdir/name (EGL surfaceless, OpenGL ES 2; the context is made on first use
- * in this process, after the executor's fork). */
+/* Renders the scene shaded and textured (diffuse / base colour), framed from its bounding box,
+ * +Z turned up when z_up, into a size x size PNG outdir/name (EGL surfaceless, OpenGL ES 2;
+ * the context is made on first use in this process, after the executor's fork). A texture
+ * that does not decode is drawn without, and said in the JSON array warnings (when not NULL). */
 int mf_model_render_png(const struct aiScene *s, const mf_model_box *box, int z_up, int size,
-                        const char *outdir, const char *name, mf_err *err);
+                        const char *outdir, const char *name, json_t *warnings, mf_err *err);
 /* turntable.webp: frames views of size x size turning once about the up axis, as an animated
  * WebP (animated) or one still strip of the frames stacked top to bottom. */
 int mf_model_render_turntable(const struct aiScene *s, const mf_model_box *box, int z_up, int size,

@@ -9,7 +9,11 @@
  * The model is flattened to world space (node transforms applied), turned so that its up
  * axis is +Y, centred on its bounding box and framed by the box's bounding sphere from above
  * and in front; shaded with a head light and a fill light, vertex colours when present, the
- * material's diffuse colour otherwise. */
+ * material's diffuse colour otherwise, times the material's diffuse (base colour) texture
+ * where it has one. Textures are those mf_model_embed_textures() left in the scene (PNG or
+ * JPEG within the limits, embedded as "*<n>"), decoded once per material per render and
+ * scaled to at most MF__TEX_MAX px a side, a power of two (GL_REPEAT in OpenGL ES 2 needs one),
+ * before upload; one that does not decode is a warning and its meshes are drawn untextured. */
 #include <EGL/egl.h>
 #include <assimp/cimport.h>
 #include <assimp/material.h>
@@ -89,22 +93,33 @@ void mf_model_render_close(void)
         eglMakeCurrent(mf__dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT);
 }
 
-/* The scene flattened to one indexed triangle list in world space, 20 bytes a vertex (a
- * million-triangle model is 10 MB of vertices and 12 MB of indices, here and in the GL
- * buffers, instead of 108 MB twice as unshared float triangles). A normal of zero means
+/* The scene flattened to one indexed triangle list in world space, 28 bytes a vertex (a
+ * million-triangle model is 14 MB of vertices and 12 MB of indices, here and in the GL
+ * buffers, instead of 108 MB twice as unshared float triangles), in ranges of one material
+ * each (drawn with its texture). A normal of zero means
  * "none" (STL, OFF): the fragment shader then takes the face's normal from the screen-space
  * derivatives of the position, which is what per-face normals gave. */
 typedef struct mf__vtx {
     float p[3];
+    float t[2];         /* texture coordinates (channel 0), v up as assimp gives them */
     signed char n[4];   /* normalised GL_BYTE */
     unsigned char c[4]; /* normalised GL_UNSIGNED_BYTE */
 } mf__vtx;
 
+typedef struct mf__range {
+    unsigned mat;
+    size_t first, count;
+} mf__range;
+
 typedef struct mf__geom {
     mf__vtx *v;
     unsigned *idx;
-    size_t nv, ni, cap_v, cap_i;
+    mf__range *r;
+    const GLuint *tex; /* per material, 0 for none */
+    size_t nv, ni, nr, cap_v, cap_i, cap_r;
 } mf__geom;
+
+#define MF__TEX_MAX 1024
 
 static unsigned char mf__u8(float x)
 {
@@ -116,13 +131,17 @@ static void mf__mesh(const struct aiScene *s, const struct aiMesh *m, const stru
 {
     struct aiColor4D diffuse = {0.72f, 0.74f, 0.78f, 1};
     struct aiMatrix3x3 nm;
-    size_t base = g->nv;
+    size_t base = g->nv, first = g->ni;
+    int textured = m->mMaterialIndex < s->mNumMaterials && g->tex[m->mMaterialIndex] != 0 &&
+                   m->mTextureCoords[0] != NULL;
 
     if (m->mMaterialIndex < s->mNumMaterials)
         aiGetMaterialColor(s->mMaterials[m->mMaterialIndex], "$clr.diffuse", 0, 0, &diffuse);
-    /* black (how assimp's 3MF and some exporters leave an unset colour) shows no shape */
+    /* black (how assimp's 3MF and some exporters leave an unset colour) shows no shape; under
+     * a texture it shows the texture as it is */
     if (diffuse.r < 0.02f && diffuse.g < 0.02f && diffuse.b < 0.02f)
-        diffuse = (struct aiColor4D){0.72f, 0.74f, 0.78f, 1};
+        diffuse =
+            textured ? (struct aiColor4D){1, 1, 1, 1} : (struct aiColor4D){0.72f, 0.74f, 0.78f, 1};
     aiMatrix3FromMatrix4(&nm, w);
     for (unsigned i = 0; i < m->mNumVertices && g->nv < g->cap_v; i++) {
         mf__vtx *v = &g->v[g->nv++];
@@ -133,6 +152,12 @@ static void mf__mesh(const struct aiScene *s, const struct aiMesh *m, const stru
         v->p[0] = p.x;
         v->p[1] = p.y;
         v->p[2] = p.z;
+        v->t[0] = v->t[1] = 0;
+        if (m->mTextureCoords[0] != NULL && isfinite(m->mTextureCoords[0][i].x) &&
+            isfinite(m->mTextureCoords[0][i].y)) {
+            v->t[0] = m->mTextureCoords[0][i].x;
+            v->t[1] = m->mTextureCoords[0][i].y;
+        }
         memset(v->n, 0, sizeof(v->n));
         if (m->mNormals != NULL) {
             struct aiVector3D n = m->mNormals[i];
@@ -160,6 +185,15 @@ static void mf__mesh(const struct aiScene *s, const struct aiMesh *m, const stru
         for (int k = 0; k < 3; k++)
             g->idx[g->ni++] = (unsigned)(base + face->mIndices[k]);
     }
+    if (g->ni > first && g->nr < g->cap_r) {
+        unsigned mat = textured ? m->mMaterialIndex : UINT32_MAX; /* UINT32_MAX: untextured */
+
+        if (g->nr > 0 && g->r[g->nr - 1].mat == mat &&
+            g->r[g->nr - 1].first + g->r[g->nr - 1].count == first)
+            g->r[g->nr - 1].count += g->ni - first;
+        else
+            g->r[g->nr++] = (mf__range){mat, first, g->ni - first};
+    }
 }
 
 /* Walks the node tree: with g->v NULL it only counts (vertices and indices of every mesh
@@ -179,6 +213,7 @@ static void mf__flatten(const struct aiScene *s, const struct aiNode *node, stru
         if (g->v == NULL) {
             g->cap_v += m->mNumVertices;
             g->cap_i += (size_t)m->mNumFaces * 3;
+            g->cap_r++;
         } else {
             mf__mesh(s, m, &w, g);
         }
@@ -189,21 +224,24 @@ static void mf__flatten(const struct aiScene *s, const struct aiNode *node, stru
 
 static const char mf__vs[] =
     "uniform mat4 mvp; uniform mat3 rot;\n"
-    "attribute vec3 pos; attribute vec3 nrm; attribute vec3 col;\n"
-    "varying vec3 vn; varying vec3 vc; varying vec3 vp;\n"
+    "attribute vec3 pos; attribute vec3 nrm; attribute vec3 col; attribute vec2 uv;\n"
+    "varying vec3 vn; varying vec3 vc; varying vec3 vp; varying vec2 vt;\n"
     "void main() {\n"
-    "  vn = rot * nrm; vc = col; vp = rot * pos; gl_Position = mvp * vec4(pos, 1.0);\n"
+    "  vn = rot * nrm; vc = col; vp = rot * pos; vt = vec2(uv.x, 1.0 - uv.y);\n"
+    "  gl_Position = mvp * vec4(pos, 1.0);\n"
     "}\n";
 static const char mf__fs[] = "#extension GL_OES_standard_derivatives : enable\n"
                              "precision highp float;\n"
-                             "varying vec3 vn; varying vec3 vc; varying vec3 vp;\n"
+                             "uniform sampler2D tex; uniform float use_tex;\n"
+                             "varying vec3 vn; varying vec3 vc; varying vec3 vp; varying vec2 vt;\n"
                              "void main() {\n"
                              "  vec3 fn = cross(dFdx(vp), dFdy(vp));\n"
                              "  vec3 n = length(vn) > 0.0 ? normalize(vn)\n"
                              "         : length(fn) > 0.0 ? normalize(fn) : vec3(0.0, 0.0, 1.0);\n"
                              "  float d = abs(dot(n, normalize(vec3(0.3, 0.5, 1.0))));\n"
                              "  float f = abs(dot(n, normalize(vec3(-0.6, 0.2, -0.4))));\n"
-                             "  gl_FragColor = vec4(vc * (0.25 + 0.65 * d + 0.2 * f), 1.0);\n"
+                             "  vec3 t = use_tex > 0.5 ? texture2D(tex, vt).rgb : vec3(1.0);\n"
+                             "  gl_FragColor = vec4(vc * t * (0.25 + 0.65 * d + 0.2 * f), 1.0);\n"
                              "}\n";
 
 static GLuint mf__shader(GLenum type, const char *src)
@@ -280,10 +318,10 @@ static void mf__camera(const mf_model_box *box, int z_up, float yaw, float mvp[1
     mf__mul(mvp, proj, mvp);
 }
 
-/* Draws the triangles of the bound buffers (ni indices) into a size x size RGBA buffer (rows
- * bottom first, as OpenGL reads them). */
-static int mf__draw(size_t ni, const mf_model_box *box, int z_up, float yaw, int size,
-                    unsigned char *rgba, mf_err *err)
+/* Draws the triangles of the bound buffers (the ranges of indices, each with its material's
+ * texture) into a size x size RGBA buffer (rows bottom first, as OpenGL reads them). */
+static int mf__draw(const mf__range *r, size_t nr, const GLuint *tex, const mf_model_box *box,
+                    int z_up, float yaw, int size, unsigned char *rgba, mf_err *err)
 {
     GLuint fbo = 0, rb[2] = {0, 0}, prog = 0, vs, fs;
     float mvp[16], rot3[9];
@@ -311,6 +349,7 @@ static int mf__draw(size_t ni, const mf_model_box *box, int z_up, float yaw, int
     glBindAttribLocation(prog, 0, "pos");
     glBindAttribLocation(prog, 1, "nrm");
     glBindAttribLocation(prog, 2, "col");
+    glBindAttribLocation(prog, 3, "uv");
     glLinkProgram(prog);
     glDeleteShader(vs);
     glDeleteShader(fs);
@@ -323,11 +362,21 @@ static int mf__draw(size_t ni, const mf_model_box *box, int z_up, float yaw, int
     mf__camera(box, z_up, yaw, mvp, rot3);
     glUniformMatrix4fv(glGetUniformLocation(prog, "mvp"), 1, GL_FALSE, mvp);
     glUniformMatrix3fv(glGetUniformLocation(prog, "rot"), 1, GL_FALSE, rot3);
+    glUniform1i(glGetUniformLocation(prog, "tex"), 0);
+    glActiveTexture(GL_TEXTURE0);
     glViewport(0, 0, size, size);
     glClearColor(0.96f, 0.96f, 0.96f, 1);
     glClear(GL_COLOR_BUFFER_BIT | GL_DEPTH_BUFFER_BIT);
     glEnable(GL_DEPTH_TEST);
-    glDrawElements(GL_TRIANGLES, (GLsizei)ni, GL_UNSIGNED_INT, NULL);
+    for (size_t i = 0; i < nr; i++) {
+        GLuint t = r[i].mat != UINT32_MAX ? tex[r[i].mat] : 0;
+
+        glBindTexture(GL_TEXTURE_2D, t);
+        glUniform1f(glGetUniformLocation(prog, "use_tex"), t != 0 ? 1.0f : 0.0f);
+        glDrawElements(GL_TRIANGLES, (GLsizei)r[i].count, GL_UNSIGNED_INT,
+                       (const void *)(r[i].first * sizeof(unsigned)));
+    }
+    glBindTexture(GL_TEXTURE_2D, 0);
     glReadPixels(0, 0, size, size, GL_RGBA, GL_UNSIGNED_BYTE, rgba);
     if (glGetError() != GL_NO_ERROR)
         rc = mf_err_set(err, MF_ECONFIG, "OpenGL ES rendering failed");
@@ -339,9 +388,111 @@ out:
     return rc;
 }
 
+/* The largest power of two at most n and MF__TEX_MAX. */
+static int mf__pow2(int n)
+{
+    int p = 1;
+
+    while (p * 2 <= n && p * 2 <= MF__TEX_MAX)
+        p *= 2;
+    return p;
+}
+
+/* The material's diffuse (or base colour) texture as a GL texture object, 0 when it has none
+ * or it does not decode (why then says so, and names it). The scene holds it embedded as
+ * "*<n>", a PNG or JPEG within the limits (mf_model_embed_textures). */
+static GLuint mf__texture(const struct aiScene *s, const struct aiMaterial *mat, char *why,
+                          size_t why_len)
+{
+    const struct aiTexture *t;
+    struct aiString path;
+    VipsImage *hdr = NULL, *th = NULL, *srgb = NULL, *rgb = NULL, *u8 = NULL;
+    void *px = NULL;
+    size_t px_len = 0;
+    unsigned long n;
+    char *end;
+    int w, h;
+    GLuint id = 0;
+
+    if (aiGetMaterialTexture(mat, aiTextureType_DIFFUSE, 0, &path, NULL, NULL, NULL, NULL, NULL,
+                             NULL) != aiReturn_SUCCESS &&
+        aiGetMaterialTexture(mat, aiTextureType_BASE_COLOR, 0, &path, NULL, NULL, NULL, NULL, NULL,
+                             NULL) != aiReturn_SUCCESS)
+        return 0;
+    if (path.data[0] != '*')
+        return 0; /* a file the lane left out (warned already) */
+    n = strtoul(path.data + 1, &end, 10);
+    if (end == path.data + 1 || *end != '\0' || n >= s->mNumTextures || s->mTextures[n] == NULL ||
+        s->mTextures[n]->mHeight != 0)
+        return 0;
+    t = s->mTextures[n];
+    hdr = vips_image_new_from_buffer(t->pcData, t->mWidth, "", NULL); /* the header only */
+    if (hdr == NULL)
+        goto fail;
+    w = mf__pow2(vips_image_get_width(hdr));
+    h = mf__pow2(vips_image_get_height(hdr));
+    /* shrunk while it decodes (JPEG), to a power of two a side for GL_REPEAT */
+    if (vips_thumbnail_buffer(t->pcData, t->mWidth, &th, w, "height", h, "size", VIPS_SIZE_FORCE,
+                              NULL) != 0 ||
+        vips_colourspace(th, &srgb, VIPS_INTERPRETATION_sRGB, NULL) != 0 ||
+        vips_extract_band(srgb, &rgb, 0, "n", 3, NULL) != 0 ||
+        vips_cast_uchar(rgb, &u8, NULL) != 0 || vips_image_get_width(u8) != w ||
+        vips_image_get_height(u8) != h || (px = vips_image_write_to_memory(u8, &px_len)) == NULL ||
+        px_len != (size_t)w * h * 3)
+        goto fail;
+    glGenTextures(1, &id);
+    glBindTexture(GL_TEXTURE_2D, id);
+    glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
+    glTexImage2D(GL_TEXTURE_2D, 0, GL_RGB, w, h, 0, GL_RGB, GL_UNSIGNED_BYTE, px);
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_LINEAR); /* no mipmaps */
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_LINEAR);
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_S, GL_REPEAT);
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_T, GL_REPEAT);
+    glBindTexture(GL_TEXTURE_2D, 0);
+    if (glGetError() != GL_NO_ERROR) {
+        glDeleteTextures(1, &id);
+        id = 0;
+        snprintf(why, why_len, "texture %.200s not drawn: OpenGL ES refused it",
+                 t->mFilename.length > 0 ? t->mFilename.data : path.data);
+    }
+    goto out;
+fail:
+    snprintf(why, why_len, "texture %.200s not drawn: %.250s",
+             t->mFilename.length > 0 ? t->mFilename.data : path.data,
+             vips_error_buffer()[0] != '\0' ? vips_error_buffer() : "it does not decode");
+    vips_error_clear();
+    /* one line */
+    for (char *c = why; *c != '\0'; c++)
+        *c = *c == '\n' ? ' ' : *c;
+out:
+    g_free(px);
+    VIPS_UNREF(u8);
+    VIPS_UNREF(rgb);
+    VIPS_UNREF(srgb);
+    VIPS_UNREF(th);
+    VIPS_UNREF(hdr);
+    return id;
+}
+
+/* A GL texture per material (0 for none), once each; a texture that does not decode is a
+ * warning in the JSON array warnings (when not NULL). */
+static GLuint *mf__textures(const struct aiScene *s, json_t *warnings)
+{
+    GLuint *tex = mf_xcalloc(s->mNumMaterials + 1, sizeof(*tex));
+
+    for (unsigned i = 0; i < s->mNumMaterials; i++) {
+        char why[512] = "";
+
+        tex[i] = mf__texture(s, s->mMaterials[i], why, sizeof(why));
+        if (why[0] != '\0' && json_is_array(warnings))
+            json_array_append_new(warnings, json_string(why));
+    }
+    return tex;
+}
+
 /* The scene into one vertex and one index buffer object (bound); the copies in our memory go
- * at once. Returns the indices, 0 when nothing is drawable. */
-static size_t mf__upload(const struct aiScene *s, GLuint bo[2])
+ * at once. Returns the ranges of indices to draw (*nr of them, 0 when nothing is drawable). */
+static mf__range *mf__upload(const struct aiScene *s, const GLuint *tex, GLuint bo[2], size_t *nr)
 {
     static const struct {
         GLint n;
@@ -349,17 +500,19 @@ static size_t mf__upload(const struct aiScene *s, GLuint bo[2])
         size_t off;
     } attr[] = {{3, GL_FLOAT, offsetof(mf__vtx, p)},
                 {3, GL_BYTE, offsetof(mf__vtx, n)},
-                {3, GL_UNSIGNED_BYTE, offsetof(mf__vtx, c)}};
-    mf__geom g = {0};
+                {3, GL_UNSIGNED_BYTE, offsetof(mf__vtx, c)},
+                {2, GL_FLOAT, offsetof(mf__vtx, t)}};
+    mf__geom g = {.tex = tex};
     struct aiMatrix4x4 id;
-    size_t ni;
 
+    *nr = 0;
     aiIdentityMatrix4(&id);
     mf__flatten(s, s->mRootNode, id, &g, 0); /* count */
     if (g.cap_v == 0 || g.cap_i == 0)
-        return 0;
+        return NULL;
     g.v = mf_xmalloc(g.cap_v * sizeof(*g.v));
     g.idx = mf_xmalloc(g.cap_i * sizeof(*g.idx));
+    g.r = mf_xmalloc(g.cap_r * sizeof(*g.r));
     mf__flatten(s, s->mRootNode, id, &g, 0); /* fill */
     glGenBuffers(2, bo);
     glBindBuffer(GL_ARRAY_BUFFER, bo[0]);
@@ -367,37 +520,40 @@ static size_t mf__upload(const struct aiScene *s, GLuint bo[2])
     glBindBuffer(GL_ELEMENT_ARRAY_BUFFER, bo[1]);
     glBufferData(GL_ELEMENT_ARRAY_BUFFER, (GLsizeiptr)(g.ni * sizeof(*g.idx)), g.idx,
                  GL_STATIC_DRAW);
-    for (GLuint a = 0; a < 3; a++) {
+    for (GLuint a = 0; a < 4; a++) {
         glEnableVertexAttribArray(a);
         glVertexAttribPointer(a, attr[a].n, attr[a].type, attr[a].type != GL_FLOAT, sizeof(mf__vtx),
                               (const void *)attr[a].off);
     }
-    ni = g.ni;
     free(g.v);
     free(g.idx);
-    return ni;
+    *nr = g.nr;
+    return g.r;
 }
 
 /* Draws `frames` views turning about the up axis (the first at the thumbnail's angle), each
- * size x size, into one RGBA strip of frames x size rows, top first. */
+ * size x size, into one RGBA strip of frames x size rows, top first. Textures that do not
+ * decode are warnings in the JSON array warnings (when not NULL). */
 static int mf__render(const struct aiScene *s, const mf_model_box *box, int z_up, int size,
-                      int frames, unsigned char *strip, mf_err *err)
+                      int frames, unsigned char *strip, json_t *warnings, mf_err *err)
 {
     const size_t frame_bytes = (size_t)size * size * 4, row = (size_t)size * 4;
     unsigned char *rgba = mf_xmalloc(frame_bytes);
-    GLuint bo[2] = {0, 0};
-    size_t ni = 0;
+    GLuint bo[2] = {0, 0}, *tex = NULL;
+    mf__range *r = NULL;
+    size_t nr = 0;
     int rc;
 
     rc = mf__egl_init(err);
     if (rc < 0)
         goto out;
-    ni = mf__upload(s, bo);
+    tex = mf__textures(s, warnings);
+    r = mf__upload(s, tex, bo, &nr);
     for (int i = 0; rc == 0 && i < frames; i++) {
         unsigned char *dst = strip + (size_t)i * frame_bytes;
 
-        rc =
-            mf__draw(ni, box, z_up, 0.61f + 6.2831853f * (float)i / (float)frames, size, rgba, err);
+        rc = mf__draw(r, nr, tex, box, z_up, 0.61f + 6.2831853f * (float)i / (float)frames, size,
+                      rgba, err);
         /* OpenGL's rows start at the bottom */
         for (int y = 0; rc == 0 && y < size; y++)
             memcpy(dst + (size_t)y * row, rgba + (size_t)(size - 1 - y) * row, row);
@@ -405,12 +561,18 @@ static int mf__render(const struct aiScene *s, const mf_model_box *box, int z_up
 out:
     if (bo[0] != 0)
         glDeleteBuffers(2, bo);
+    for (unsigned i = 0; tex != NULL && i < s->mNumMaterials; i++) {
+        if (tex[i] != 0)
+            glDeleteTextures(1, &tex[i]);
+    }
+    free(tex);
+    free(r);
     free(rgba);
     return rc;
 }
 
 int mf_model_render_png(const struct aiScene *s, const mf_model_box *box, int z_up, int size,
-                        const char *outdir, const char *name, mf_err *err)
+                        const char *outdir, const char *name, json_t *warnings, mf_err *err)
 {
     unsigned char *rgba = mf_xmalloc((size_t)size * size * 4);
     VipsImage *img = NULL;
@@ -418,7 +580,7 @@ int mf_model_render_png(const struct aiScene *s, const mf_model_box *box, int z_
     size_t png_len = 0;
     int rc;
 
-    rc = mf__render(s, box, z_up, size, 1, rgba, err);
+    rc = mf__render(s, box, z_up, size, 1, rgba, warnings, err);
     if (rc < 0)
         goto out;
     img =
@@ -448,7 +610,7 @@ int mf_model_render_turntable(const struct aiScene *s, const mf_model_box *box, 
     size_t webp_len = 0;
     int *delays = NULL, rc;
 
-    rc = mf__render(s, box, z_up, size, frames, strip, err);
+    rc = mf__render(s, box, z_up, size, frames, strip, NULL, err);
     if (rc < 0)
         goto out;
     img = vips_image_new_from_memory(strip, bytes, size, size * frames, 4, VIPS_FORMAT_UCHAR);
