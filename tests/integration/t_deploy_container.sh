@@ -6,9 +6,10 @@
 # sources: the second run of this test in CI (the ASan build) reuses it.
 #   1. the image: runs as uid 10001, has a HEALTHCHECK, holds no compiler or -dev package;
 #      `mfctl check-config` and every role's --check-config pass in it;
-#   2. one container running `mfctl up`: a photo dropped in its inbox ends `done` with its
-#      outputs (read with redis-cli), every process of it is non-root, its healthcheck passes
-#      and SIGTERM stops it with status 0;
+#   2. one container running `mfctl up` with a worker per lane: a photo dropped in its inbox
+#      ends `done` with its outputs (read with redis-cli), and so does a file of every other
+#      lane (clip, PDF, 3D box: the runtime libraries, Mesa's EGL included, are there);
+#      every process of it is non-root, its healthcheck passes, SIGTERM stops it with 0;
 #   3. deploy/compose.yaml under podman-compose: Redis, the dispatcher, every lane's workers
 #      with their replicas, gateway and notifier; a dropped photo ends `done`;
 #   4. deploy/k8s's workload manifests (deploy/k8s/podman-play.py: without the KEDA objects)
@@ -103,17 +104,39 @@ done_in() {
         [ "$(podman exec "$c" redis-cli "$@" --raw HGET "mf:file:$id" status)" = "done" ]
 }
 mk_jpeg "$T/photo.jpg"
+# one file for each of the other lanes (the mfctl up container runs them all): a 3D box
+# (OBJ), a 2 s clip (ffmpeg's test pattern), a one-page PDF with text
+python3 - "$T/box.obj" <<'PY'
+import sys
+v = [(x, y, 3 * z) for x in (0, 1) for y in (0, 1) for z in (0, 1)]
+with open(sys.argv[1], "w") as f:
+    f.write("o box\n" + "".join("v %g %g %g\n" % p for p in v))
+    for a, b, c, d in [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)]:
+        f.write("f %d %d %d\nf %d %d %d\n" % (a + 1, b + 1, c + 1, a + 1, c + 1, d + 1))
+PY
+ffmpeg -loglevel error -y -f lavfi -i testsrc=duration=2:size=320x240:rate=10 -pix_fmt yuv420p "$T/clip.mp4" ||
+    mf_fail "ffmpeg made no clip"
+"$MF_BIN_DIR/mf-doc-mkfixture" text "$T/doc.pdf" 1 || mf_fail "mf-doc-mkfixture made no PDF"
+declare -A LANE_FILE=([image]=photo.jpg [video]=clip.mp4 [doc]=doc.pdf [model]=box.obj)
 
 # 2. mfctl up in one container
 one_file() {
-    local c=$RID-up workers="" lane id
-    for lane in $MF_LANES; do workers="$workers,$lane=0"; done
-    workers=${workers/image=0/image=1}
+    local c=$RID-up workers="" lane id f
+    for lane in $MF_LANES; do workers="$workers,$lane=1"; done
     CTRS+=("$c")
     podman run -d --name "$c" "$IMG" mfctl up --workers "${workers#,}" >/dev/null
     mf_wait 60 "mfctl up's redis in the container" podman exec "$c" test -S /data/state/redis.sock
-    drop "$c" photo.jpg "$T/photo.jpg"
-    mf_wait 120 "photo.jpg done in the mfctl up container" done_in "$c" photo.jpg -s /data/state/redis.sock
+    for lane in $MF_LANES; do
+        f=${LANE_FILE[$lane]:-}
+        [ -n "$f" ] || mf_fail "no file for lane $lane in this test"
+        drop "$c" "$f" "$T/$f"
+    done
+    for lane in $MF_LANES; do
+        f=${LANE_FILE[$lane]}
+        mf_wait 180 "$f ($lane) done in the mfctl up container" done_in "$c" "$f" -s /data/state/redis.sock
+        id=$(podman exec "$c" redis-cli -s /data/state/redis.sock --raw HGET mf:paths "$f")
+        mf_assert_eq "$(podman exec "$c" redis-cli -s /data/state/redis.sock --raw HGET "mf:file:$id" type)" "$lane" "type of $f"
+    done
     id=$(podman exec "$c" redis-cli -s /data/state/redis.sock --raw HGET mf:paths photo.jpg)
     podman exec "$c" test -s "/data/outbox/$id/thumb-256.webp" || mf_fail "no thumbnail in the container's outbox"
     podman exec "$c" test -s "/data/outbox/$id/meta.json" || mf_fail "no meta.json in the container's outbox"
@@ -132,13 +155,14 @@ timed one-file-run one_file
 
 # 3. compose
 compose() {
-    local dc redis n lane want
+    local dc redis n lane want t0=$SECONDS
     PROJECT=${RID}c
     export MF_IMAGE=$IMG MF_REDIS_IMAGE=localhost/mediafleet-redis:7 MF_HTTP_TOKEN=token-$RID
     MF_HTTP_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     export MF_HTTP_PORT
     podman-compose -p "$PROJECT" -f "$ROOT/deploy/compose.yaml" up -d >"$T/logs/compose.log" 2>&1 ||
         mf_fail "podman-compose up failed"
+    mf_log "compose: up in $((SECONDS - t0)) s"
     dc=${PROJECT}_dispatcher_1 redis=${PROJECT}_redis_1
     for lane in $MF_LANES; do
         want=$(python3 - "$ROOT/deploy/compose.yaml" "$lane" <<'PY'
@@ -162,7 +186,7 @@ PY
     if grep -v ' Up ' "$T/compose-ps.out"; then
         mf_fail "a compose container is not up: $(cat "$T/compose-ps.out")"
     fi
-    mf_log "compose: $(wc -l <"$T/compose-ps.out") containers up"
+    mf_log "compose: $(wc -l <"$T/compose-ps.out") containers up, photo.jpg done at $((SECONDS - t0)) s"
     podman-compose -p "$PROJECT" -f "$ROOT/deploy/compose.yaml" down -v >>"$T/logs/compose.log" 2>&1
     PROJECT=""
 }
