@@ -32,7 +32,10 @@ CTRS=() PROJECT="" KUBE="" NET=""
 cleanup() {
     set +e
     [ ${#CTRS[@]} -eq 0 ] || podman rm -f -t 5 "${CTRS[@]}" >/dev/null 2>&1
-    [ -z "$PROJECT" ] || podman-compose -p "$PROJECT" -f "$ROOT/deploy/compose.yaml" down -v >/dev/null 2>&1
+    if [ -n "$PROJECT" ]; then
+        podman-compose -p "$PROJECT" -f "$ROOT/deploy/compose.yaml" down -v >/dev/null 2>&1
+        podman network rm -f "${PROJECT}_default" >/dev/null 2>&1
+    fi
     if [ -n "$KUBE" ]; then
         podman kube down "$KUBE" >/dev/null 2>&1
         podman volume rm -f mediafleet-data redis-data >/dev/null 2>&1
@@ -188,6 +191,8 @@ PY
     fi
     mf_log "compose: $(wc -l <"$T/compose-ps.out") containers up, photo.jpg done at $((SECONDS - t0)) s"
     podman-compose -p "$PROJECT" -f "$ROOT/deploy/compose.yaml" down -v >>"$T/logs/compose.log" 2>&1
+    # podman-compose 1.0.3 leaves its network behind
+    podman network rm -f "${PROJECT}_default" >/dev/null 2>&1 || true
     PROJECT=""
 }
 timed compose compose
