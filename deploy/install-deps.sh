@@ -64,8 +64,8 @@ TEST_PACKAGES=(
     bindfs python3-yaml lintian iproute2 util-linux
     # model lane: Mesa's EGL (llvmpipe without a GPU); its tests make fixtures with
     # `assimp export` and check the GLB outputs with the Khronos glTF validator (npm package
-    # gltf-validator, installed by the test into the build tree with Debian's npm)
-    libegl-mesa0 assimp-utils npm
+    # gltf-validator, installed by the test into the build tree with npm: see below)
+    libegl-mesa0 assimp-utils
     # deploy tests (t_deploy_container): the image built and run with podman (runc: crun
     # cannot set rlimits in some sandboxes), its Debian base made by mmdebstrap, compose
     # files run by podman-compose; pods' pause image from catatonit, networks with DNS
@@ -77,7 +77,12 @@ TEST_PACKAGES=(
 PACKAGES=("${BUILD_PACKAGES[@]}")
 case "${1:-}" in
 --build) ;;
-"") PACKAGES+=("${TEST_PACKAGES[@]}") ;;
+"")
+    PACKAGES+=("${TEST_PACKAGES[@]}")
+    # Debian's npm only where no npm is on PATH: a Node.js from NodeSource (package nodejs too)
+    # ships its own npm and conflicts with Debian's
+    command -v npm >/dev/null || PACKAGES+=(npm)
+    ;;
 *)
     echo "usage: install-deps.sh [--build]" >&2
     exit 2
