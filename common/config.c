@@ -120,6 +120,9 @@ static const mf__centry mf__table[] = {
           "cannot start, libx264 is used and meta.hw_fallback says why"),
     MF__I(video_threads, 0, 0, 64,
           "threads per video job; 0: one per core, or one per core other work leaves idle"),
+    MF__I(model_turntable, 1, 0, 1,
+          "model lane: 1 writes turntable.webp as an animated WebP (16 frames, one turn); 0 as "
+          "one still image of the 16 views stacked top to bottom"),
     MF__I(executor_idle_s, 10, 0, 86400,
           "seconds without a job after which a worker stops its executor (0: never)"),
     MF__S(webhook_urls, "",

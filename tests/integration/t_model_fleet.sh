@@ -6,6 +6,7 @@
 # PLY, COLLADA, FBX; +Z for STL, 3DS, 3MF, OFF); every GLB is a glTF 2.0 binary with no error
 # from the Khronos glTF validator, which assimp reads back with the same triangles. A 3MF's own
 # preview becomes thumb-3mf.png. Hostile files fail with a reason and the worker lives on.
+# With model_turntable=0 the turntable is one still image of its 16 views.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/model_lib.sh"
 mf_setup
@@ -146,4 +147,11 @@ mf_assert_eq "$(field "$id" meta | jq -r '.warnings | join(";")')" \
 # companions are not failed records
 mf_assert_eq "$(field "$(id_of gltf2/box.bin)" status)" unsupported "status of the glTF's .bin"
 kill -0 "$MF_PID_worker" || mf_fail "the worker died"
+# model_turntable=0: turntable.webp is one still image, the 16 views stacked top to bottom
+MF_MODEL_TURNTABLE=0 "$MF_BIN_DIR/mf-worker-model" process "$T/m/obj/box.obj" --out "$T/still" \
+    >"$T/still.json" || mf_fail "one-shot with model_turntable=0: $(cat "$T/still.json")"
+n=$(vipsheader -f n-pages "$T/still/turntable.webp" 2>/dev/null || true) # absent: one page
+mf_assert_eq "${n:-1}" 1 "pages of the still turntable"
+mf_assert_eq "$(vipsheader -f width "$T/still/turntable.webp")x$(vipsheader -f height "$T/still/turntable.webp")" \
+    256x4096 "size of the still turntable"
 mf_pass

@@ -32,9 +32,11 @@
 #define MF__TURNTABLE_SIZE 256
 #define MF__TURNTABLE_FRAMES 16
 
+static int mf__turntable_animated = 1; /* config model_turntable */
+
 static int mf__model_init(const mf_config *cfg, mf_err *err)
 {
-    (void)cfg;
+    mf__turntable_animated = cfg->model_turntable != 0;
     if (VIPS_INIT("mf-exec-model") != 0)
         return mf_err_set(err, MF_ECONFIG, "VIPS_INIT() failed: %s", vips_error_buffer());
     vips_concurrency_set(1);
@@ -389,7 +391,7 @@ static int mf__model_process(const mf_lane_job *job, mf_result *res, mf_err *err
     mf__trim();
     if (rc == 0)
         rc = mf_model_render_turntable(s, &box, f->z_up, MF__TURNTABLE_SIZE, MF__TURNTABLE_FRAMES,
-                                       1, job->outdir, "turntable.webp", err);
+                                       mf__turntable_animated, job->outdir, "turntable.webp", err);
     if (rc == 0)
         mf_result_add_output(res, "turntable.webp");
     if (rc == 0 && strcmp(f->ext, "3mf") == 0)

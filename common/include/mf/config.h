@@ -56,6 +56,8 @@ typedef struct mf_config {
     /* video lane */
     char *video_hw_encoder; /* "none", "vaapi", "nvenc": hardware H.264, libx264 fallback */
     int64_t video_threads;  /* per job; 0: auto (mf_video_threads_pick) */
+    /* model lane */
+    int64_t model_turntable; /* 1: turntable.webp animated; 0: one still strip of the views */
     /* webhooks (mf-notifier) */
     char *webhook_urls;            /* comma-separated URLs */
     char *webhook_secret;          /* "whsec_..." or two separated by a space */
