@@ -48,13 +48,13 @@ for c in a b; do
 done
 mv "$T/a.mp4" "$T/b.mp4" "$D/inbox/"
 worker_of() { rr HGET "mf:file:$(rr HGET mf:paths "$1")" worker; }
-both_running() {
+both_are() { # STATUS: both clips' records have it
     local c
     for c in a b; do
-        [ "$(rr HGET "mf:file:$(rr HGET mf:paths "$c.mp4")" status)" = processing ] || return 1
+        [ "$(rr HGET "mf:file:$(rr HGET mf:paths "$c.mp4")" status)" = "$1" ] || return 1
     done
 }
-mf_wait 120 "both clips processing" both_running
+mf_wait 120 "both clips processing" both_are processing
 on3=
 for c in a b; do
     [[ "$(worker_of "$c.mp4")" == "$H3:"* ]] && on3=$c.mp4
@@ -65,13 +65,7 @@ id3=$(rr HGET mf:paths "$on3")
 mf_assert_eq "$(ip netns pids "$H3" | wc -l)" 0 "processes left on $H3"
 mf_assert_eq "$(rr HGET "mf:file:$id3" status)" processing "status of $on3 right after the kill"
 
-done_all() {
-    local c
-    for c in a b; do
-        [ "$(rr HGET "mf:file:$(rr HGET mf:paths "$c.mp4")" status)" = done ] || return 1
-    done
-}
-mf_wait 280 "both clips done" done_all
+mf_wait 280 "both clips done" both_are done
 for c in a b; do
     id=$(rr HGET mf:paths "$c.mp4")
     [ -s "$D/outbox/$id/video-720p.mp4" ] || mf_fail "$c.mp4: no video-720p.mp4"

@@ -17,9 +17,15 @@
 /* _rels/.rels: a few hundred bytes in practice. */
 #define MF__RELS_MAX (1u << 20)
 
-typedef struct mf__zfile {
-    int fd;
+/* The read/write position of a minizip stream: the first member of both streams below (the
+ * upload's file and the rewritten package in memory), so one tell and one seek serve both. */
+typedef struct mf__zcursor {
     uint64_t pos, size;
+} mf__zcursor;
+
+typedef struct mf__zfile {
+    mf__zcursor cur;
+    int fd;
 } mf__zfile;
 
 static voidpf mf__zopen(voidpf opaque, const void *name, int mode)
@@ -31,12 +37,12 @@ static voidpf mf__zopen(voidpf opaque, const void *name, int mode)
 static uLong mf__zread(voidpf opaque, voidpf stream, void *buf, uLong size)
 {
     mf__zfile *z = stream;
-    ssize_t n = pread(z->fd, buf, size, (off_t)z->pos);
+    ssize_t n = pread(z->fd, buf, size, (off_t)z->cur.pos);
 
     (void)opaque;
     if (n <= 0)
         return 0;
-    z->pos += (uint64_t)n;
+    z->cur.pos += (uint64_t)n;
     return (uLong)n;
 }
 
@@ -52,20 +58,20 @@ static uLong mf__zwrite(voidpf opaque, voidpf stream, const void *buf, uLong siz
 static ZPOS64_T mf__ztell(voidpf opaque, voidpf stream)
 {
     (void)opaque;
-    return ((mf__zfile *)stream)->pos;
+    return ((mf__zcursor *)stream)->pos;
 }
 
 static long mf__zseek(voidpf opaque, voidpf stream, ZPOS64_T off, int origin)
 {
-    mf__zfile *z = stream;
+    mf__zcursor *c = stream;
     uint64_t base = origin == ZLIB_FILEFUNC_SEEK_SET   ? 0
-                    : origin == ZLIB_FILEFUNC_SEEK_CUR ? z->pos
-                                                       : z->size;
+                    : origin == ZLIB_FILEFUNC_SEEK_CUR ? c->pos
+                                                       : c->size;
 
     (void)opaque;
-    if (off > z->size || base + off > z->size)
+    if (off > c->size || base + off > c->size)
         return -1;
-    z->pos = base + off;
+    c->pos = base + off;
     return 0;
 }
 
@@ -169,7 +175,7 @@ int mf_model_3mf_thumbnail(int fd, size_t max, unsigned char **data, size_t *len
     *len = 0;
     if (fstat(fd, &st) < 0)
         goto out;
-    z.size = (uint64_t)st.st_size;
+    z.cur.size = (uint64_t)st.st_size;
     uf = unzOpen2_64("mf-upload.3mf", &def);
     if (uf == NULL)
         goto out;
@@ -186,8 +192,9 @@ out:
 
 /* A zip written to memory: writes at any position (the writer goes back to patch headers). */
 typedef struct mf__zmem {
+    mf__zcursor cur;
     unsigned char *b;
-    uint64_t pos, size, cap;
+    uint64_t cap;
 } mf__zmem;
 
 static uLong mf__mwrite(voidpf opaque, voidpf stream, const void *buf, uLong n)
@@ -195,14 +202,14 @@ static uLong mf__mwrite(voidpf opaque, voidpf stream, const void *buf, uLong n)
     mf__zmem *m = stream;
 
     (void)opaque;
-    if (m->pos + n > m->cap) {
-        m->cap = (m->pos + n) * 2;
+    if (m->cur.pos + n > m->cap) {
+        m->cap = (m->cur.pos + n) * 2;
         m->b = mf_xrealloc(m->b, (size_t)m->cap);
     }
-    memcpy(m->b + m->pos, buf, n);
-    m->pos += n;
-    if (m->pos > m->size)
-        m->size = m->pos;
+    memcpy(m->b + m->cur.pos, buf, n);
+    m->cur.pos += n;
+    if (m->cur.pos > m->cur.size)
+        m->cur.size = m->cur.pos;
     return n;
 }
 
@@ -211,33 +218,13 @@ static uLong mf__mread(voidpf opaque, voidpf stream, void *buf, uLong n)
     mf__zmem *m = stream;
 
     (void)opaque;
-    if (m->pos >= m->size)
+    if (m->cur.pos >= m->cur.size)
         return 0;
-    if (n > m->size - m->pos)
-        n = (uLong)(m->size - m->pos);
-    memcpy(buf, m->b + m->pos, n);
-    m->pos += n;
+    if (n > m->cur.size - m->cur.pos)
+        n = (uLong)(m->cur.size - m->cur.pos);
+    memcpy(buf, m->b + m->cur.pos, n);
+    m->cur.pos += n;
     return n;
-}
-
-static ZPOS64_T mf__mtell(voidpf opaque, voidpf stream)
-{
-    (void)opaque;
-    return ((mf__zmem *)stream)->pos;
-}
-
-static long mf__mseek(voidpf opaque, voidpf stream, ZPOS64_T off, int origin)
-{
-    mf__zmem *m = stream;
-    uint64_t base = origin == ZLIB_FILEFUNC_SEEK_SET   ? 0
-                    : origin == ZLIB_FILEFUNC_SEEK_CUR ? m->pos
-                                                       : m->size;
-
-    (void)opaque;
-    if (base + off > m->size)
-        return -1;
-    m->pos = base + off;
-    return 0;
 }
 
 static voidpf mf__mopen(voidpf opaque, const void *name, int mode)
@@ -294,8 +281,8 @@ int mf_model_3mf_without_thumbnails(int fd, unsigned char **data, size_t *len)
     mf__zmem m = {0};
     zlib_filefunc64_def in = {mf__zopen, mf__zread,  mf__zwrite, mf__ztell,
                               mf__zseek, mf__zclose, mf__zerror, &z};
-    zlib_filefunc64_def out = {mf__mopen, mf__mread,  mf__mwrite, mf__mtell,
-                               mf__mseek, mf__zclose, mf__zerror, &m};
+    zlib_filefunc64_def out = {mf__mopen, mf__mread,  mf__mwrite, mf__ztell,
+                               mf__zseek, mf__zclose, mf__zerror, &m};
     unz_file_info64 info;
     char name[1024];
     struct stat st;
@@ -307,7 +294,7 @@ int mf_model_3mf_without_thumbnails(int fd, unsigned char **data, size_t *len)
     *len = 0;
     if (fstat(fd, &st) < 0)
         goto out;
-    z.size = (uint64_t)st.st_size;
+    z.cur.size = (uint64_t)st.st_size;
     uf = unzOpen2_64("mf-upload.3mf", &in);
     if (uf == NULL)
         goto out; /* not a zip: the importer says so itself */
@@ -331,7 +318,7 @@ int mf_model_3mf_without_thumbnails(int fd, unsigned char **data, size_t *len)
     zf = NULL;
     if (rc == 1) {
         *data = m.b;
-        *len = (size_t)m.size;
+        *len = (size_t)m.cur.size;
         m.b = NULL;
     }
 out:
