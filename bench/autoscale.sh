@@ -66,6 +66,7 @@ run_fleet() {
 }
 
 declare -a s_static s_auto m_wall m_cpu m_ratio
+plans= mplans=
 for r in $(seq "$RUNS"); do
     read -r w _ <<<"$(run_fleet "$SCAN" --workers image=2,video=1,doc=1)"
     s_static+=("$w")
@@ -73,6 +74,7 @@ for r in $(seq "$RUNS"); do
     s_auto+=("$w")
     plans=$(paste -sd';' "$W/plans.$$" 2>/dev/null || true)
     read -r w c <<<"$(run_fleet "$MIX")"
+    mplans=$(paste -sd';' "$W/plans.$$" 2>/dev/null || true)
     m_wall+=("$w")
     m_cpu+=("$c")
     m_ratio+=("$(awk -v w="$w" -v c="$c" -v n="$CORES" 'BEGIN {printf "%.2f", w / (c / n)}')")
@@ -89,7 +91,7 @@ Machine: $(machine). Command: \`${MF_BENCH_PRIORITY:+MF_BENCH_PRIORITY=1 }bench/
 
 Mixed backlog with \`workers=auto\` (12 photos 3000x2000, 2 clips 4 s 1080p, 10 scanned and 3 text PDFs): ${mw} s wall, ${mc} s of the fleet's CPU (every process: workers, executors, dispatcher, Redis); ideal = CPU / $CORES cores = $(awk -v c="$mc" -v n="$CORES" 'BEGIN {printf "%.2f", c / n}') s; wall / ideal $mr (runs ${m_ratio[*]}; goal <= 1.15).
 
-Last plans logged in the scans run with auto: ${plans:-none}. Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (other work on this machine takes cores from the fleet: the wall times, not the CPU seconds, suffer${MF_BENCH_PRIORITY:+; with MF_BENCH_PRIORITY the bench ran in a cpu cgroup with 256 times the share of that work}).
+Last plans logged in the scans run with auto: ${plans:-none}; in the mixed run: ${mplans:-none}. Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (other work on this machine takes cores from the fleet: the wall times, not the CPU seconds, suffer${MF_BENCH_PRIORITY:+; with MF_BENCH_PRIORITY the bench ran in a cpu cgroup with 256 times the share of that work}).
 EOT
 cat "$W/section"
 results_section "Autoscale: workers=auto vs the static plan" "$W/section"

@@ -35,7 +35,7 @@ typedef struct mf__centry {
     }
 #define MF__DAY (24LL * 3600)
 /* The per-lane entries, generated from the lane registry (mf/lanes.h). */
-#define MF__LANE_TIMEOUT(lane, per, tmo, globs, noun)                                              \
+#define MF__LANE_TIMEOUT(lane, per, tmo, globs, noun, job_ms)                                      \
     {"timeout_" #lane,                                                                             \
      MF__CT_INT,                                                                                   \
      offsetof(mf_config, lane_timeout[MF_LANE_##lane]),                                            \
@@ -44,7 +44,7 @@ typedef struct mf__centry {
      1,                                                                                            \
      MF__DAY,                                                                                      \
      "seconds per " noun " job"},
-#define MF__LANE_MIME(lane, per, tmo, globs, noun)                                                 \
+#define MF__LANE_MIME(lane, per, tmo, globs, noun, job_ms)                                         \
     {"mime_" #lane,                                                                                \
      MF__CT_STR,                                                                                   \
      offsetof(mf_config, lane_mime[MF_LANE_##lane]),                                               \

@@ -3,15 +3,15 @@
 
 #include <string.h>
 
-#define MF__LANE_ENTRY(name, per, tmo, globs, noun) {#name, per, tmo, globs, noun},
+#define MF__LANE_ENTRY(name, per, tmo, globs, noun, job_ms) {#name, per, tmo, globs, noun, job_ms},
 const mf_lane_info mf_lanes[] = {MF_LANES(MF__LANE_ENTRY)};
 const size_t mf_lanes_n = sizeof(mf_lanes) / sizeof(mf_lanes[0]);
 
-#define MF__LANE_NAME(name, per, tmo, globs, noun) ", " #name
+#define MF__LANE_NAME(name, per, tmo, globs, noun, job_ms) ", " #name
 static const char mf__lanes_list[] = MF_LANES(MF__LANE_NAME);
 
 /* Checked at build time: a name must fit the buffers sized by MF_LANE_NAME_MAX. */
-#define MF__LANE_LEN(name, per, tmo, globs, noun)                                                  \
+#define MF__LANE_LEN(name, per, tmo, globs, noun, job_ms)                                          \
     _Static_assert(sizeof(#name) <= MF_LANE_NAME_MAX, "lane name " #name " is too long");
 MF_LANES(MF__LANE_LEN)
 

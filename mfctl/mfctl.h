@@ -62,6 +62,7 @@ void mf_ctl_plan_auto(int cpus, mf_ctl_plan *plan);
 typedef struct mf_ctl_balance_in {
     size_t n;                                 /* lanes */
     long long backlog[MF_CTL_PLAN_MAX_LANES]; /* jobs waiting + in flight (lag + pending) */
+    double job_ms[MF_CTL_PLAN_MAX_LANES];     /* what one of them costs; <= 0: all the same */
     int is_auto[MF_CTL_PLAN_MAX_LANES];       /* 1: the planner decides; 0: fixed[i] workers */
     int fixed[MF_CTL_PLAN_MAX_LANES];
     int cpus;        /* the CPU budget (mf_ctl_cpus()) */
@@ -69,12 +70,15 @@ typedef struct mf_ctl_balance_in {
     int workers_max; /* per auto lane; 0: the budget */
 } mf_ctl_balance_in;
 
-/* Counts per lane into out[0..n): fixed lanes keep their count; every auto lane with a backlog
- * gets one worker, then the cores left (a fixed lane uses one per worker that has a job) go
- * one at a time to the auto lane with the most jobs per worker, never more workers than
- * jobs; every auto lane keeps workers_min. Returns the index
- * of the auto lane with the largest backlog (for the log's reason), or -1 when none has one.
- * Pure. */
+/* Counts per lane into out[0..n). Fixed lanes keep their count and use a core per worker that
+ * has a job; the cores left (at least one) are the budget. The auto lanes' work is backlog x
+ * job_ms; each auto lane with work gets its share of the budget in workers, rounded up
+ * (ceil(budget x work / all work)), so the lanes drain together instead of the longest one
+ * running alone at the end: the workers may outnumber the cores, which the kernel then
+ * shares between them. Cores still left go one at a time to the lane with the most work per
+ * worker. Never more workers than jobs, nor than workers_max; every auto lane keeps
+ * workers_min. Returns the index of the auto lane with the most work (for the log's reason),
+ * or -1 when none has any. Pure. */
 int mf_ctl_plan_balance(const mf_ctl_balance_in *in, int *out);
 
 /* CPUs this process may run on: its affinity mask, lowered by a cgroup v2 CPU quota

@@ -166,7 +166,8 @@ out:
 int mf_ctl_plan_balance(const mf_ctl_balance_in *in, int *out)
 {
     int alloc[MF_CTL_PLAN_MAX_LANES] = {0};
-    int budget = in->cpus > 0 ? in->cpus : 1;
+    double work[MF_CTL_PLAN_MAX_LANES] = {0}, total = 0;
+    int budget = in->cpus > 0 ? in->cpus : 1, cores;
     int wmax = in->workers_max > 0 ? in->workers_max : budget;
     int best = -1;
     size_t i;
@@ -176,43 +177,59 @@ int mf_ctl_plan_balance(const mf_ctl_balance_in *in, int *out)
         if (!in->is_auto[i])
             budget -= (int)(in->backlog[i] < in->fixed[i] ? in->backlog[i] : in->fixed[i]);
     }
-    /* a lane with work is never starved: one worker each first (even past the budget: one
-     * job per lane moving beats a lane that waits for another to drain) */
+    if (budget < 1)
+        budget = 1;
     for (i = 0; i < in->n; i++) {
-        if (in->is_auto[i] && in->backlog[i] > 0 && wmax > 0) {
-            alloc[i] = 1;
-            budget--;
+        if (in->is_auto[i] && in->backlog[i] > 0) {
+            work[i] = (double)in->backlog[i] * (in->job_ms[i] > 0 ? in->job_ms[i] : 1.0);
+            total += work[i];
+            if (best < 0 || work[i] > work[best])
+                best = (int)i;
         }
     }
-    /* then one core at a time to the auto lane with the most jobs per worker; never more
-     * workers than jobs, nor than workers_max */
+    /* every lane with work gets its share of the budget, rounded up: one job per lane moving
+     * beats a lane that waits for another to drain, and a lane of long jobs gets enough
+     * workers to finish with the others (2 clips beside 12 photos and 13 PDFs: 2 workers) */
+    for (i = 0, cores = budget; total > 0 && i < in->n; i++) {
+        double share = cores * work[i] / total;
+        long long want = (long long)share;
+
+        if (work[i] <= 0)
+            continue;
+        if (want < share - 1e-9)
+            want++;
+        if (want < 1)
+            want = 1;
+        if (want > in->backlog[i])
+            want = in->backlog[i];
+        alloc[i] = (int)(want < wmax ? want : wmax);
+        budget -= alloc[i];
+    }
+    /* cores still left (lanes capped by their jobs): one at a time to the lane with the most
+     * work per worker, never more workers than jobs, nor than workers_max */
     for (; budget > 0; budget--) {
         double most = 0;
+        int pick = -1;
 
-        best = -1;
         for (i = 0; i < in->n; i++) {
             double per;
 
-            if (!in->is_auto[i] || alloc[i] >= wmax || alloc[i] >= in->backlog[i])
+            if (work[i] <= 0 || alloc[i] >= wmax || alloc[i] >= in->backlog[i])
                 continue;
-            per = (double)in->backlog[i] / (alloc[i] + 1);
+            per = work[i] / (alloc[i] + 1);
             if (per > most) {
                 most = per;
-                best = (int)i;
+                pick = (int)i;
             }
         }
-        if (best < 0)
+        if (pick < 0)
             break;
-        alloc[best]++;
+        alloc[pick]++;
     }
-    best = -1;
     for (i = 0; i < in->n; i++) {
         out[i] = in->is_auto[i] ? alloc[i] : in->fixed[i];
         if (in->is_auto[i] && out[i] < in->workers_min)
             out[i] = in->workers_min < wmax ? in->workers_min : wmax;
-        if (in->is_auto[i] && in->backlog[i] > 0 &&
-            (best < 0 || in->backlog[i] > in->backlog[best]))
-            best = (int)i;
     }
     return best;
 }

@@ -1,7 +1,8 @@
 /* Steering a running `mfctl up` (up.c starts the fleet, this keeps it shaped): once a second
- * it says it is alive (<prefix>host:<host>), reads the host's plan (<prefix>plan:<host>, what
- * `mfctl scale` writes) and reload counter (<prefix>reload:<host>), and every second lets
- * the backlog planner (mf_ctl_plan_balance) move worker slots between the auto lanes. Then it
+ * it says it is alive (<prefix>host:<host>); four times a second it reads the host's plan
+ * (<prefix>plan:<host>, what `mfctl scale` writes) and reload counter (<prefix>reload:<host>)
+ * and lets the backlog planner (mf_ctl_plan_balance) move worker slots between the auto
+ * lanes (a dozen small commands: the lanes' XLEN, the paused set, the duration counters). Then it
  * makes the processes match: workers are started at once, surplus ones retired (drain: finish
  * the job; the planner retires only idle ones), and a reload replaces every process, one at a
  * time, the new one first.
@@ -19,10 +20,10 @@
 #include "mf/queue.h"
 #include "mfctl.h"
 
-#define MF__STEER_TICK_MS 250   /* plan and reload counter: a scale acts well within 2 s */
-#define MF__STEER_BEAT_MS 1000  /* the host's registry entry */
-#define MF__STEER_AUTO_MS 1000  /* the backlog planner: a backlog gets its workers within 1 s */
-#define MF__STEER_LOWER_TICKS 6 /* a lower auto count must hold this many plans in a row */
+#define MF__STEER_TICK_MS 250    /* plan and reload counter: a scale acts well within 2 s */
+#define MF__STEER_BEAT_MS 1000   /* the host's registry entry */
+#define MF__STEER_AUTO_MS 250    /* the backlog planner: a backlog gets its workers within 0.25 s */
+#define MF__STEER_LOWER_TICKS 24 /* a lower auto count must hold this many plans (6 s) */
 #define MF__STEER_HOST_TTL_MS 5000
 #define MF__STEER_READY_MS 15000 /* a replacement not ready by then: the old one goes anyway */
 
@@ -186,6 +187,42 @@ static int mf__steer_backlog(mf_ctl_steer *st, long long *backlog, mf_err *err)
     return rc;
 }
 
+/* What one job of each lane costs, in milliseconds: the mean of the lane's finished jobs
+ * (duration counters in <prefix>stats, kept by done.lua and fail.lua), with the registry's
+ * typical job counted as one more so a lane's first job, which also pays its executor's
+ * start-up, does not decide alone. Unreadable counters leave the typical job. */
+static void mf__steer_job_ms(mf_ctl_steer *st, double *job_ms)
+{
+    const char *argv[2 + 2 * MF_LANE_COUNT];
+    char fields[2 * MF_LANE_COUNT][64], key[512];
+    redisReply *rep = NULL;
+    size_t k = 0;
+    mf_err err;
+
+    snprintf(key, sizeof(key), "%sstats", st->ctx->cfg.prefix);
+    argv[k++] = "HMGET";
+    argv[k++] = key;
+    for (size_t i = 0; i < mf_lanes_n; i++) {
+        job_ms[i] = mf_lanes[i].job_ms;
+        snprintf(fields[2 * i], sizeof(fields[0]), "duration:%s:sum_ms", mf_lanes[i].name);
+        snprintf(fields[2 * i + 1], sizeof(fields[0]), "duration:%s:count", mf_lanes[i].name);
+        argv[k++] = fields[2 * i];
+        argv[k++] = fields[2 * i + 1];
+    }
+    if (mf_redis_cmdargv(st->r, &rep, &err, (int)k, argv, NULL) == 0 &&
+        rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 * mf_lanes_n) {
+        for (size_t i = 0; i < mf_lanes_n; i++) {
+            const redisReply *sum = rep->element[2 * i], *n = rep->element[2 * i + 1];
+            double s = sum->type == REDIS_REPLY_STRING ? strtod(sum->str, NULL) : 0;
+            double c = n->type == REDIS_REPLY_STRING ? strtod(n->str, NULL) : 0;
+
+            if (s >= 0 && c >= 1)
+                job_ms[i] = (s + mf_lanes[i].job_ms) / (c + 1);
+        }
+    }
+    freeReplyObject(rep);
+}
+
 /* The configured count of lane i: -2 when the config says auto for it, else its count (0 for a
  * lane the plan leaves out). */
 static int mf__steer_config_count(const mf_ctl_steer *st, size_t i)
@@ -214,6 +251,7 @@ static void mf__steer_auto(mf_ctl_steer *st)
         mf__steer_log_err("backlog not readable", &err);
         return;
     }
+    mf__steer_job_ms(st, in.job_ms);
     for (size_t i = 0; i < mf_lanes_n; i++) {
         int cfg = mf__steer_config_count(st, i);
 
@@ -238,7 +276,8 @@ static void mf__steer_auto(mf_ctl_steer *st)
         len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s=%d", i ? " " : "",
                                 mf_lanes[i].name, st->target[i]);
     if (best >= 0)
-        snprintf(reason, sizeof(reason), "%s backlog %lld", mf_lanes[best].name, in.backlog[best]);
+        snprintf(reason, sizeof(reason), "%s backlog %lld, %.1f s of work", mf_lanes[best].name,
+                 in.backlog[best], (double)in.backlog[best] * in.job_ms[best] / 1000);
     else
         snprintf(reason, sizeof(reason), "no backlog");
     mf_log(MF_LOG_INFO, "msg=\"plan %s\" reason=\"%s\"", line, reason);

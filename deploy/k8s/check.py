@@ -168,7 +168,7 @@ def pod_policy(name, pod, where, claims=()):
 def main():
     k8s = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "deploy/k8s")
     lanes_h = sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "common/include/mf/lanes.h")
-    # X(name, auto_per_cpus, timeout_s, mime_globs, noun)
+    # X(name, auto_per_cpus, timeout_s, mime_globs, noun, job_ms)
     lanes = dict(re.findall(r"X\(([a-z][a-z0-9_]*), *[0-9]+, *([0-9]+),", open(lanes_h).read()))
     if not lanes:
         bad(lanes_h, "no lanes found")

@@ -128,8 +128,8 @@ static void test_plan_unknown_lane(void **state)
 }
 
 /* The backlog planner on 2 CPUs: a doc backlog alone takes both cores; every auto lane keeps
- * workers_min; fixed lanes keep their count and use a core per busy worker; no lane gets more
- * workers than jobs. */
+ * workers_min; lanes share the cores by their work (jobs x what a job costs), rounded up; fixed
+ * lanes keep their count and use a core per busy worker; no lane gets more workers than jobs. */
 static void test_plan_balance(void **state)
 {
     mf_ctl_balance_in in = {.n = 3, .cpus = 2, .workers_min = 1, .is_auto = {1, 1, 1}};
@@ -152,18 +152,34 @@ static void test_plan_balance(void **state)
     mf_ctl_plan_balance(&in, out);
     assert_int_equal(out[2], 1);
     assert_int_equal(out[0], 0);
-    /* photos and pages: a core each, however long the photo queue */
+    /* photos and pages of the same cost: 100 to 40 is 1.4 cores to 0.6, rounded up */
     in.backlog[0] = 100;
     in.backlog[2] = 40;
     mf_ctl_plan_balance(&in, out);
-    assert_int_equal(out[0], 1);
+    assert_int_equal(out[0], 2);
     assert_int_equal(out[2], 1);
-    /* three lanes busy on two cores: none is starved */
+    /* the same queues when a page costs five photos: the pages get the cores */
+    in.job_ms[0] = 200;
+    in.job_ms[2] = 1000;
+    assert_int_equal(mf_ctl_plan_balance(&in, out), 2);
+    assert_int_equal(out[0], 1);
+    assert_int_equal(out[2], 2);
+    /* the mixed backlog: 2 clips of 3.5 s beside 12 photos and 13 PDFs get a worker each, so
+     * neither clip runs alone at the end; three lanes busy on two cores: none is starved */
+    in.backlog[0] = 12;
     in.backlog[1] = 2;
-    mf_ctl_plan_balance(&in, out);
-    assert_int_equal(out[0] + out[1] + out[2], 3);
+    in.backlog[2] = 13;
+    in.job_ms[1] = 3500;
+    in.job_ms[2] = 250;
+    assert_int_equal(mf_ctl_plan_balance(&in, out), 1);
+    assert_int_equal(out[0], 1);
+    assert_int_equal(out[1], 2);
+    assert_int_equal(out[2], 1);
+    memset(in.job_ms, 0, sizeof(in.job_ms));
+    in.backlog[0] = 100;
     in.backlog[1] = 0;
-    /* image fixed at 2 with work: nothing left for the auto lanes but their minimum */
+    in.backlog[2] = 40;
+    /* image fixed at 2 with work: one core left for the auto lanes */
     in.is_auto[0] = 0;
     in.fixed[0] = 2;
     in.workers_min = 1;
