@@ -76,7 +76,9 @@ typedef struct mf_ctl_balance_in {
  * (ceil(budget x work / all work)), so the lanes drain together instead of the longest one
  * running alone at the end: the workers may outnumber the cores, which the kernel then
  * shares between them. Cores still left go one at a time to the lane with the most work per
- * worker. Never more workers than jobs, nor than workers_max; every auto lane keeps
+ * worker; busy workers one short of a multiple of the cores get one more (the kernel shares
+ * each core evenly between its tasks, so 3 on 2 cores run as 1 + 2 and one job gets twice the
+ * CPU of another). Never more workers than jobs, nor than workers_max; every auto lane keeps
  * workers_min. Returns the index of the auto lane with the most work (for the log's reason),
  * or -1 when none has any. Pure. */
 int mf_ctl_plan_balance(const mf_ctl_balance_in *in, int *out);

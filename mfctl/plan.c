@@ -163,12 +163,34 @@ out:
     return rc;
 }
 
+/* The auto lane with the most work per worker that can take one more (fewer workers than
+ * jobs and than wmax), or -1. */
+static int mf__plan_pick(const mf_ctl_balance_in *in, const double *work, const int *alloc,
+                         int wmax)
+{
+    double most = 0;
+    int pick = -1;
+
+    for (size_t i = 0; i < in->n; i++) {
+        double per;
+
+        if (work[i] <= 0 || alloc[i] >= wmax || alloc[i] >= in->backlog[i])
+            continue;
+        per = work[i] / (alloc[i] + 1);
+        if (per > most) {
+            most = per;
+            pick = (int)i;
+        }
+    }
+    return pick;
+}
+
 int mf_ctl_plan_balance(const mf_ctl_balance_in *in, int *out)
 {
     int alloc[MF_CTL_PLAN_MAX_LANES] = {0};
     double work[MF_CTL_PLAN_MAX_LANES] = {0}, total = 0;
-    int budget = in->cpus > 0 ? in->cpus : 1, cores;
-    int wmax = in->workers_max > 0 ? in->workers_max : budget;
+    int cpus = in->cpus > 0 ? in->cpus : 1, budget = cpus, cores, busy = 0;
+    int wmax = in->workers_max > 0 ? in->workers_max : cpus;
     int best = -1;
     size_t i;
 
@@ -208,23 +230,26 @@ int mf_ctl_plan_balance(const mf_ctl_balance_in *in, int *out)
     /* cores still left (lanes capped by their jobs): one at a time to the lane with the most
      * work per worker, never more workers than jobs, nor than workers_max */
     for (; budget > 0; budget--) {
-        double most = 0;
-        int pick = -1;
+        int pick = mf__plan_pick(in, work, alloc, wmax);
 
-        for (i = 0; i < in->n; i++) {
-            double per;
-
-            if (work[i] <= 0 || alloc[i] >= wmax || alloc[i] >= in->backlog[i])
-                continue;
-            per = work[i] / (alloc[i] + 1);
-            if (per > most) {
-                most = per;
-                pick = (int)i;
-            }
-        }
         if (pick < 0)
             break;
         alloc[pick]++;
+    }
+    /* The kernel shares a core evenly between the tasks on it, not the machine between all
+     * tasks: 3 busy workers on 2 cores run as 1 + 2, and the one sharing a core gets half
+     * the CPU of the one alone (a clip beside a PDF worker ends a second after its twin,
+     * which then runs alone at the end). One worker short of a multiple of the cores, that
+     * worker is added where it has a job. */
+    for (i = 0; i < in->n; i++)
+        busy += !in->is_auto[i]
+                    ? (int)(in->backlog[i] < in->fixed[i] ? in->backlog[i] : in->fixed[i])
+                    : alloc[i];
+    if (cpus > 1 && busy > cpus && busy % cpus == cpus - 1) {
+        int pick = mf__plan_pick(in, work, alloc, wmax);
+
+        if (pick >= 0)
+            alloc[pick]++;
     }
     for (i = 0; i < in->n; i++) {
         out[i] = in->is_auto[i] ? alloc[i] : in->fixed[i];

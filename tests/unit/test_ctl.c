@@ -128,8 +128,9 @@ static void test_plan_unknown_lane(void **state)
 }
 
 /* The backlog planner on 2 CPUs: a doc backlog alone takes both cores; every auto lane keeps
- * workers_min; lanes share the cores by their work (jobs x what a job costs), rounded up; fixed
- * lanes keep their count and use a core per busy worker; no lane gets more workers than jobs. */
+ * workers_min; lanes share the cores by their work (jobs x what a job costs), rounded up, and
+ * busy workers one short of a multiple of the cores get one more; fixed lanes keep their count
+ * and use a core per busy worker; no lane gets more workers than jobs. */
 static void test_plan_balance(void **state)
 {
     mf_ctl_balance_in in = {.n = 3, .cpus = 2, .workers_min = 1, .is_auto = {1, 1, 1}};
@@ -152,18 +153,21 @@ static void test_plan_balance(void **state)
     mf_ctl_plan_balance(&in, out);
     assert_int_equal(out[2], 1);
     assert_int_equal(out[0], 0);
-    /* photos and pages of the same cost: 100 to 40 is 1.4 cores to 0.6, rounded up */
+    /* photos and pages of the same cost: 100 to 40 is 1.4 cores to 0.6, rounded up: 3 busy
+     * workers on 2 cores, one short of even shares: a fourth where there are jobs */
     in.backlog[0] = 100;
     in.backlog[2] = 40;
     mf_ctl_plan_balance(&in, out);
     assert_int_equal(out[0], 2);
-    assert_int_equal(out[2], 1);
-    /* the same queues when a page costs five photos: the pages get the cores */
+    assert_int_equal(out[2], 2);
+    /* on 4 cores, when a page costs five photos, the pages get more of them */
+    in.cpus = 4;
     in.job_ms[0] = 200;
     in.job_ms[2] = 1000;
     assert_int_equal(mf_ctl_plan_balance(&in, out), 2);
-    assert_int_equal(out[0], 1);
-    assert_int_equal(out[2], 2);
+    assert_int_equal(out[0], 2);
+    assert_int_equal(out[2], 3);
+    in.cpus = 2;
     /* the mixed backlog: 2 clips of 3.5 s beside 12 photos and 13 PDFs get a worker each, so
      * neither clip runs alone at the end; three lanes busy on two cores: none is starved */
     in.backlog[0] = 12;
@@ -175,17 +179,26 @@ static void test_plan_balance(void **state)
     assert_int_equal(out[0], 1);
     assert_int_equal(out[1], 2);
     assert_int_equal(out[2], 1);
+    /* the photos done: 2 clips and 1 PDF worker would run as 1 + 2 on two cores; a second PDF
+     * worker makes it 2 + 2, and both clips get the same share */
+    in.backlog[0] = 0;
+    in.backlog[2] = 8;
+    in.job_ms[2] = 450;
+    mf_ctl_plan_balance(&in, out);
+    assert_int_equal(out[1], 2);
+    assert_int_equal(out[2], 2);
     memset(in.job_ms, 0, sizeof(in.job_ms));
     in.backlog[0] = 100;
     in.backlog[1] = 0;
     in.backlog[2] = 40;
-    /* image fixed at 2 with work: one core left for the auto lanes */
+    /* image fixed at 2 with work: one core left for the auto lanes, and one more worker to
+     * make 4 busy on 2 cores */
     in.is_auto[0] = 0;
     in.fixed[0] = 2;
     in.workers_min = 1;
     mf_ctl_plan_balance(&in, out);
     assert_int_equal(out[0], 2);
-    assert_int_equal(out[2], 1);
+    assert_int_equal(out[2], 2);
     /* workers_max caps an auto lane */
     in.is_auto[0] = 1;
     in.backlog[0] = 0;
