@@ -8,6 +8,12 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/mfctl_lib.sh"
 
 [ "$(nproc)" -ge 2 ] || { mf_log "needs 2 CPUs"; exit 77; }
+# a cgroup v2 CPU limit below 2 lowers the budget as well (mf_ctl_cpus)
+if read -r quota period 2>/dev/null </sys/fs/cgroup/cpu.max && [ "$quota" != max ] &&
+    [ "$quota" -le "$period" ]; then
+    mf_log "needs 2 CPUs, the cgroup allows $quota/$period"
+    exit 77
+fi
 cpus=$(python3 -c 'import os; print(",".join(map(str, sorted(os.sched_getaffinity(0))[:2])))')
 
 for i in 1 2; do
