@@ -3,7 +3,7 @@
 #   A. 40 scanned one-page PDFs alone: `mfctl up --workers image=2,video=1,doc=1` (the static
 #      plan on 2 cores) vs `mfctl up` (workers=auto: slots follow the backlog). Goal: auto
 #      drains at least 1.7x faster. For reference, the plan auto arrives at, fixed and running
-#      before the files arrive (`image=1,video=1,doc=2`): what any plan can do on this machine.
+#      before the files arrive (`image=1,video=1,doc=2`): what planning after they arrive costs.
 #   B. a mixed backlog (photos, clips, scanned and text PDFs) with workers=auto: the drain time
 #      against the ideal, the fleet's CPU seconds / cores. Goal: within 1.15x.
 # Usage: bench/autoscale.sh [SCANS] [RUNS]   (defaults 40 and 3; medians are reported)
