@@ -2,12 +2,15 @@
  *
  *   mf-dispatcher [--config FILE] [--name=value ...]   run until SIGTERM/SIGINT
  *   mf-dispatcher --check-config                       print the effective config, exit */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "mf/config.h"
 #include "mf/dispatch.h"
+#include "mf/fsutil.h"
 #include "mf/log.h"
 
 static void mf__usage(FILE *out)
@@ -58,6 +61,10 @@ int main(int argc, char **argv)
             rc = mf_err_set(&err, MF_ECONFIG, "unknown argument '%s'", argv[i]);
         }
     }
+    /* An empty shared volume (a fresh Kubernetes claim) has no inbox yet: the dispatcher, which
+     * owns it, makes it. --check-config only says what is there. */
+    if (rc == 0 && !check && cfg.inbox[0] != '\0' && access(cfg.inbox, F_OK) < 0 && errno == ENOENT)
+        rc = mf_fs_mkdirs(cfg.inbox, &err);
     if (rc == 0)
         rc = mf__validate(&cfg, &err);
     if (rc < 0) {
