@@ -29,6 +29,8 @@ dep=$(sed -n 's/^ Depends: //p' "$T/info")
 for d in redis-server libuv1 libhiredis libvips42 libavcodec libpoppler-glib libtesseract5 libc6; do
     [[ "$dep" == *"$d"* ]] || mf_fail "Depends lacks $d (dpkg-shlibdeps): $dep"
 done
+grep -q '^ Recommends: pocketsphinx-en-us$' "$T/info" ||
+    mf_fail "Recommends lacks pocketsphinx-en-us (the captions profile's model)"
 dpkg-deb -I "$DEB" conffiles | grep -qx /etc/mediafleet/mediafleet.ini || mf_fail "mediafleet.ini is not a conffile"
 dpkg-deb -I "$DEB" postinst | grep -q 'systemd-sysusers mediafleet.conf' || mf_fail "postinst does not create the user"
 # files
