@@ -34,7 +34,7 @@ for i in 1 2 3; do "$BIN/mf-doc-mkfixture" text "$MIX/text-$i.pdf" $((2 + i)) >/
 
 # run_fleet SRC [mfctl up args...]: prints "wall cpu" of draining SRC through a fresh fleet.
 run_fleet() {
-    local src=$1 d=$W/fleet pid t0 t1 c0 c1 n=0 total sock
+    local src=$1 d=$W/fleet pid t0 t1 c0 c1 total sock
     shift
     rm -rf "$d" && mkdir -p "$d/inbox" "$d/outbox" "$d/state" "$d/stage"
     cp "$src"/* "$d/stage/"
@@ -52,13 +52,7 @@ run_fleet() {
     c0=$(cpu_tree "$pid")
     t0=$(now)
     mv "$d"/stage/* "$d/inbox/"
-    local end=$((SECONDS + 900))
-    while [ "$n" -lt "$total" ]; do
-        [ $SECONDS -lt $end ] || { echo "autoscale: $n of $total files in 900 s" >&2; exit 1; }
-        sleep 0.1
-        n=$(redis-cli -s "$sock" EVAL "$TERMINAL_LUA" 1 mf:paths 2>/dev/null || echo 0)
-    done
-    t1=$(now)
+    t1=$(wait_drained "$sock" "$total" 900) || exit 1
     c1=$(cpu_tree "$pid")
     grep -o 'msg="plan [^"]*" reason="[^"]*"' "$d/fleet.log" | tail -n 3 >"$W/plans.$$" || true
     kill -TERM "$pid"
@@ -86,7 +80,7 @@ done
 ms=$(median "${s_static[@]}") ma=$(median "${s_auto[@]}") mb=$(median "${s_bound[@]}")
 mw=$(median "${m_wall[@]}") mc=$(median "${m_cpu[@]}") mr=$(median "${m_ratio[@]}")
 cat >"$W/section" <<EOT
-Machine: $(machine). Command: \`${MF_BENCH_PRIORITY:+MF_BENCH_PRIORITY=1 }bench/autoscale.sh $SCANS $RUNS\` ($(date -u +%Y-%m-%d)), median of $RUNS runs, each on a fresh \`mfctl up\` with its embedded Redis, timed from the files' arrival to the last terminal record.
+Machine: $(machine). Command: \`${MF_BENCH_PRIORITY:+MF_BENCH_PRIORITY=1 }bench/autoscale.sh $SCANS $RUNS\` ($(date -u +%Y-%m-%d)), median of $RUNS runs, each on a fresh \`mfctl up\` with its embedded Redis, timed from the files' arrival to the last record's \`finished_at\`. The bench waits on one redis-cli connection that polls every 50 ms, so it takes next to nothing from the fleet's cores.
 
 | backlog | static \`image=2,video=1,doc=1\` | \`workers=auto\` | ratio | goal |
 |---|---|---|---|---|
