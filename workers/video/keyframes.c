@@ -30,11 +30,14 @@ typedef struct mf__kf {
     int n, nkf;
     int64_t last_pts;
     int by_time;      /* pictures picked by time (second pass), not keyframes */
+    double secs;      /* the stream's length (second pass), 0 when unknown */
     double skip_last; /* the keyframe the second pass last jumped to (-1: none) */
     json_t *meta;
-    char why[256]; /* the decoder's words for the last picture it refused */
-    int tw, th;    /* tile size */
-    int pw, ph;    /* poster size */
+    const mf_lane_job *job; /* progress of the second pass goes to it */
+    double share;           /* the job's progress when the second pass reaches the end */
+    char why[256];          /* the decoder's words for the last picture it refused */
+    int tw, th;             /* tile size */
+    int pw, ph;             /* poster size */
 } mf__kf;
 
 /* Seconds from the stream's start of a decoded picture, or -1 when it has no timestamp. */
@@ -233,6 +236,8 @@ static int mf__kf_by_time_frame(mf__kf *k, const AVFrame *frame, double secs, in
     if (take && rc == 0 && k->n > 0 && k->times[k->n - 1] < 0)
         k->times[k->n - 1] = secs;
     *cur = secs;
+    if (k->secs > 0)
+        mf_lane_progress(k->job, k->share * (secs < k->secs ? secs / k->secs : 1.0));
     if (rc == 0 && *j >= MF_VIDEO_KEYFRAMES)
         rc = 1;
     /* Between targets, jump to a later keyframe when the first pass knows one (a failed seek
@@ -260,6 +265,7 @@ static int mf__kf_by_time(mf__kf *k, double secs, mf_err *err)
         budget = now + (k->in->lim->deadline_ms - now) / 4;
     mf__kf_reset(k);
     k->by_time = 1;
+    k->secs = secs;
     for (int i = 0; i < MF_VIDEO_KEYFRAMES; i++)
         k->times[i] = secs * i / MF_VIDEO_KEYFRAMES; /* targets, then the times kept */
     avcodec_free_context(&k->dec);
@@ -371,12 +377,17 @@ static int mf__kf_sheet(mf__kf *k, const mf_lane_job *job, mf_result *out, mf_er
     return rc;
 }
 
-int mf_video_keyframes(mf_video_input *in, int vidx, const mf_lane_job *job, mf_result *out,
-                       mf_err *err)
+int mf_video_keyframes(mf_video_input *in, int vidx, const mf_lane_job *job, double share,
+                       mf_result *out, mf_err *err)
 {
     const AVCodecParameters *par = in->fmt->streams[vidx]->codecpar;
-    mf__kf k = {
-        .in = in, .vidx = vidx, .last_pts = AV_NOPTS_VALUE, .meta = out->meta, .skip_last = -1.0};
+    mf__kf k = {.in = in,
+                .vidx = vidx,
+                .last_pts = AV_NOPTS_VALUE,
+                .meta = out->meta,
+                .job = job,
+                .share = share,
+                .skip_last = -1.0};
     json_t *times = json_array();
     double secs = mf_video_stream_seconds(in, vidx);
     int64_t frames;

@@ -135,7 +135,8 @@ static int mf__video_outputs(mf_video_input *in, int vidx, const mf_lane_job *jo
     const mf__profile *prof = mf__profile_get(job->profile);
     mf_video_tc_opts tc;
     mf_video_subs *subs = NULL;
-    int rc = mf_video_keyframes(in, vidx, job, out, err);
+    int rc =
+        mf_video_keyframes(in, vidx, job, prof->transcode ? MF_VIDEO_PROGRESS_KF : 1.0, out, err);
 
     if (rc < 0 || !prof->transcode)
         goto out;

@@ -176,9 +176,11 @@ int mf_video_jpeg_write(const AVFrame *f, const char *outdir, const char *name, 
 
 /* ---- keyframes.c ---- */
 /* kf-NNNN.jpg (up to MF_VIDEO_KEYFRAMES, evenly spread), poster.jpg, contact-sheet.jpg for
- * video stream vidx. Adds the outputs and meta.keyframes (times in seconds). */
-int mf_video_keyframes(mf_video_input *in, int vidx, const mf_lane_job *job, mf_result *out,
-                       mf_err *err);
+ * video stream vidx. Adds the outputs and meta.keyframes (times in seconds). A stream with too
+ * few keyframes is decoded from the start: its position reports the job's progress, from 0 up
+ * to share (MF_VIDEO_PROGRESS_KF when a transcode follows, 1 when nothing does). */
+int mf_video_keyframes(mf_video_input *in, int vidx, const mf_lane_job *job, double share,
+                       mf_result *out, mf_err *err);
 
 /* ---- subtitles.c ---- */
 typedef struct mf_video_subs mf_video_subs;
