@@ -204,6 +204,11 @@ const char *mf_sniff_model(const char *mime, const void *head, size_t len, int64
         if (len >= 10 && memcmp(b, "ply", 3) == 0 && (b[3] == '\n' || b[3] == '\r') &&
             mf__has(b, len < 64 ? len : 64, "format binary_"))
             return "model/x-ply";
+        /* named .stl, a triangle count, but not the size it makes: a binary STL cut short (or
+         * padded), which the lane fails with what is wrong, where "unsupported" would say
+         * nothing of the kind */
+        if (len >= 84 && mf__le32(b + 80) > 0 && mf__ext_is(name, "stl"))
+            return "model/stl";
         return NULL;
     }
     /* text: JSON (libmagic calls JSON it cannot parse, too deep for it say, text/plain), XML

@@ -3,8 +3,8 @@
 # buffer URI ../../../etc/passwd, an OBJ mtllib ../../secret.mtl and a symlinked .mtl load
 # nothing from outside (no byte of the target in any output); a .bin that has not arrived yet
 # is a retryable failure, and the model is done once it is there. Hostile files (a PLY or OFF
-# declaring 4 billion elements, a GLB cut in half, a glTF node chain 20,000 deep) fail at the
-# first attempt with a reason and the worker lives. Only the importers of the lane's formats
+# declaring 4 billion elements, a GLB cut in half, STLs cut short, a glTF node chain 20,000
+# deep) fail at the first attempt with a reason and the worker lives. Only the importers of the lane's formats
 # read: glTF 1.0 (assimp has an importer for it, not enabled) fails naming the glTF 2.0
 # importer, a DirectX .x file named .obj never reaches the lane. Textures over the pixel limit
 # (from the PNG header), not PNG/JPEG or outside the folder are left out with a warning, and
@@ -32,6 +32,15 @@ head -c 64 /dev/urandom >>"$T/in/h/huge.ply"
 assimp export "$T/y.obj" "$T/box.glb" -fglb2 >/dev/null 2>&1 || mf_fail "assimp export glb2"
 head -c "$(($(stat -c %s "$T/box.glb") / 2))" "$T/box.glb" >"$T/in/h/cut.glb"
 printf 'OFF\n4000000000 4000000000 0\n0 0 0\n1 0 0\n0 1 0\n3 0 1 2\n' >"$T/in/h/bomb.off"
+# STLs cut short: assimp imported the facets of an ASCII one up to the cut as the whole model,
+# and said "Failed to determine STL storage representation for mf-upload.stl" of a binary one;
+# (and was unsupported: a binary STL is known by its size); the whole ASCII file with CRLF
+# and blank lines after endsolid is fine
+assimp export "$T/y.obj" "$T/box.stl" -fstl >/dev/null 2>&1 || mf_fail "assimp export stl"
+assimp export "$T/y.obj" "$T/boxb.stl" -fstlb >/dev/null 2>&1 || mf_fail "assimp export stlb"
+head -c "$(($(stat -c %s "$T/box.stl") * 2 / 3))" "$T/box.stl" >"$T/in/h/cut-ascii.stl"
+head -c 400 "$T/boxb.stl" >"$T/in/h/cut-bin.stl"
+{ sed 's/$/\r/' "$T/box.stl"; printf '\r\n  \r\n'; } >"$T/in/h/crlf.stl"
 # other formats assimp reads: glTF 1.0 (JSON + .bin, and binary), DirectX .x named .obj
 assimp export "$T/y.obj" "$T/in/v1/box.gltf" -fgltf >/dev/null 2>&1 || mf_fail "assimp export gltf"
 assimp export "$T/y.obj" "$T/in/v1/boxb.glb" -fglb >/dev/null 2>&1 || mf_fail "assimp export glb"
@@ -143,7 +152,9 @@ for spec in "h/huge.ply:PLY header declares 12000000001 values, more than the fi
     "h/cut.glb:GLB header says" "h/bomb.off:OFF header declares 4000000000 vertices" \
     "h/deep.gltf:glTF node hierarchy deeper than 256 levels" \
     "v1/box.gltf:(glTF2 Importer): GLTF: Unsupported glTF version: 1.0" \
-    "v1/boxb.glb:GLB version 1: only glTF 2.0 binaries are read"; do
+    "v1/boxb.glb:GLB version 1: only glTF 2.0 binaries are read" \
+    "h/cut-ascii.stl:ASCII STL ends without \"endsolid\"" \
+    "h/cut-bin.stl:binary STL header declares 12 triangles (684 bytes), the file has 400 bytes (cut short)"; do
     rel=${spec%%:*} want=${spec#*:}
     mf_expect_status "$rel" failed 120
     err=$(field "$(id_of "$rel")" error)
@@ -166,6 +177,8 @@ mf_assert_eq "$(field "$(id_of t/nan.obj)" meta | jq -c '[.nonfinite, .warnings]
     '[1,["1 faces with a non-finite vertex left out"]]' "meta of t/nan.obj"
 gltf_validate "$MF_OUTBOX/$(id_of t/nan.obj)/model.glb" "$MF_OUTBOX/$(id_of t/nan.obj)/lod-1.glb"
 mf_assert_eq "$(assimp_faces "$MF_OUTBOX/$(id_of t/nan.obj)/model.glb")" 12 "faces of t/nan.obj's GLB"
+mf_expect_status h/crlf.stl done 120
+mf_assert_eq "$(field "$(id_of h/crlf.stl)" meta | jq -r .triangles)" 12 "triangles of h/crlf.stl"
 mf_expect_status h/directx.obj unsupported 60
 kill -0 "$MF_PID_worker" || mf_fail "the worker died"
 mf_pass

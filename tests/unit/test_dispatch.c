@@ -524,9 +524,14 @@ static void test_sniff_model(void **state)
     assert_string_equal(
         mf_sniff_model("application/octet-stream", stl, sizeof(stl), sizeof(stl), "x.stl"),
         "model/stl");
-    /* one byte more than the count says: not a binary STL, libmagic's answer stays */
+    /* not the size the count says: a binary STL cut short (or padded) when it is named so,
+     * for the lane to fail with the reason; otherwise libmagic's answer stays */
+    assert_string_equal(
+        mf_sniff_model("application/octet-stream", stl, sizeof(stl), sizeof(stl) + 1, "x.stl"),
+        "model/stl");
     assert_null(
-        mf_sniff_model("application/octet-stream", stl, sizeof(stl), sizeof(stl) + 1, "x.stl"));
+        mf_sniff_model("application/octet-stream", stl, sizeof(stl), sizeof(stl) + 1, "x.bin"));
+    assert_null(mf_sniff_model("application/octet-stream", stl, sizeof(stl), 2000, NULL));
     /* 3DS: libmagic's image/x-3ds becomes a model; a 3DS-looking head whose chunk length is
      * not the file size stays image/x-3ds, which no lane (the image lane least) takes */
     assert_string_equal(mf_sniff_model("image/x-3ds", tds, sizeof(tds), sizeof(tds), "a.3ds"),

@@ -3,7 +3,8 @@
  * file's) is corrupt or a bomb, and assimp would allocate for the declared counts first
  * (std::bad_alloc at best). Declared triangles over MF_MODEL_MAX_TRIANGLES fail as over a
  * limit. Formats without counts in a header (OBJ, ASCII STL, FBX, COLLADA, 3DS, 3MF, glTF
- * JSON) are held by the executor's memory cap and wall clock. */
+ * JSON) are held by the executor's memory cap and wall clock. An STL cut short fails here:
+ * assimp would import the triangles before the cut (ASCII) or name neither cause (binary). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +105,81 @@ static int mf__off(const char *h, int64_t size, mf_err *err)
 static uint32_t mf__le32(const unsigned char *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Bytes at the end of an ASCII STL searched for its last line. */
+#define MF__STL_TAIL 1024
+
+/* An ASCII STL as assimp takes one: "solid" after leading blanks, and (our addition, so a
+ * binary STL whose 80-byte header starts with "solid" is not mistaken for text) no byte
+ * outside 7-bit text in the head. */
+static int mf__stl_ascii(const unsigned char *u, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len && (u[i] == ' ' || u[i] == '\t' || u[i] == '\r' || u[i] == '\n'))
+        i++;
+    if (len - i < 5 || memcmp(u + i, "solid", 5) != 0)
+        return 0;
+    for (i = 0; i < len && i < 500; i++)
+        if (u[i] == 0 || u[i] > 127)
+            return 0;
+    return 1;
+}
+
+/* STL, told apart as assimp does: binary when the file is exactly 84 + 50 bytes per triangle
+ * its header declares, else ASCII. A binary STL of another size is cut short (or padded), and
+ * assimp's answer names neither. An ASCII STL ends with "endsolid": one cut short ends
+ * mid-facet, and assimp imports the triangles before the cut as if they were the model. */
+static int mf__stl(int fd, const unsigned char *u, size_t len, int64_t size, mf_err *err)
+{
+    unsigned char tail[MF__STL_TAIL + 1];
+    uint64_t n = len >= 84 ? mf__le32(u + 80) : 0;
+    size_t t;
+    ssize_t got;
+
+    if (len >= 84 && (uint64_t)size == 84 + 50 * n)
+        return n > MF_MODEL_MAX_TRIANGLES
+                   ? mf_err_set(err, MF_ELIMIT,
+                                "STL header declares %llu triangles, over the limit of %d",
+                                (unsigned long long)n, MF_MODEL_MAX_TRIANGLES)
+                   : 0;
+    if (!mf__stl_ascii(u, len)) {
+        if (len < 84)
+            return mf_err_set(err, MF_ECORRUPT,
+                              "STL of %lld bytes: not text, and shorter than a binary STL's "
+                              "84-byte header",
+                              (long long)size);
+        if (n > MF_MODEL_MAX_TRIANGLES)
+            return mf_err_set(err, MF_ELIMIT,
+                              "STL header declares %llu triangles, over the limit of %d",
+                              (unsigned long long)n, MF_MODEL_MAX_TRIANGLES);
+        return mf_err_set(err, MF_ECORRUPT,
+                          "binary STL header declares %llu triangles (%llu bytes), the file has "
+                          "%lld bytes (%s)",
+                          (unsigned long long)n, (unsigned long long)(84 + 50 * n), (long long)size,
+                          (uint64_t)size < 84 + 50 * n ? "cut short" : "bytes after the triangles");
+    }
+    t = size < MF__STL_TAIL ? (size_t)size : MF__STL_TAIL;
+    do {
+        got = pread(fd, tail, t, (off_t)(size - (int64_t)t));
+    } while (got < 0 && errno == EINTR);
+    if (got != (ssize_t)t)
+        return mf_err_sys(err, got < 0 ? -errno : -EIO, "read() of the STL's last bytes");
+    /* trailing blanks, NULs and a DOS end-of-file mark are no content */
+    while (t > 0 && strchr(" \t\r\n\x1a", tail[t - 1]) != NULL)
+        t--;
+    tail[t] = '\0';
+    while (t > 0 && tail[t - 1] != '\n' && tail[t - 1] != '\r')
+        t--;
+    while (tail[t] == ' ' || tail[t] == '\t')
+        t++;
+    if (strncmp((const char *)tail + t, "endsolid", 8) != 0)
+        return mf_err_set(err, MF_ECORRUPT,
+                          "ASCII STL ends without \"endsolid\", on \"%.40s\": the file is cut "
+                          "short",
+                          (const char *)tail + t);
+    return 0;
 }
 
 /* glTF: the node graph's depth, iteratively (a chain 20,000 deep overflows the stack of
@@ -218,10 +294,8 @@ int mf_model_check_header(int fd, const mf_model_format *f, mf_err *err)
         rc =
             mf_err_set(err, MF_ECORRUPT, "GLB header says %u bytes, the file has %lld (truncated?)",
                        mf__le32(u + 8), (long long)st.st_size);
-    else if (strcmp(f->ext, "stl") == 0 && len >= 84 && strncmp(h, "solid", 5) != 0 &&
-             mf__le32(u + 80) > MF_MODEL_MAX_TRIANGLES)
-        rc = mf_err_set(err, MF_ELIMIT, "STL header declares %u triangles, over the limit of %d",
-                        mf__le32(u + 80), MF_MODEL_MAX_TRIANGLES);
+    else if (strcmp(f->ext, "stl") == 0)
+        rc = mf__stl(fd, u, len, st.st_size, err);
 out:
     free(h);
     return rc;

@@ -51,6 +51,20 @@ static void mf__model_shutdown(void)
 
 /* Imports the upload through the jail; a reference not there yet is retryable (a folder
  * copied in any order), one outside the folder is reported. */
+/* assimp names the file it was given, the jail's name for the upload (mf-upload.<ext>): the
+ * upload's own name in its place, so the error names a file the user knows. */
+static void mf__unjail(char *why, size_t size, const char *jail, const char *path)
+{
+    const char *base = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
+    char *at = strstr(why, jail);
+    char rest[400];
+
+    if (at == NULL || jail[0] == '\0')
+        return;
+    snprintf(rest, sizeof(rest), "%s", at + strlen(jail));
+    snprintf(at, size - (size_t)(at - why), "%s%s", base, rest);
+}
+
 static int mf__import(const mf_lane_job *job, const mf_model_format *f, mf_model_io *mio,
                       const struct aiScene **out, mf_err *err)
 {
@@ -81,6 +95,7 @@ static int mf__import(const mf_lane_job *job, const mf_model_format *f, mf_model
         goto out;
     }
     if (s == NULL) {
+        mf__unjail(why, sizeof(why), mio->main_name, job->path);
         rc = mf_err_set(err, MF_ECORRUPT, "Importer::ReadFile() failed (%s): %s%s%s", f->importer,
                         why, mio->refused[0] ? "; refused " : "", mio->refused);
         goto out;
