@@ -2,7 +2,8 @@
 # flipped inside its streams (page contents, fonts, the scanned image: deterministic seeds
 # 1..30), 5 truncations, and a PDF whose page tree loops back on itself, each end with a record
 # whose status is done or failed (exit status 0 or 1, within `timeout 30`); a failed one says
-# first what failed (the PDF, or which page), with no internal path or fd in its error.
+# first what failed (the PDF, or which page), with no internal path or fd in its error, and a
+# truncation that fails says the file is cut short.
 source "$(dirname "$0")/lib.sh"
 trap mf_cleanup EXIT
 for b in mf-worker-doc mf-doc-mkfixture; do
@@ -81,7 +82,12 @@ mf_log "mutated PDFs: $done done, $failed failed"
 size=$(stat -c %s "$T/good.pdf")
 for pct in 10 30 50 70 90; do
     head -c $((size * pct / 100)) "$T/good.pdf" >"$T/cut-$pct.pdf"
-    run_one "$T/cut-$pct.pdf" >/dev/null
+    # one that fails says the file is cut short, not only poppler's "damaged"
+    if [ "$(run_one "$T/cut-$pct.pdf")" = failed ]; then
+        err=$(jq -r .error "$T/cut-$pct.json")
+        grep -qF "does not end with %%EOF: the file is cut short" <<<"$err" ||
+            mf_fail "cut-$pct.pdf: error '$err' does not say it is cut short"
+    fi
 done
 
 # mk_cyclic OUT: a 2-page PDF whose /Pages node lists itself as a kid (a loop in the page

@@ -253,6 +253,37 @@ int mf_pdfdoc_check_crypt(int fd, int poppler_decrypts, mf_err *err)
     return 0;
 }
 
+/* Why a PDF poppler calls damaged may be so, from its first and last bytes: "" when both look
+ * like a PDF's. A PDF starts with %PDF- (within its first KB) and ends with %%EOF (within its
+ * last KB, after which some writers leave a few bytes). */
+static const char *mf__damaged_why(const char *file, int fd, int64_t size)
+{
+    char b[1025];
+    int own = fd < 0;
+    const char *why = "";
+    ssize_t n;
+    size_t t;
+
+    if (own)
+        fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return why;
+    n = pread(fd, b, sizeof(b) - 1, 0);
+    if (n > 0) {
+        b[n] = '\0';
+        if (memmem(b, (size_t)n, "%PDF-", 5) == NULL)
+            why = "; it does not start with %PDF-: not a PDF, or only named like one";
+    }
+    t = size < (int64_t)sizeof(b) - 1 ? (size_t)size : sizeof(b) - 1;
+    n = why[0] == '\0' ? pread(fd, b, t, (off_t)(size - (int64_t)t)) : -1;
+    if (n > 0 && memmem(b, (size_t)n, "%%EOF", 5) == NULL)
+        why = "; it does not end with %%EOF: the file is cut short (an upload that did not "
+              "finish?)";
+    if (own)
+        close(fd);
+    return why;
+}
+
 int mf_pdfdoc_open(const char *path, int fd, PopplerDocument **out, mf_err *err)
 {
     char fdpath[64];
@@ -288,8 +319,9 @@ int mf_pdfdoc_open(const char *path, int fd, PopplerDocument **out, mf_err *err)
     else if (gerr != NULL && gerr->domain == G_FILE_ERROR)
         rc = mf_err_set(err, -EIO, "PDF cannot be read: %s", gerr->message);
     else
-        rc = mf_err_set(err, MF_ECORRUPT, "PDF cannot be opened: %s",
-                        gerr != NULL ? gerr->message : "unknown poppler error");
+        rc = mf_err_set(err, MF_ECORRUPT, "PDF cannot be opened: %s%s",
+                        gerr != NULL ? gerr->message : "unknown poppler error",
+                        mf__damaged_why(file, fd, st.st_size));
 out:
     if (gerr != NULL)
         g_error_free(gerr);
