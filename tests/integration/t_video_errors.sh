@@ -3,7 +3,8 @@
 # (truncations and bit flips of small real files in every container the lane reads) goes
 # through the one-shot worker. Every file must end done or failed without a crash or a hang,
 # and every failed error must start with what failed in the user's terms (not a library call),
-# and never show an internal path, a descriptor number or "patches welcome".
+# and never show an internal path, a descriptor number or "patches welcome". A file cut short
+# says so.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/video_lib.sh"
 cd "$T"
@@ -67,4 +68,15 @@ done
 mf_log "$n hostile files: $done_n done, $failed_n failed; their errors:"
 sort -t"	" -k2 errors.txt >&2
 [ "$failed_n" -ge 10 ] || mf_fail "only $failed_n of $n hostile files failed: the corpus is not hostile"
+# a file cut short says so, whatever its container: Matroska, WebM and FLV declare a length
+# their packets no longer reach (a transcode of what is left used to end `done`), an MP4 has
+# lost its index, an AVI its frames
+for b in mpeg4-cut2.mkv vp8-cut2.webm flv1-cut2.flv h264-cut1.mp4 mpeg4-cut2.avi; do
+    e=$(jq -r .error "out-$b.json")
+    grep -q "cut short" <<<"$e" || mf_fail "$b: error '$e' does not say the file is cut short"
+done
+# and a whole file whose sound outlasts its pictures is not
+ff -f lavfi -i $v -f lavfi -i sine=d=3 -c:v libx264 -c:a aac src/longsound.mkv
+"$W" process src/longsound.mkv --out out/longsound >out-longsound.json 2>>"$T/logs/worker.log" ||
+    mf_fail "longsound.mkv: $(jq -r .error out-longsound.json)"
 mf_pass

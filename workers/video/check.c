@@ -46,6 +46,24 @@ static const char *mf__check_cause(const mf_video_tc_seen *seen)
     return buf;
 }
 
+int mf_video_check_whole(const mf_video_input *in, const mf_video_tc_seen *seen, mf_err *err)
+{
+    const AVFormatContext *fmt = in->fmt;
+    double decl, tol;
+
+    if (fmt->duration == AV_NOPTS_VALUE || fmt->duration <= 0 || seen->end_s < 0 ||
+        fmt->duration_estimation_method != AVFMT_DURATION_FROM_STREAM)
+        return 0;
+    decl = (double)fmt->duration / AV_TIME_BASE;
+    tol = decl * MF__CHECK_REL > MF__CHECK_ABS_S ? decl * MF__CHECK_REL : MF__CHECK_ABS_S;
+    if (decl - seen->end_s <= tol)
+        return 0;
+    return mf_err_set(err, MF_ECORRUPT,
+                      "the file is cut short: its container says it lasts %.2f s, its streams "
+                      "end at %.2f s (an upload or a recording that did not finish?)",
+                      decl, seen->end_s);
+}
+
 int mf_video_check_nothing(const mf_video_input *in, const mf_video_tc_seen *seen, mf_err *err)
 {
     char what[96];
@@ -95,6 +113,13 @@ static int mf__check_video(const AVFormatContext *o, const AVStream *vst, const 
         rc = mf_err_set(err, MF_ECORRUPT,
                         "the output has %lld frames, %lld were decoded from the input's %s",
                         (long long)frames, (long long)seen->frames, what);
+    else if (seen->bad_packets == 0 && exp_frames >= 4 && (double)seen->frames < exp_frames / 2)
+        /* the decoder ran out, not the encoder: the input has fewer pictures than it says */
+        rc = mf_err_set(err, MF_ECORRUPT,
+                        "the file is cut short: the input's %s ends after %lld of the %.0f "
+                        "frames its container counts (an upload or a recording that did not "
+                        "finish?)",
+                        what, (long long)seen->frames, exp_frames);
     else if (seen->bad_packets == 0 && exp_frames >= 4 && (double)frames < exp_frames / 2)
         rc = mf_err_set(err, MF_ECORRUPT,
                         "the output has %lld frames where the input's %s has %.0f: %s",

@@ -258,8 +258,16 @@ typedef struct mf_video_tc_seen {
     int64_t frames;      /* pictures sent to the encoder */
     int64_t bad_packets; /* video packets skipped as damaged */
     double in_s;         /* the input video stream's length in seconds (-1: unknown) */
+    double end_s;        /* where the last packet of any stream ends, from the file's start */
     char why[256];       /* the decoder's words for the last damaged packet */
 } mf_video_tc_seen;
+/* A file cut short demuxes and decodes up to the cut, and a transcode of what is there passes
+ * every check against what was read. Where the container declares its length (Matroska, WebM,
+ * FLV, AVI, MP4: not a length guessed from the bitrate or read off the file's last packets),
+ * the packets read (seen->end_s) must reach it within 0.25 s or 5 %. Returns 0, or
+ * MF_ECORRUPT: "the file is cut short: its container says 3.01 s, its streams end at
+ * 1.40 s...". */
+int mf_video_check_whole(const mf_video_input *in, const mf_video_tc_seen *seen, mf_err *err);
 /* Re-opens the transcode's written MP4 (path) and checks it as a user would: a video stream
  * with pictures when the input had one, an audio stream when one was transcoded, a length within
  * 0.25 s or 5 % of the input's and a plausible frame count. Returns 0, or MF_ECORRUPT with err

@@ -244,6 +244,12 @@ static int mf__open_demuxer(mf_video_input *in, const char *url, const AVInputFo
     if (rc < 0) {
         rc = mf_video_averr(err, rc, MF_ECORRUPT, "avformat_open_input()");
         mf_video_err_prefix(err, "the %s container's header: ", mf__fmt_name(ifmt));
+        /* An MP4 or MOV written front to back gets its index (moov) last: a recording or an
+         * upload that stopped early has none, and libavformat says only that it is missing. */
+        if (strstr(err->msg, "moov atom not found") != NULL &&
+            strlen(err->msg) + 80 < sizeof(err->msg))
+            strcat(err->msg, ": the file is cut short (an upload or a recording that did not "
+                             "finish?)");
         goto out;
     }
     rc = mf__check_limits(in, err);
