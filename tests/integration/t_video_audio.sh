@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Video lane, one-shot, profile "audio": audio-only files (mp3, wav) and a video file get
 # audio.m4a, AAC in MP4 with the index first, at most stereo, as long as the input; the default
-# profile probes an audio file and writes nothing else.
+# profile probes an audio file and writes nothing else. A sound file cut short fails saying so.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/video_lib.sh"
 
@@ -46,6 +46,14 @@ m4a_ok clip.mp4 clip 1
 [ ! -e clip/video-720p.mp4 ] || mf_fail "profile audio transcoded the video"
 
 mf_log "default profile: an audio file is probed, nothing written"
+mf_log "profile audio: a FLAC cut in half says so (its header counts 4 s), a video whose sound stops early does not"
+ff -f lavfi -i sine=d=4 tone.flac
+run tone.flac flac --profile audio
+head -c "$(($(stat -c %s tone.flac) / 2))" tone.flac >cut.flac
+fails cut.flac cut "^audio.m4a: the file is cut short: its container says it lasts 4.00 s" --profile audio
+ff -f lavfi -i testsrc2=size=160x120:d=4 -f lavfi -i sine=d=2 -c:v libx264 -c:a aac shortsound.mkv
+run shortsound.mkv shortsound --profile audio
+
 run tone.mp3 def
 [ ! -e def/audio.m4a ] || mf_fail "default profile wrote audio.m4a"
 mf_assert_eq "$(jq -c .outputs def.json)" "[]" "default outputs"

@@ -46,6 +46,23 @@ static const char *mf__check_cause(const mf_video_tc_seen *seen)
     return buf;
 }
 
+void mf_video_note_end(const mf_video_input *in, const AVPacket *pkt, double *end_s)
+{
+    const AVFormatContext *fmt = in->fmt;
+    int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
+    double end;
+
+    if (ts == AV_NOPTS_VALUE || pkt->stream_index < 0 ||
+        (unsigned)pkt->stream_index >= fmt->nb_streams)
+        return;
+    end = (double)(ts + (pkt->duration > 0 ? pkt->duration : 0)) *
+          av_q2d(fmt->streams[pkt->stream_index]->time_base);
+    if (fmt->start_time != AV_NOPTS_VALUE)
+        end -= (double)fmt->start_time / AV_TIME_BASE;
+    if (end > *end_s)
+        *end_s = end;
+}
+
 int mf_video_check_whole(const mf_video_input *in, const mf_video_tc_seen *seen, mf_err *err)
 {
     const AVFormatContext *fmt = in->fmt;

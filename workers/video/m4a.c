@@ -7,9 +7,10 @@
 
 #include "video.h"
 
-/* Reads the whole file from its start, feeding the audio stream's packets to a. */
+/* Reads the whole file from its start, feeding the audio stream's packets to a; end_s: where
+ * they end (mf_video_note_end). */
 static int mf__m4a_read(mf_video_input *in, int aidx, mf_video_audio *a, AVFormatContext *ofmt,
-                        mf_err *err)
+                        double *end_s, mf_err *err)
 {
     AVPacket *pkt = av_packet_alloc();
     int rc = 0;
@@ -29,8 +30,10 @@ static int mf__m4a_read(mf_video_input *in, int aidx, mf_video_audio *a, AVForma
             rc = mf_video_averr(err, rc, MF_ECORRUPT, "av_read_frame()");
             break;
         }
-        if (pkt->stream_index == aidx)
+        if (pkt->stream_index == aidx) {
+            mf_video_note_end(in, pkt, end_s);
             rc = mf_video_audio_packet(a, pkt, ofmt, err);
+        }
         av_packet_unref(pkt);
     }
     av_packet_free(&pkt);
@@ -40,7 +43,7 @@ static int mf__m4a_read(mf_video_input *in, int aidx, mf_video_audio *a, AVForma
 /* The pass with every other stream discarded (the demuxer drops their packets unparsed), the
  * streams' own settings put back afterwards for whatever reads the file next. */
 static int mf__m4a_pass(mf_video_input *in, int aidx, mf_video_audio *a, AVFormatContext *ofmt,
-                        mf_err *err)
+                        double *end_s, mf_err *err)
 {
     enum AVDiscard keep[MF_VIDEO_MAX_STREAMS];
     unsigned n =
@@ -51,16 +54,32 @@ static int mf__m4a_pass(mf_video_input *in, int aidx, mf_video_audio *a, AVForma
         keep[i] = in->fmt->streams[i]->discard;
         in->fmt->streams[i]->discard = (int)i == aidx ? AVDISCARD_DEFAULT : AVDISCARD_ALL;
     }
-    rc = mf__m4a_read(in, aidx, a, ofmt, err);
+    rc = mf__m4a_read(in, aidx, a, ofmt, end_s, err);
     for (unsigned i = 0; i < n; i++)
         in->fmt->streams[i]->discard = keep[i];
     return rc;
+}
+
+/* Whether the audio stream aidx is all the file holds (cover art aside): then the container's
+ * length is the sound's, and a file cut short shows as sound that stops early. */
+static int mf__m4a_sound_only(const mf_video_input *in, int aidx)
+{
+    for (unsigned i = 0; i < in->fmt->nb_streams; i++) {
+        const AVStream *st = in->fmt->streams[i];
+
+        if ((int)i != aidx && !(st->disposition & AV_DISPOSITION_ATTACHED_PIC) &&
+            (st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO ||
+             st->codecpar->codec_type == AVMEDIA_TYPE_AUDIO))
+            return 0;
+    }
+    return 1;
 }
 
 int mf_video_m4a(mf_video_input *in, int bitrate, const mf_lane_job *job, mf_result *out,
                  mf_err *err)
 {
     int aidx = av_find_best_stream(in->fmt, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0);
+    mf_video_tc_seen seen = {.end_s = -1.0};
     mf_video_audio *a = NULL;
     mf_video_mux mux = {0};
     const AVCodecParameters *par;
@@ -76,7 +95,9 @@ int mf_video_m4a(mf_video_input *in, int bitrate, const mf_lane_job *job, mf_res
     if (rc == 0)
         rc = mf_video_mux_start(&mux, err);
     if (rc == 0)
-        rc = mf__m4a_pass(in, aidx, a, mux.ofmt, err);
+        rc = mf__m4a_pass(in, aidx, a, mux.ofmt, &seen.end_s, err);
+    if (rc == 0 && mf__m4a_sound_only(in, aidx))
+        rc = mf_video_check_whole(in, &seen, err);
     if (rc == 0)
         rc = mf_video_audio_check(a, in, out->meta, err);
     if (rc == 0)

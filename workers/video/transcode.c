@@ -276,25 +276,6 @@ static void mf__tc_span(mf__tc *t, const AVPacket *pkt)
         t->pkt_end = ts + (pkt->duration > 0 ? pkt->duration : 0);
 }
 
-/* Where the packets of every stream read so far end, in seconds from the file's start (as
- * the container's length counts): how far the file goes, whichever stream lasts longest. */
-static void mf__tc_end(mf__tc *t, const AVPacket *pkt)
-{
-    const AVFormatContext *fmt = t->in->fmt;
-    int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
-    double end;
-
-    if (ts == AV_NOPTS_VALUE || pkt->stream_index < 0 ||
-        (unsigned)pkt->stream_index >= fmt->nb_streams)
-        return;
-    end = (double)(ts + (pkt->duration > 0 ? pkt->duration : 0)) *
-          av_q2d(fmt->streams[pkt->stream_index]->time_base);
-    if (fmt->start_time != AV_NOPTS_VALUE)
-        end -= (double)fmt->start_time / AV_TIME_BASE;
-    if (end > t->seen.end_s)
-        t->seen.end_s = end;
-}
-
 /* A video packet, or NULL to flush decoder and encoder. Damaged packets are skipped, whatever
  * the decoder calls them, and counted; only running out of memory stops here. A stream that
  * gives no picture at all is failed by the output check. */
@@ -364,7 +345,7 @@ static int mf__tc_loop(mf__tc *t, mf_video_subs *subs, mf_err *err)
             rc = mf_video_averr(err, rc, MF_ECORRUPT, "av_read_frame()");
             break;
         }
-        mf__tc_end(t, pkt);
+        mf_video_note_end(t->in, pkt, &t->seen.end_s);
         if (pkt->stream_index == t->vidx) {
             mf__tc_span(t, pkt);
             rc = mf__tc_video(t, pkt, err);

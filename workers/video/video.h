@@ -268,6 +268,9 @@ typedef struct mf_video_tc_seen {
  * MF_ECORRUPT: "the file is cut short: its container says 3.01 s, its streams end at
  * 1.40 s...". */
 int mf_video_check_whole(const mf_video_input *in, const mf_video_tc_seen *seen, mf_err *err);
+/* Moves *end_s (seconds from the file's start, as the container's length counts) to where pkt
+ * ends, when that is later: how far the file goes, whichever stream lasts longest. */
+void mf_video_note_end(const mf_video_input *in, const struct AVPacket *pkt, double *end_s);
 /* Re-opens the transcode's written MP4 (path) and checks it as a user would: a video stream
  * with pictures when the input had one, an audio stream when one was transcoded, a length within
  * 0.25 s or 5 % of the input's and a plausible frame count. Returns 0, or MF_ECORRUPT with err
