@@ -3,8 +3,8 @@
 # buffer URI ../../../etc/passwd, an OBJ mtllib ../../secret.mtl and a symlinked .mtl load
 # nothing from outside (no byte of the target in any output); a .bin that has not arrived yet
 # is a retryable failure, and the model is done once it is there. Hostile files (a PLY or OFF
-# declaring 4 billion elements, a GLB cut in half, STLs cut short, a glTF node chain 20,000
-# deep) fail at the first attempt with a reason and the worker lives. Only the importers of the lane's formats
+# declaring 4 billion elements, a GLB cut in half, STLs, ASCII PLYs and a 3MF cut short, a
+# glTF node chain 20,000 deep) fail at the first attempt with a reason and the worker lives. Only the importers of the lane's formats
 # read: glTF 1.0 (assimp has an importer for it, not enabled) fails naming the glTF 2.0
 # importer, a DirectX .x file named .obj never reaches the lane. Textures over the pixel limit
 # (from the PNG header), not PNG/JPEG or outside the folder are left out with a warning, and
@@ -41,6 +41,14 @@ assimp export "$T/y.obj" "$T/boxb.stl" -fstlb >/dev/null 2>&1 || mf_fail "assimp
 head -c "$(($(stat -c %s "$T/box.stl") * 2 / 3))" "$T/box.stl" >"$T/in/h/cut-ascii.stl"
 head -c 400 "$T/boxb.stl" >"$T/in/h/cut-bin.stl"
 { sed 's/$/\r/' "$T/box.stl"; printf '\r\n  \r\n'; } >"$T/in/h/crlf.stl"
+# ASCII PLYs cut short: at 90 % assimp aborted the executor (an assertion in its
+# triangulation); cut within the last line it made the last face of a vertex the cut made up
+assimp export "$T/y.obj" "$T/box.ply" -fply >/dev/null 2>&1 || mf_fail "assimp export ply"
+head -c "$(($(stat -c %s "$T/box.ply") * 9 / 10))" "$T/box.ply" >"$T/in/h/cut.ply"
+head -c "$(($(stat -c %s "$T/box.ply") - 2))" "$T/box.ply" >"$T/in/h/cutline.ply"
+# a 3MF (a zip) cut short: assimp said "Failed to open file mf-upload.3mf."
+assimp export "$T/y.obj" "$T/box.3mf" -f3mf >/dev/null 2>&1 || mf_fail "assimp export 3mf"
+head -c "$(($(stat -c %s "$T/box.3mf") * 3 / 4))" "$T/box.3mf" >"$T/in/h/cut.3mf"
 # other formats assimp reads: glTF 1.0 (JSON + .bin, and binary), DirectX .x named .obj
 assimp export "$T/y.obj" "$T/in/v1/box.gltf" -fgltf >/dev/null 2>&1 || mf_fail "assimp export gltf"
 assimp export "$T/y.obj" "$T/in/v1/boxb.glb" -fglb >/dev/null 2>&1 || mf_fail "assimp export glb"
@@ -154,7 +162,9 @@ for spec in "h/huge.ply:PLY header declares 12000000001 values, more than the fi
     "v1/box.gltf:(glTF2 Importer): GLTF: Unsupported glTF version: 1.0" \
     "v1/boxb.glb:GLB version 1: only glTF 2.0 binaries are read" \
     "h/cut-ascii.stl:ASCII STL ends without \"endsolid\"" \
-    "h/cut-bin.stl:binary STL header declares 12 triangles (684 bytes), the file has 400 bytes (cut short)"; do
+    "h/cut-bin.stl:binary STL header declares 12 triangles (684 bytes), the file has 400 bytes (cut short)" \
+    "h/cut.ply:a line each, the file has" "h/cutline.ply:ASCII PLY's last line does not end" \
+    "h/cut.3mf:3MF package (a zip) has no central directory at its end"; do
     rel=${spec%%:*} want=${spec#*:}
     mf_expect_status "$rel" failed 120
     err=$(field "$(id_of "$rel")" error)

@@ -31,12 +31,42 @@ static int mf__head(int fd, char *buf, size_t cap, size_t *len)
     return 0;
 }
 
+/* Lines with something on them in the file from byte off on, up to at most want. */
+static double mf__lines_from(int fd, int64_t off, double want)
+{
+    char buf[65536];
+    double lines = 0;
+    int filled = 0; /* the current line has something on it */
+    ssize_t n;
+
+    while (lines < want) {
+        do {
+            n = pread(fd, buf, sizeof(buf), (off_t)off);
+        } while (n < 0 && errno == EINTR);
+        if (n <= 0)
+            break;
+        off += n;
+        for (ssize_t i = 0; i < n; i++) {
+            if (buf[i] == '\n') {
+                lines += filled;
+                filled = 0;
+            } else if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\r') {
+                filled = 1;
+            }
+        }
+    }
+    return lines + filled;
+}
+
 /* PLY: every element's count x its properties, at least one byte each in binary and two in
- * ASCII ("0 "), must fit in the bytes after end_header. */
-static int mf__ply(const char *h, size_t len, int64_t size, mf_err *err)
+ * ASCII ("0 "), must fit in the bytes after end_header. An ASCII PLY has a line per element:
+ * one cut short has fewer, and assimp then makes triangles of whatever it finds (7410 of a
+ * 494-face model) or aborts the process (an assertion in its triangulation). */
+static int mf__ply(int fd, const char *h, size_t len, int64_t size, mf_err *err)
 {
     const char *end = strstr(h, "end_header");
-    double need = 0, count = 0, faces = 0;
+    double need = 0, count = 0, faces = 0, elems = 0, lines;
+    char last[1];
     int ascii = strstr(h, "format ascii") != NULL, props = 0, is_face = 0;
     const char *p = h;
 
@@ -52,6 +82,7 @@ static int mf__ply(const char *h, size_t len, int64_t size, mf_err *err)
             need += count * (props > 0 ? props : 1) * (ascii ? 2 : 1);
             faces += is_face ? count : 0;
             count = (double)c;
+            elems += count;
             props = 0;
             is_face = strcmp(name, "face") == 0;
         } else if (strncmp(p, "property ", 9) == 0) {
@@ -71,6 +102,19 @@ static int mf__ply(const char *h, size_t len, int64_t size, mf_err *err)
     if (faces > MF_MODEL_MAX_TRIANGLES)
         return mf_err_set(err, MF_ELIMIT, "PLY header declares %.0f faces, over the limit of %d",
                           faces, MF_MODEL_MAX_TRIANGLES);
+    p = strchr(end, '\n');
+    if (!ascii || p == NULL)
+        return 0;
+    lines = mf__lines_from(fd, (int64_t)(p + 1 - h), elems);
+    if (lines < elems)
+        return mf_err_set(err, MF_ECORRUPT,
+                          "ASCII PLY header declares %.0f elements, a line each, the file has "
+                          "%.0f lines after its header: it is cut short",
+                          elems, lines);
+    /* cut within its last line, the last face would point at a vertex the cut made up */
+    if (pread(fd, last, 1, (off_t)(size - 1)) == 1 && strchr(" \t\r\n", last[0]) == NULL)
+        return mf_err_set(err, MF_ECORRUPT,
+                          "ASCII PLY's last line does not end: the file is cut short");
     return 0;
 }
 
@@ -182,6 +226,30 @@ static int mf__stl(int fd, const unsigned char *u, size_t len, int64_t size, mf_
     return 0;
 }
 
+/* A zip (3MF, ZAE) ends with its central directory: the end record (PK 5 6) within the last
+ * 22 bytes + a comment of at most 64 KB. Without it the package is cut short, and assimp says
+ * only "Failed to open file". */
+static int mf__zip_end(int fd, int64_t size, const char *what, mf_err *err)
+{
+    size_t t = size < 65557 ? (size_t)size : 65557;
+    unsigned char *b = mf_xmalloc(t > 0 ? t : 1);
+    ssize_t got;
+    int found = 0;
+
+    do {
+        got = pread(fd, b, t, (off_t)(size - (int64_t)t));
+    } while (got < 0 && errno == EINTR);
+    for (ssize_t i = got - 22; i >= 0 && !found; i--)
+        found = b[i] == 'P' && b[i + 1] == 'K' && b[i + 2] == 5 && b[i + 3] == 6;
+    free(b);
+    if (got != (ssize_t)t || found)
+        return 0;
+    return mf_err_set(err, MF_ECORRUPT,
+                      "%s package (a zip) has no central directory at its end: the file is cut "
+                      "short",
+                      what);
+}
+
 /* glTF: the node graph's depth, iteratively (a chain 20,000 deep overflows the stack of
  * recursive walkers, assimp's importer among them). A node reached twice counts once; a
  * cycle is corrupt. */
@@ -281,7 +349,7 @@ int mf_model_check_header(int fd, const mf_model_format *f, mf_err *err)
         goto out;
     }
     if (strcmp(f->ext, "ply") == 0)
-        rc = mf__ply(h, len, st.st_size, err);
+        rc = mf__ply(fd, h, len, st.st_size, err);
     else if (strcmp(f->ext, "off") == 0)
         rc = mf__off(h, st.st_size, err);
     else if (strcmp(f->ext, "gltf") == 0)
@@ -296,6 +364,8 @@ int mf_model_check_header(int fd, const mf_model_format *f, mf_err *err)
                        mf__le32(u + 8), (long long)st.st_size);
     else if (strcmp(f->ext, "stl") == 0)
         rc = mf__stl(fd, u, len, st.st_size, err);
+    else if (strcmp(f->ext, "3mf") == 0 || strcmp(f->ext, "zae") == 0)
+        rc = mf__zip_end(fd, st.st_size, strcmp(f->ext, "3mf") == 0 ? "3MF" : "ZAE", err);
 out:
     free(h);
     return rc;
