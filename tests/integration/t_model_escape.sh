@@ -4,11 +4,11 @@
 # nothing from outside (no byte of the target in any output); a .bin that has not arrived yet
 # is a retryable failure, and the model is done once it is there. Hostile files (a PLY or OFF
 # declaring 4 billion elements, a GLB cut in half, STLs, ASCII PLYs and a 3MF cut short, a
-# glTF node chain 20,000 deep) fail at the first attempt with a reason and the worker lives. Only the importers of the lane's formats
-# read: glTF 1.0 (assimp has an importer for it, not enabled) fails naming the glTF 2.0
-# importer, a DirectX .x file named .obj never reaches the lane. Textures over the pixel limit
-# (from the PNG header), not PNG/JPEG or outside the folder are left out with a warning, and
-# so are the faces of a vertex at NaN.
+# glTF node chain 20,000 deep) fail at the first attempt with a reason and the worker lives.
+# Only the importers of the lane's formats read: glTF 1.0 (assimp has an importer for it, not
+# enabled) fails naming the glTF 2.0 importer, a DirectX .x file named .obj never reaches the
+# lane. Textures over the pixel limit (from the PNG header), not PNG/JPEG or outside the folder
+# are left out with a warning, and so are the faces of a vertex at NaN.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/model_lib.sh"
 mf_setup
@@ -32,10 +32,10 @@ head -c 64 /dev/urandom >>"$T/in/h/huge.ply"
 assimp export "$T/y.obj" "$T/box.glb" -fglb2 >/dev/null 2>&1 || mf_fail "assimp export glb2"
 head -c "$(($(stat -c %s "$T/box.glb") / 2))" "$T/box.glb" >"$T/in/h/cut.glb"
 printf 'OFF\n4000000000 4000000000 0\n0 0 0\n1 0 0\n0 1 0\n3 0 1 2\n' >"$T/in/h/bomb.off"
-# STLs cut short: assimp imported the facets of an ASCII one up to the cut as the whole model,
-# and said "Failed to determine STL storage representation for mf-upload.stl" of a binary one;
-# (and was unsupported: a binary STL is known by its size); the whole ASCII file with CRLF
-# and blank lines after endsolid is fine
+# STLs cut short: assimp imported the facets of an ASCII one up to the cut as the whole model;
+# a binary one was unsupported (a binary STL is known by its size) or, reaching assimp, "Failed
+# to determine STL storage representation for mf-upload.stl". The whole ASCII file with CRLF
+# and blank lines after endsolid is fine.
 assimp export "$T/y.obj" "$T/box.stl" -fstl >/dev/null 2>&1 || mf_fail "assimp export stl"
 assimp export "$T/y.obj" "$T/boxb.stl" -fstlb >/dev/null 2>&1 || mf_fail "assimp export stlb"
 head -c "$(($(stat -c %s "$T/box.stl") * 2 / 3))" "$T/box.stl" >"$T/in/h/cut-ascii.stl"
