@@ -46,6 +46,9 @@ head -c 400 "$T/boxb.stl" >"$T/in/h/cut-bin.stl"
 assimp export "$T/y.obj" "$T/box.ply" -fply >/dev/null 2>&1 || mf_fail "assimp export ply"
 head -c "$(($(stat -c %s "$T/box.ply") * 9 / 10))" "$T/box.ply" >"$T/in/h/cut.ply"
 head -c "$(($(stat -c %s "$T/box.ply") - 2))" "$T/box.ply" >"$T/in/h/cutline.ply"
+# an OBJ declares nothing a cut could break: one whose last line does not end is done, with a
+# warning that it may be cut short
+printf '%s' "$(cat "$T/y.obj")" >"$T/in/h/noend.obj"
 # a 3MF (a zip) cut short: assimp said "Failed to open file mf-upload.3mf."
 assimp export "$T/y.obj" "$T/box.3mf" -f3mf >/dev/null 2>&1 || mf_fail "assimp export 3mf"
 head -c "$(($(stat -c %s "$T/box.3mf") * 3 / 4))" "$T/box.3mf" >"$T/in/h/cut.3mf"
@@ -187,6 +190,10 @@ mf_assert_eq "$(field "$(id_of t/nan.obj)" meta | jq -c '[.nonfinite, .warnings]
     '[1,["1 faces with a non-finite vertex left out"]]' "meta of t/nan.obj"
 gltf_validate "$MF_OUTBOX/$(id_of t/nan.obj)/model.glb" "$MF_OUTBOX/$(id_of t/nan.obj)/lod-1.glb"
 mf_assert_eq "$(assimp_faces "$MF_OUTBOX/$(id_of t/nan.obj)/model.glb")" 12 "faces of t/nan.obj's GLB"
+mf_expect_status h/noend.obj done 120
+mf_assert_eq "$(field "$(id_of h/noend.obj)" meta | jq -r '.warnings | join(";")')" \
+    "the OBJ file's last line does not end: it may be cut short, and the model is what was read up to there" \
+    "warnings of h/noend.obj"
 mf_expect_status h/crlf.stl done 120
 mf_assert_eq "$(field "$(id_of h/crlf.stl)" meta | jq -r .triangles)" 12 "triangles of h/crlf.stl"
 mf_expect_status h/directx.obj unsupported 60

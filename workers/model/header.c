@@ -370,3 +370,17 @@ out:
     free(h);
     return rc;
 }
+
+int mf_model_tail_doubt(int fd, const mf_model_format *f, char *buf, size_t size)
+{
+    struct stat st;
+    char last;
+
+    if (strcmp(f->ext, "obj") != 0 || fstat(fd, &st) < 0 || st.st_size <= 0 ||
+        pread(fd, &last, 1, (off_t)(st.st_size - 1)) != 1 || strchr(" \t\r\n", last) != NULL)
+        return 0;
+    snprintf(buf, size,
+             "the OBJ file's last line does not end: it may be cut short, and the model is what "
+             "was read up to there");
+    return 1;
+}

@@ -362,6 +362,7 @@ static int mf__model_process(const mf_lane_job *job, mf_result *res, mf_err *err
     const struct aiScene *s = NULL;
     mf_model_io mio = {.dirfd = -1};
     mf_model_box box;
+    char doubt[160];
     json_t *w;
     int rc = 0;
 
@@ -378,6 +379,8 @@ static int mf__model_process(const mf_lane_job *job, mf_result *res, mf_err *err
     mf__trim();
     json_decref(res->meta);
     res->meta = mf_model_meta(s, f);
+    if (mf_model_tail_doubt(job->fd, f, doubt, sizeof(doubt)))
+        mf__warn(res, doubt);
     /* the box from the file's finite vertices, before those that are not are moved */
     if (!mf_model_bounds(s, &box)) {
         rc = mf_err_set(err, MF_ECORRUPT, "the %s file has no finite vertex", f->name);

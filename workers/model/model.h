@@ -79,6 +79,10 @@ int mf_model_3mf_without_thumbnails(int fd, unsigned char **data, size_t *len);
 /* Limits from the header of the upload (fd), before assimp reads it (header.c). Returns 0,
  * MF_ECORRUPT (declares more than the file holds) or MF_ELIMIT. */
 int mf_model_check_header(int fd, const mf_model_format *f, mf_err *err);
+/* A doubt about an OBJ's end, for meta.warnings: an OBJ declares nothing a cut could break, but
+ * its writers end every line, so a last line without its end is most likely a file cut short
+ * (read as far as it goes). Returns 1 with the warning in buf, or 0. */
+int mf_model_tail_doubt(int fd, const mf_model_format *f, char *buf, size_t size);
 
 /* World-space bounding box of the scene's meshes (node transforms applied). Returns 0 when
  * the scene has no vertex. */
